@@ -1,0 +1,32 @@
+// The one exception type of the project, and the checks that throw it.
+//
+//   TG_CHECK(a.cols() == b.rows(), "matmul: inner dimensions differ: {} x {}", a.shape(), b.shape());
+//
+// Every message names the function, the rule broken and the values involved.
+#pragma once
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace ad {
+
+class Error : public std::invalid_argument {
+ public:
+  explicit Error(const std::string& message) : std::invalid_argument(message) {}
+};
+
+template <typename... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
+  throw Error(fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace ad
+
+// Throws ad::Error with the formatted message when the condition is false. Used both on user
+// input and for internal invariants: nothing in the library aborts.
+#define TG_CHECK(condition, ...)          \
+  do {                                    \
+    if (!(condition)) ::ad::fail(__VA_ARGS__); \
+  } while (0)

@@ -1,0 +1,160 @@
+#include "autodiff/kernels/matmul.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "autodiff/error.h"
+#include "autodiff/kernels/onednn.h"
+
+namespace ad::kernels {
+
+namespace {
+
+using dnnl::memory;
+
+// The scale value is a runtime argument, so specs that differ only in it share a primitive.
+struct Key {
+  MatmulSpec spec;
+  bool operator==(const Key& o) const {
+    MatmulSpec a = spec, b = o.spec;
+    a.scale = (a.scale != 1.f) ? 2.f : 1.f;
+    b.scale = (b.scale != 1.f) ? 2.f : 1.f;
+    return a == b;
+  }
+};
+
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    const MatmulSpec& s = k.spec;
+    size_t h = static_cast<size_t>(s.m) * 1000003u ^ static_cast<size_t>(s.k) * 10007u ^ static_cast<size_t>(s.n);
+    h = h * 31 + (s.trans_a | s.trans_b << 1 | s.bias << 2 | (s.scale != 1.f) << 3 | s.accumulate << 4);
+    return h * 31 + static_cast<size_t>(s.activation);
+  }
+};
+
+struct Entry {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul primitive;
+  size_t scratchpad_bytes = 0;
+};
+
+std::shared_mutex cache_mutex;
+std::unordered_map<Key, std::shared_ptr<const Entry>, KeyHash> cache;
+
+dnnl::algorithm eltwise_algorithm(Activation a) {
+  switch (a) {
+    case Activation::Relu: return dnnl::algorithm::eltwise_relu;
+    case Activation::Sigmoid: return dnnl::algorithm::eltwise_logistic;
+    case Activation::Tanh: return dnnl::algorithm::eltwise_tanh;
+    case Activation::None: break;
+  }
+  return dnnl::algorithm::undef;
+}
+
+memory::desc matrix_desc(int64_t rows, int64_t cols, bool transposed) {
+  // A transposed operand is stored [cols,rows]; reading it with swapped strides is free.
+  return memory::desc({rows, cols}, memory::data_type::f32,
+                      transposed ? memory::dims{1, rows} : memory::dims{cols, 1});
+}
+
+std::shared_ptr<const Entry> create(const MatmulSpec& s) {
+  memory::desc a = matrix_desc(s.m, s.k, s.trans_a), b = matrix_desc(s.k, s.n, s.trans_b);
+  memory::desc c({s.m, s.n}, memory::data_type::f32, memory::dims{s.n, 1});
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (s.scale != 1.f) attr.set_scales_mask(DNNL_ARG_SRC, 0);
+  dnnl::post_ops post;
+  if (s.accumulate) post.append_sum(1.f);
+  if (s.activation != Activation::None) post.append_eltwise(eltwise_algorithm(s.activation), 0.f, 0.f);
+  attr.set_post_ops(post);
+  dnnl::matmul::primitive_desc pd;
+  if (s.bias) {
+    memory::desc bias({1, s.n}, memory::data_type::f32, memory::dims{s.n, 1});
+    pd = dnnl::matmul::primitive_desc(engine(), a, b, bias, c, attr);
+  } else {
+    pd = dnnl::matmul::primitive_desc(engine(), a, b, c, attr);
+  }
+  auto entry = std::make_shared<Entry>();
+  entry->pd = pd;
+  entry->primitive = dnnl::matmul(pd);
+  entry->scratchpad_bytes = pd.scratchpad_desc().get_size();
+  return entry;
+}
+
+std::shared_ptr<const Entry> lookup(const MatmulSpec& spec) {
+  Key key{spec};
+  {
+    std::shared_lock lock(cache_mutex);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  auto entry = create(spec);  // outside the lock: JIT compilation takes milliseconds
+  std::unique_lock lock(cache_mutex);
+  return cache.emplace(key, std::move(entry)).first->second;
+}
+
+// A degenerate product (k == 0) is all zeros before bias and activation.
+void empty_inner_product(const MatmulSpec& s, float* c, const float* bias) {
+  for (int64_t i = 0; i < s.m; ++i)
+    for (int64_t j = 0; j < s.n; ++j) {
+      float v = s.bias ? bias[j] : 0.f;
+      if (s.accumulate) v += c[i * s.n + j];
+      switch (s.activation) {
+        case Activation::Relu: v = v > 0 ? v : 0; break;
+        case Activation::Sigmoid: v = 1 / (1 + std::exp(-v)); break;
+        case Activation::Tanh: v = std::tanh(v); break;
+        case Activation::None: break;
+      }
+      c[i * s.n + j] = v;
+    }
+}
+
+}  // namespace
+
+size_t matmul_scratchpad_bytes(const MatmulSpec& spec) {
+  if (spec.m == 0 || spec.n == 0 || spec.k == 0) return 0;
+  return lookup(spec)->scratchpad_bytes;
+}
+
+void matmul(const MatmulSpec& s, const float* a, const float* b, float* c, const float* bias, void* scratchpad) {
+  TG_CHECK(s.m >= 0 && s.k >= 0 && s.n >= 0, "matmul: negative size m={} k={} n={}", s.m, s.k, s.n);
+  TG_CHECK(!s.bias || bias, "matmul: spec asks for a bias but none was given");
+  if (s.m == 0 || s.n == 0) return;
+  if (s.k == 0) return empty_inner_product(s, c, bias);
+  auto entry = lookup(s);
+  const dnnl::engine& eng = engine();
+  const dnnl::matmul::primitive_desc& pd = entry->pd;
+  std::unordered_map<int, memory> args;
+  args.reserve(6);
+  args.emplace(DNNL_ARG_SRC, memory(matrix_desc(s.m, s.k, s.trans_a), eng, const_cast<float*>(a)));
+  args.emplace(DNNL_ARG_WEIGHTS, memory(matrix_desc(s.k, s.n, s.trans_b), eng, const_cast<float*>(b)));
+  args.emplace(DNNL_ARG_DST, memory(pd.dst_desc(), eng, c));
+  if (s.bias) args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), eng, const_cast<float*>(bias)));
+  float scale = s.scale;
+  if (s.scale != 1.f)
+    args.emplace(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC,
+                 memory(memory::desc({1}, memory::data_type::f32, memory::dims{1}), eng, &scale));
+  std::unique_ptr<void, decltype(&std::free)> owned(nullptr, &std::free);
+  if (entry->scratchpad_bytes) {
+    if (!scratchpad) {
+      owned.reset(std::aligned_alloc(64, (entry->scratchpad_bytes + 63) / 64 * 64));
+      scratchpad = owned.get();
+    }
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), eng, scratchpad));
+  }
+  entry->primitive.execute(stream(), args);
+}
+
+size_t cached_primitive_count() {
+  std::shared_lock lock(cache_mutex);
+  return cache.size();
+}
+
+}  // namespace ad::kernels
