@@ -1,0 +1,81 @@
+// Layer: the unit models are made of. A layer creates its weights in build() when the first
+// input shows their shape (as Keras does), computes in call(), and describes itself as plain
+// JSON in get_config(), from which layer_from_config() rebuilds it without running user code.
+//
+//   nn::Dense dense(300, "relu");
+//   ad::Var y = dense(x);               // builds W [784,300] and b [300] on first call
+//   dense.get_config();                 // {"type":"Dense","name":"dense","units":300,...}
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <concepts>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autodiff/ops.h"
+
+namespace nn {
+
+using ad::Shape;
+using ad::Tensor;
+using ad::Var;
+using Json = nlohmann::json;
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // "Dense", "Flatten", ...: the key of layer_from_config().
+  virtual std::string type() const = 0;
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+
+  // Creates the weights for inputs whose per-sample shape (no batch axis) is `input_shape`.
+  // Called once; later calls check the shape matches and throw naming the layer otherwise.
+  void build(const Shape& input_shape, ad::Rng& rng);
+  bool built() const { return built_; }
+  const Shape& input_shape() const { return input_shape_; }
+  // Per-sample output shape for a per-sample input shape.
+  virtual Shape output_shape(const Shape& input_shape) const = 0;
+
+  // The forward computation on a batch [n, ...]; builds with a default seed if not built.
+  virtual Var call(const Var& x) = 0;
+  Var operator()(const Var& x);
+
+  // Trainable parameters, in a fixed order (Dense: kernel, bias), with their names.
+  virtual std::vector<Var> weights() { return {}; }
+  virtual std::vector<std::string> weight_names() const { return {}; }
+  int64_t parameter_count();
+
+  virtual Json get_config() const = 0;
+
+ protected:
+  virtual void build_weights(const Shape& input_shape, ad::Rng& rng) = 0;
+
+ private:
+  std::string name_;
+  Shape input_shape_;
+  bool built_ = false;
+};
+
+using LayerPtr = std::shared_ptr<Layer>;
+
+// Holds any layer given by value, so that models read like Keras:
+//   nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(10, "softmax")});
+class LayerRef {
+ public:
+  template <typename L>
+    requires std::derived_from<L, Layer>
+  LayerRef(L layer) : layer_(std::make_shared<L>(std::move(layer))) {}
+  LayerRef(LayerPtr layer) : layer_(std::move(layer)) {}
+  const LayerPtr& get() const { return layer_; }
+
+ private:
+  LayerPtr layer_;
+};
+
+// Rebuilds a layer from get_config(); throws listing the known types for an unknown one.
+LayerPtr layer_from_config(const Json& config);
+
+}  // namespace nn

@@ -1,0 +1,57 @@
+// Optimizers: SGD (momentum, Nesterov), Adam and RMSprop, with Keras' names and defaults.
+// An optimizer keeps per-parameter state ("slots") that is saved with the model and that the
+// compiled training step (graph/) updates in place, so eager and compiled training share it.
+//
+//   model.compile({.loss = "mse", .optimizer = nn::SGD(0.01, {.momentum = 0.9})});
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/layer.h"
+
+namespace nn {
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual std::string type() const = 0;  // "SGD", "Adam", "RMSprop"
+  // Creates the slots for these parameters (zeros of their shapes); called by compile/fit.
+  virtual void build(const std::vector<Var>& params) = 0;
+  // One update of every parameter from its grad(), in place; increments iterations.
+  virtual void apply(const std::vector<Var>& params) = 0;
+  // Hyper-parameters by Keras names: {"type":"SGD","learning_rate":0.01,"momentum":0,...}.
+  virtual Json get_config() const = 0;
+  virtual std::shared_ptr<Optimizer> clone() const = 0;
+
+  // slots()[i]["momentum"] etc. for parameter i, in build() order.
+  std::vector<std::map<std::string, Tensor>>& slots() { return slots_; }
+  int64_t iterations = 0;
+  double learning_rate = 0.01;
+
+ protected:
+  std::vector<std::map<std::string, Tensor>> slots_;
+};
+
+using OptimizerPtr = std::shared_ptr<Optimizer>;
+
+// Rebuilds an optimizer from get_config() (slots are restored separately).
+OptimizerPtr optimizer_from_config(const Json& config);
+
+// Accepts a Keras name ("sgd", "adam", "rmsprop", with default settings) or an optimizer.
+class OptimizerRef {
+ public:
+  OptimizerRef(const char* name);
+  OptimizerRef(const std::string& name);
+  template <typename O>
+    requires std::derived_from<O, Optimizer>
+  OptimizerRef(O optimizer) : optimizer_(std::make_shared<O>(std::move(optimizer))) {}
+  OptimizerRef(OptimizerPtr optimizer) : optimizer_(std::move(optimizer)) {}
+  const OptimizerPtr& get() const { return optimizer_; }
+
+ private:
+  OptimizerPtr optimizer_;
+};
+
+}  // namespace nn

@@ -1,0 +1,105 @@
+// Sequential: a stack of layers trained with compile/fit/evaluate/predict, as in Keras.
+//
+//   nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(300, "relu"), nn::Dense(100, "relu"),
+//                         nn::Dense(10, "softmax")});
+//   model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = nn::SGD(0.01),
+//                  .metrics = {"accuracy"}});
+//   nn::History history = model.fit(x_train, y_train, {.epochs = 30, .validation_data = {{x_valid, y_valid}}});
+//   nn::Logs test = model.evaluate(x_test, y_test);
+//   ad::Tensor proba = model.predict(x_test.rows(0, 3));
+//   model.save("fashion.model");
+//   nn::Sequential again = nn::load_model("fashion.model");
+#pragma once
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nn/callback.h"
+#include "nn/layer.h"
+#include "nn/loss.h"
+#include "nn/optimizer.h"
+
+namespace nn {
+
+struct CompileOptions {
+  LossRef loss = "mse";               // a Keras name or a Loss object
+  OptimizerRef optimizer = "sgd";     // a Keras name or an Optimizer object
+  std::vector<std::string> metrics;   // "accuracy", "mae", "mse"
+};
+
+struct ValidationData {
+  Tensor x, y;
+};
+
+struct FitOptions {
+  int epochs = 1;
+  int batch_size = 32;
+  std::optional<ValidationData> validation_data;
+  double validation_split = 0;  // the last fraction of x/y, as in Keras (ignored with validation_data)
+  bool shuffle = true;
+  uint64_t seed = 0;            // shuffling (and initial weights, when fit builds the model)
+  std::vector<CallbackPtr> callbacks;
+  int verbose = 1;              // 0: silent; 1: progress bar (one line per epoch when not a terminal)
+  bool eager = false;           // run op by op instead of the compiled graph
+};
+
+struct EvaluateOptions {
+  int batch_size = 32;
+  int verbose = 0;
+};
+
+// Per-epoch figures of a fit, by Keras names ("loss", "accuracy", "val_loss", ...).
+struct History {
+  std::map<std::string, std::vector<double>> history;
+  std::vector<int> epochs;
+  const std::vector<double>& operator[](const std::string& key) const;
+};
+
+class Sequential {
+ public:
+  Sequential() = default;
+  explicit Sequential(std::vector<LayerRef> layers, std::string name = "sequential");
+
+  void add(LayerRef layer);
+  const std::vector<LayerPtr>& layers() const { return layers_; }
+  Layer& layer(size_t index);
+  Layer& layer(const std::string& name);
+
+  // Builds every layer for per-sample input shape `input_shape` with weights drawn from `seed`.
+  void build(const Shape& input_shape, uint64_t seed = 0);
+  bool built() const;
+  // Keras' table: layer (name and type), output shape, parameter count, then the totals.
+  std::string summary() const;
+  int64_t parameter_count() const;
+
+  void compile(CompileOptions options);
+  bool compiled() const;
+  History fit(const Tensor& x, const Tensor& y, FitOptions options = {});
+  Logs evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options = {});
+  Tensor predict(const Tensor& x, int batch_size = 32);
+  // The forward pass on a Var (records on the active tape): for custom training loops.
+  Var operator()(const Var& x);
+
+  std::vector<Tensor> get_weights();            // copies, in layer order
+  void set_weights(const std::vector<Tensor>& weights);
+  std::vector<Var> trainable_weights();
+
+  // Set by callbacks (EarlyStopping, TerminateOnNaN) to end fit() after the current epoch/batch.
+  bool stop_training = false;
+
+  Json get_config() const;                      // architecture and compile settings
+  void save(const std::string& path) const;     // nn/serialization.cpp
+
+ private:
+  std::string name_ = "sequential";
+  std::vector<LayerPtr> layers_;
+  // compile state, model state: see sequential.cpp
+  struct Compiled;
+  std::shared_ptr<Compiled> compiled_;
+  friend class ModelAccess;
+};
+
+Sequential load_model(const std::string& path);  // nn/serialization.cpp
+
+}  // namespace nn
