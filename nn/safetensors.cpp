@@ -1,0 +1,342 @@
+#include "nn/safetensors.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+
+namespace nn {
+
+// The data is the tensors' memory as it is; a big-endian host would need byte swaps.
+static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
+
+namespace {
+
+using Json = nlohmann::json;
+constexpr const char* kMetadataKey = "__metadata__";
+constexpr uint64_t kFloatBytes = sizeof(float);
+
+std::string system_error_text() { return std::strerror(errno); }
+
+// ---- Reading ----
+
+struct Entry {
+  std::string name;
+  ad::Shape shape;
+  uint64_t begin = 0, end = 0;
+};
+
+// A JSON integer that fits in int64 and is not negative; `what` names it in the message.
+uint64_t non_negative_integer(const Json& value, const std::string& path, const std::string& what) {
+  if (value.is_number_unsigned()) {
+    uint64_t v = value.get<uint64_t>();
+    TG_CHECK(v <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()),
+             "load_safetensors: '{}': {} is {}, too large", path, what, v);
+    return v;
+  }
+  if (value.is_number_integer()) {
+    int64_t v = value.get<int64_t>();
+    TG_CHECK(v >= 0, "load_safetensors: '{}': {} is {}, negative", path, what, v);
+    return static_cast<uint64_t>(v);
+  }
+  ad::fail("load_safetensors: '{}': {} is {}, not an integer", path, what, value.dump());
+}
+
+Entry parse_entry(const std::string& path, const std::string& name, const Json& info) {
+  const std::string who = fmt::format("tensor '{}'", name);
+  TG_CHECK(info.is_object(), "load_safetensors: '{}': {} is described by {}, not an object", path,
+           who, info.dump());
+  for (const char* field : {"dtype", "shape", "data_offsets"})
+    TG_CHECK(info.contains(field), "load_safetensors: '{}': {} has no \"{}\" field", path, who,
+             field);
+  const Json& dtype = info["dtype"];
+  TG_CHECK(dtype.is_string(), "load_safetensors: '{}': {} has dtype {}, not a string", path, who,
+           dtype.dump());
+  TG_CHECK(dtype.get<std::string>() == "F32",
+           "load_safetensors: '{}': {} has dtype {}; only F32 is supported", path, who,
+           dtype.get<std::string>());
+
+  Entry entry;
+  entry.name = name;
+  const Json& shape = info["shape"];
+  TG_CHECK(shape.is_array(), "load_safetensors: '{}': {} has shape {}, not an array", path, who,
+           shape.dump());
+  for (size_t axis = 0; axis < shape.size(); ++axis)
+    entry.shape.push_back(static_cast<int64_t>(
+        non_negative_integer(shape[axis], path, fmt::format("{}'s dimension {}", who, axis))));
+
+  const Json& offsets = info["data_offsets"];
+  TG_CHECK(offsets.is_array() && offsets.size() == 2,
+           "load_safetensors: '{}': {} has data_offsets {}, not a pair [begin, end]", path, who,
+           offsets.dump());
+  entry.begin = non_negative_integer(offsets[0], path, who + "'s begin offset");
+  entry.end = non_negative_integer(offsets[1], path, who + "'s end offset");
+  TG_CHECK(entry.begin <= entry.end, "load_safetensors: '{}': {} begins at byte {} after its end {}",
+           path, who, entry.begin, entry.end);
+
+  // Overflow-checked shape product times 4, compared with the byte range.
+  uint64_t bytes = kFloatBytes;
+  for (int64_t d : entry.shape) {
+    auto dim = static_cast<uint64_t>(d);
+    if (dim != 0 && bytes > std::numeric_limits<int64_t>::max() / dim)
+      ad::fail("load_safetensors: '{}': {} has shape {} whose byte size overflows", path, who,
+               ad::to_string(entry.shape));
+    bytes *= dim;
+  }
+  TG_CHECK(bytes == entry.end - entry.begin,
+           "load_safetensors: '{}': {} of shape {} needs {} bytes but its data_offsets [{}, {}] "
+           "span {}",
+           path, who, ad::to_string(entry.shape), bytes, entry.begin, entry.end,
+           entry.end - entry.begin);
+  return entry;
+}
+
+std::map<std::string, std::string> parse_metadata(const std::string& path, const Json& metadata) {
+  TG_CHECK(metadata.is_object(), "load_safetensors: '{}': __metadata__ is {}, not an object", path,
+           metadata.dump());
+  std::map<std::string, std::string> result;
+  for (const auto& [key, value] : metadata.items()) {
+    TG_CHECK(value.is_string(), "load_safetensors: '{}': __metadata__ entry '{}' is {}, not a string",
+             path, key, value.dump());
+    result[key] = value.get<std::string>();
+  }
+  return result;
+}
+
+// The entries sorted by position, checked to tile the data section exactly.
+std::vector<Entry> check_layout(const std::string& path, std::vector<Entry> entries,
+                                uint64_t data_bytes) {
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t expected = 0;
+  const Entry* previous = nullptr;
+  for (const Entry& e : entries) {
+    TG_CHECK(e.end <= data_bytes,
+             "load_safetensors: '{}': tensor '{}' spans bytes [{}, {}], past the end of the {} "
+             "data bytes in the file (truncated?)",
+             path, e.name, e.begin, e.end, data_bytes);
+    if (e.begin < expected)
+      ad::fail("load_safetensors: '{}': tensor '{}' at [{}, {}] overlaps tensor '{}' at [{}, {}]",
+               path, e.name, e.begin, e.end, previous->name, previous->begin, previous->end);
+    if (e.begin > expected)
+      ad::fail("load_safetensors: '{}': offsets are not contiguous: tensor '{}' begins at byte {} "
+               "but the previous data ends at byte {}",
+               path, e.name, e.begin, expected);
+    expected = e.end;
+    previous = &e;
+  }
+  TG_CHECK(expected == data_bytes,
+           "load_safetensors: '{}': the tensors cover {} data bytes but the file holds {} "
+           "(trailing bytes after the last tensor)",
+           path, expected, data_bytes);
+  return entries;
+}
+
+void read_exactly(std::ifstream& in, const std::string& path, char* into, uint64_t bytes,
+                  const char* what) {
+  in.read(into, static_cast<std::streamsize>(bytes));
+  TG_CHECK(in && static_cast<uint64_t>(in.gcount()) == bytes,
+           "load_safetensors: '{}': cannot read the {} ({} bytes): file truncated or unreadable",
+           path, what, bytes);
+}
+
+// ---- Writing ----
+
+std::atomic<uint64_t> temporary_counter{0};
+
+}  // namespace
+
+bool SafetensorsFile::contains(const std::string& name) const {
+  return std::any_of(tensors.begin(), tensors.end(),
+                     [&](const NamedTensor& t) { return t.name == name; });
+}
+
+const ad::Tensor& SafetensorsFile::tensor(const std::string& name) const {
+  for (const NamedTensor& t : tensors)
+    if (t.name == name) return t.tensor;
+  std::vector<std::string> names;
+  for (const NamedTensor& t : tensors) names.push_back(t.name);
+  ad::fail("SafetensorsFile::tensor: no tensor named '{}'; the file has [{}]", name,
+           fmt::join(names, ", "));
+}
+
+SafetensorsFile load_safetensors(const std::string& path, SafetensorsLimits limits) {
+  std::error_code error;
+  TG_CHECK(std::filesystem::is_regular_file(path, error),
+           "load_safetensors: '{}': no such file (or not a regular file)", path);
+  const uint64_t file_bytes = std::filesystem::file_size(path, error);
+  TG_CHECK(!error, "load_safetensors: '{}': cannot read its size: {}", path, error.message());
+  std::ifstream in(path, std::ios::binary);
+  TG_CHECK(in.is_open(), "load_safetensors: '{}': cannot open: {}", path, system_error_text());
+
+  TG_CHECK(file_bytes >= 8,
+           "load_safetensors: '{}': the file has {} bytes, fewer than the 8 of the header length",
+           path, file_bytes);
+  unsigned char length_bytes[8];
+  read_exactly(in, path, reinterpret_cast<char*>(length_bytes), 8, "header length");
+  uint64_t header_bytes = 0;
+  for (int i = 7; i >= 0; --i) header_bytes = header_bytes << 8 | length_bytes[i];
+  TG_CHECK(header_bytes <= limits.max_header_bytes,
+           "load_safetensors: '{}': header length {} exceeds the limit of {} bytes", path,
+           header_bytes, limits.max_header_bytes);
+  TG_CHECK(header_bytes <= file_bytes - 8,
+           "load_safetensors: '{}': header length {} runs past the end of the file ({} bytes)", path,
+           header_bytes, file_bytes);
+
+  std::string header_text(header_bytes, '\0');
+  read_exactly(in, path, header_text.data(), header_bytes, "header");
+  Json header;
+  try {
+    header = Json::parse(header_text);
+  } catch (const Json::exception& e) {
+    ad::fail("load_safetensors: '{}': the header is not valid JSON: {}", path, e.what());
+  }
+  TG_CHECK(header.is_object(), "load_safetensors: '{}': the header is a JSON {}, not an object",
+           path, header.type_name());
+
+  SafetensorsFile file;
+  std::vector<Entry> entries;
+  for (const auto& [name, info] : header.items()) {
+    if (name == kMetadataKey)
+      file.metadata = parse_metadata(path, info);
+    else
+      entries.push_back(parse_entry(path, name, info));
+  }
+  entries = check_layout(path, std::move(entries), file_bytes - 8 - header_bytes);
+
+  // Everything is checked: only now allocate and read the data, in file order.
+  for (Entry& e : entries) {
+    ad::Tensor tensor(e.shape);
+    read_exactly(in, path, reinterpret_cast<char*>(tensor.data()), e.end - e.begin,
+                 fmt::format("data of tensor '{}'", e.name).c_str());
+    file.tensors.push_back({std::move(e.name), std::move(tensor)});
+  }
+  return file;
+}
+
+void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  // Insertion order keeps the header readable: tensors in data order, metadata first.
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header[kMetadataKey] = metadata;
+  std::set<std::string> seen;
+  uint64_t offset = 0;
+  for (const NamedTensor& t : tensors) {
+    TG_CHECK(!t.name.empty(), "save_safetensors: '{}': a tensor has an empty name", path);
+    TG_CHECK(t.name != kMetadataKey, "save_safetensors: '{}': the name {} is reserved", path,
+             kMetadataKey);
+    TG_CHECK(seen.insert(t.name).second, "save_safetensors: '{}': two tensors are named '{}'", path,
+             t.name);
+    const uint64_t bytes = static_cast<uint64_t>(t.tensor.size()) * kFloatBytes;
+    header[t.name] = {{"dtype", "F32"},
+                      {"shape", t.tensor.shape()},
+                      {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+
+  unsigned char length_bytes[8];
+  for (int i = 0; i < 8; ++i) length_bytes[i] = static_cast<unsigned char>(text.size() >> (8 * i));
+
+  AtomicFile out(path);
+  out.write(std::as_bytes(std::span(length_bytes)));
+  out.write(text);
+  for (const NamedTensor& t : tensors) out.write(std::as_bytes(t.tensor.values()));
+  out.commit();
+}
+
+// ---- AtomicFile ----
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  namespace fs = std::filesystem;
+  const fs::path target(path_);
+  TG_CHECK(!target.filename().empty(), "AtomicFile: '{}' names a folder, not a file", path_);
+  // A hidden name beside the target, unique per process and call; O_EXCL refuses to reuse one
+  // that exists (another writer's), and the kernel applies the umask as for any new file.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fs::path candidate = target.parent_path() /
+                         fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(),
+                                     temporary_counter.fetch_add(1));
+    fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ >= 0) {
+      temporary_ = candidate.string();
+      return;
+    }
+    if (errno != EEXIST) break;
+  }
+  ad::fail("AtomicFile: cannot create a temporary file beside '{}': {}", path_,
+           system_error_text());
+}
+
+AtomicFile::~AtomicFile() { discard(); }
+
+void AtomicFile::discard() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (!temporary_.empty()) ::unlink(temporary_.c_str());
+  temporary_.clear();
+}
+
+void AtomicFile::write(std::span<const std::byte> bytes) {
+  TG_CHECK(fd_ >= 0, "AtomicFile: '{}' is already committed or discarded", path_);
+  while (!bytes.empty()) {
+    ssize_t written = ::write(fd_, bytes.data(), bytes.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      std::string reason = system_error_text();
+      discard();
+      ad::fail("AtomicFile: cannot write '{}': {}", path_, reason);
+    }
+    bytes = bytes.subspan(static_cast<size_t>(written));
+  }
+}
+
+void AtomicFile::write(std::string_view text) { write(std::as_bytes(std::span(text))); }
+
+void AtomicFile::commit() {
+  TG_CHECK(fd_ >= 0, "AtomicFile: '{}' is already committed or discarded", path_);
+  // The data must be on disk before the rename makes it visible, or a crash could leave an
+  // empty file under the final name.
+  const bool synced = ::fsync(fd_) == 0;
+  std::string reason = synced ? "" : system_error_text();
+  const bool closed = ::close(fd_) == 0;
+  fd_ = -1;
+  if (!synced || !closed) {
+    if (synced) reason = system_error_text();
+    discard();
+    ad::fail("AtomicFile: cannot flush '{}': {}", path_, reason);
+  }
+  if (::rename(temporary_.c_str(), path_.c_str()) != 0) {
+    std::string reason = system_error_text();
+    discard();
+    ad::fail("AtomicFile: cannot rename the temporary file over '{}': {}", path_, reason);
+  }
+  temporary_.clear();
+  // Make the rename itself durable; a folder that cannot be synced is not worth failing for.
+  std::filesystem::path folder = std::filesystem::path(path_).parent_path();
+  int dir = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+void write_file_atomically(const std::string& path, std::string_view contents) {
+  AtomicFile out(path);
+  out.write(contents);
+  out.commit();
+}
+
+}  // namespace nn

@@ -1,0 +1,86 @@
+// Named float32 tensors in the safetensors layout, so that other tools (Python's safetensors,
+// numpy with a few lines) read the weights of a saved model:
+//   8 bytes: N, the header length, little-endian
+//   N bytes: a JSON object {"name": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}, ...,
+//            "__metadata__": {"key": "value"}}, padded with spaces to a multiple of 8
+//   the raw little-endian data, tensors packed in order; offsets count from the header's end.
+//
+//   nn::save_safetensors("w.safetensors", {{"dense/kernel", W}, {"dense/bias", b}},
+//                        {{"format", "example"}});
+//   nn::SafetensorsFile file = nn::load_safetensors("w.safetensors");
+//   ad::Tensor W2 = file.tensor("dense/kernel");
+//
+// Loading validates the whole file before returning anything, and saving replaces the target
+// atomically (write_file_atomically below).
+#pragma once
+#include <cstddef>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "autodiff/tensor.h"
+
+namespace nn {
+
+struct NamedTensor {
+  std::string name;
+  ad::Tensor tensor;
+};
+
+struct SafetensorsFile {
+  std::vector<NamedTensor> tensors;  // in the order of their data in the file
+  std::map<std::string, std::string> metadata;
+
+  bool contains(const std::string& name) const;
+  // Throws naming the file's known tensors when `name` is not one of them.
+  const ad::Tensor& tensor(const std::string& name) const;
+};
+
+struct SafetensorsLimits {
+  // A header larger than this is refused before it is read: a corrupt length field must not
+  // make the loader allocate gigabytes. Python's safetensors uses the same cap.
+  uint64_t max_header_bytes = 100'000'000;
+};
+
+// Writes the tensors (unique, non-empty names; "__metadata__" is reserved) and the metadata.
+void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+
+// Reads and checks a file; every problem throws ad::Error naming the file and what is wrong.
+SafetensorsFile load_safetensors(const std::string& path, SafetensorsLimits limits = {});
+
+// A file that appears under its final name only when complete: the bytes go to a temporary
+// file in the same folder (so that the rename stays on one file system), which commit()
+// flushes, syncs and renames over the target. Destroyed without commit(), it removes the
+// temporary and leaves any old file untouched.
+//
+//   nn::AtomicFile out("log.csv");
+//   out.write("epoch,loss\n");
+//   out.commit();
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(std::span<const std::byte> bytes);
+  void write(std::string_view text);
+  void commit();
+  const std::string& temporary_path() const { return temporary_; }
+
+ private:
+  void discard() noexcept;
+
+  std::string path_;
+  std::string temporary_;
+  int fd_ = -1;
+};
+
+// The whole of `contents` as the file at `path`, atomically (see AtomicFile).
+void write_file_atomically(const std::string& path, std::string_view contents);
+
+}  // namespace nn
