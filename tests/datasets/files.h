@@ -1,0 +1,92 @@
+// Test support: temporary folders and small IDX files, plain or gzip-compressed, written by the
+// tests themselves so that every corrupt-file case is built on purpose.
+//
+//   TempFolder folder;
+//   write_file(folder.file("x.gz"), gzip(idx_bytes({2, 3, 3}, pixels)));
+#pragma once
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace datasets_test {
+
+using Bytes = std::vector<uint8_t>;
+
+// A fresh folder under the system's temporary folder, removed with everything in it.
+class TempFolder {
+ public:
+  TempFolder() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            fmt::format("tapegrad-datasets-{}-{}", ::getpid(), counter.fetch_add(1));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempFolder(const TempFolder&) = delete;
+  TempFolder& operator=(const TempFolder&) = delete;
+
+  std::string path() const { return path_.string(); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void write_file(const std::string& path, const Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out.good());
+}
+
+inline void write_text(const std::string& path, const std::string& text) {
+  write_file(path, Bytes(text.begin(), text.end()));
+}
+
+// One gzip member holding `bytes`, as the gzip tool writes it.
+inline Bytes gzip(const Bytes& bytes) {
+  z_stream stream{};
+  REQUIRE(deflateInit2(&stream, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  Bytes out(deflateBound(&stream, static_cast<uLong>(bytes.size())) + 64);
+  stream.next_in = const_cast<Bytef*>(bytes.data());
+  stream.avail_in = static_cast<uInt>(bytes.size());
+  stream.next_out = out.data();
+  stream.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&stream, Z_FINISH) == Z_STREAM_END);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+inline void append_big_endian(Bytes& out, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(value >> shift));
+}
+
+// An IDX file: magic (0, 0, type, rank), big-endian dimensions, then `data` as it is (its size
+// need not agree with the dimensions, so that broken files can be made too).
+inline Bytes idx_bytes(const std::vector<uint32_t>& dims, const Bytes& data, uint8_t type = 0x08) {
+  Bytes out = {0, 0, type, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims) append_big_endian(out, d);
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+// `count` bytes 0, 1, 2, ... wrapping at 256: easy to check after a round trip.
+inline Bytes counting_bytes(size_t count, uint8_t start = 0) {
+  Bytes out(count);
+  for (size_t i = 0; i < count; ++i) out[i] = static_cast<uint8_t>(start + i);
+  return out;
+}
+
+}  // namespace datasets_test
