@@ -58,8 +58,11 @@ build() {
     cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -Ddnnl_DIR="${dnnl_DIR:-$DEPS/onednn/lib/cmake/dnnl}" "${extra[@]}" >/dev/null
   fi
-  cmake --build "$BUILD" -- -j"$(nproc)" | grep -v "^\[" || true
-  test "${PIPESTATUS[0]}" -eq 0
+  # Progress lines are noise in logs; errors and warnings still show.
+  local status=0
+  cmake --build "$BUILD" -- -j"$(nproc)" > "$BUILD/last-build.log" 2>&1 || status=$?
+  grep -v "^\[[0-9]*/[0-9]*\]" "$BUILD/last-build.log" | grep -v "^ninja: no work to do" || true
+  return "$status"
 }
 
 install_debian_packages
