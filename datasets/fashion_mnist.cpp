@@ -12,27 +12,21 @@ std::vector<std::string> class_names() {
 }
 
 Location locate(std::optional<std::string> folder) {
-  if (folder) return {.folder = *folder, .source = "argument"};
+  if (folder) return {.folder = *folder, .source = "the argument to load()"};
   const char* variable = std::getenv(kFolderVariable);
-  if (variable && *variable) return {.folder = variable, .source = kFolderVariable};
-  return {.folder = kDefaultFolder, .source = "default"};
+  if (variable && *variable) return {.folder = variable, .source = fmt::format("the {} variable", kFolderVariable)};
+  return {.folder = kDefaultFolder, .source = "the default"};
 }
 
 ImageDataset load(std::optional<std::string> folder) {
   Location where = locate(std::move(folder));
   std::error_code error;
-  if (!std::filesystem::is_directory(where.folder, error)) {
-    if (where.source == "default")
-      ad::fail(
-          "fashion_mnist::load: no dataset in {}: install Debian's package dataset-fashion-mnist "
-          "(apt-get install dataset-fashion-mnist), or set {} to a folder holding "
-          "train-images-idx3-ubyte[.gz] and the three other files, or pass that folder to load()",
-          where.folder, kFolderVariable);
+  if (!std::filesystem::is_directory(where.folder, error))
     ad::fail(
-        "fashion_mnist::load: {} (from the {}) is not a folder: it should hold train-images-idx3-ubyte[.gz] "
-        "and the three other files",
-        where.folder, where.source == "argument" ? "argument to load()" : where.source + " variable");
-  }
+        "fashion_mnist::load: no dataset in {} (chosen by {}): install Debian's package "
+        "dataset-fashion-mnist (apt-get install dataset-fashion-mnist), which fills {}, or set {} to a folder "
+        "holding train-images-idx3-ubyte[.gz] and the three other files, or pass that folder to load()",
+        where.folder, where.source, kDefaultFolder, kFolderVariable);
   return load_image_folder(where.folder, {.class_names = class_names(), .who = "fashion_mnist::load"});
 }
 

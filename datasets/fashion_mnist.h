@@ -26,7 +26,7 @@ std::vector<std::string> class_names();
 // The folder load() would read, and where that choice came from (for messages and apps).
 struct Location {
   std::string folder;
-  std::string source;  // "argument", "FASHION_MNIST_DIR" or "default"
+  std::string source;  // "the argument to load()", "the FASHION_MNIST_DIR variable" or "the default"
 };
 Location locate(std::optional<std::string> folder = {});
 

@@ -89,4 +89,22 @@ inline Bytes counting_bytes(size_t count, uint8_t start = 0) {
   return out;
 }
 
+// The four files of the MNIST layout in `folder`: `train_labels.size()` training images and
+// `test_labels.size()` test images of 28x28, the pixels of image i all equal to i + 1.
+inline void write_mnist_folder(const TempFolder& folder, const Bytes& train_labels, const Bytes& test_labels,
+                               bool compressed) {
+  auto write = [&](const std::string& name, const Bytes& bytes) {
+    write_file(folder.file(compressed ? name + ".gz" : name), compressed ? gzip(bytes) : bytes);
+  };
+  auto images = [](size_t count) {
+    Bytes pixels;
+    for (size_t i = 0; i < count; ++i) pixels.insert(pixels.end(), 784, static_cast<uint8_t>(i + 1));
+    return idx_bytes({static_cast<uint32_t>(count), 28, 28}, pixels);
+  };
+  write("train-images-idx3-ubyte", images(train_labels.size()));
+  write("train-labels-idx1-ubyte", idx_bytes({static_cast<uint32_t>(train_labels.size())}, train_labels));
+  write("t10k-images-idx3-ubyte", images(test_labels.size()));
+  write("t10k-labels-idx1-ubyte", idx_bytes({static_cast<uint32_t>(test_labels.size())}, test_labels));
+}
+
 }  // namespace datasets_test

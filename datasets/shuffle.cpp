@@ -1,0 +1,70 @@
+#include "datasets/shuffle.h"
+
+#include <cstring>
+#include <numeric>
+
+namespace datasets {
+
+namespace {
+
+// Uniform in [0, bound) by rejection: drawing from the largest multiple of bound below 2^64
+// avoids the bias of a plain modulo.
+uint64_t uniform_below(ad::Rng& rng, uint64_t bound) {
+  const uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
+  for (;;) {
+    uint64_t r = rng.next();
+    if (r >= threshold) return r % bound;
+  }
+}
+
+void check_paired(const ad::Tensor& x, const ad::Tensor& y, const char* who) {
+  TG_CHECK(x.rank() >= 1 && y.rank() >= 1, "{}: features {} and labels {} need at least one axis", who,
+           ad::to_string(x.shape()), ad::to_string(y.shape()));
+  TG_CHECK(x.dim(0) == y.dim(0), "{}: features have {} rows but labels have {}: shapes {} and {}", who, x.dim(0),
+           y.dim(0), ad::to_string(x.shape()), ad::to_string(y.shape()));
+}
+
+}  // namespace
+
+std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
+  TG_CHECK(n >= 0, "permutation: negative length {}", n);
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  ad::Rng rng(seed);
+  // Fisher-Yates, from the back.
+  for (int64_t i = n - 1; i > 0; --i) {
+    auto j = static_cast<int64_t>(uniform_below(rng, static_cast<uint64_t>(i) + 1));
+    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
+  }
+  return order;
+}
+
+ad::Tensor gather_rows(const ad::Tensor& x, std::span<const int64_t> indices) {
+  TG_CHECK(x.rank() >= 1, "gather_rows: a scalar has no rows");
+  const int64_t rows = x.dim(0);
+  ad::Shape shape = x.shape();
+  shape[0] = static_cast<int64_t>(indices.size());
+  ad::Tensor out = ad::Tensor::empty(shape);
+  const int64_t row_size = rows ? x.size() / rows : 0;
+  const size_t row_bytes = static_cast<size_t>(row_size) * sizeof(float);
+  for (size_t i = 0; i < indices.size(); ++i) {
+    int64_t row = indices[i];
+    TG_CHECK(row >= 0 && row < rows, "gather_rows: index {} at position {} is outside [0,{}) of shape {}", row, i, rows,
+             ad::to_string(x.shape()));
+    if (row_bytes) std::memcpy(out.data() + static_cast<int64_t>(i) * row_size, x.data() + row * row_size, row_bytes);
+  }
+  return out;
+}
+
+Shuffled shuffle(const ad::Tensor& x, const ad::Tensor& y, uint64_t seed) {
+  check_paired(x, y, "shuffle");
+  std::vector<int64_t> order = permutation(x.dim(0), seed);
+  return {.x = gather_rows(x, order), .y = gather_rows(y, order)};
+}
+
+ad::Tensor shuffle(const ad::Tensor& x, uint64_t seed) {
+  TG_CHECK(x.rank() >= 1, "shuffle: a scalar has no rows");
+  return gather_rows(x, permutation(x.dim(0), seed));
+}
+
+}  // namespace datasets

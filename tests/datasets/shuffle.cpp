@@ -1,0 +1,86 @@
+#include "datasets/shuffle.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <numeric>
+#include <cstdlib>
+#include <map>
+
+#include "autodiff/error.h"
+
+namespace {
+
+// Row i of a [n,2] tensor holds (i, 10 i): a row's content says where it came from.
+ad::Tensor numbered_rows(int64_t n) {
+  ad::Tensor x({n, 2});
+  for (int64_t i = 0; i < n; ++i) {
+    x.at({i, 0}) = static_cast<float>(i);
+    x.at({i, 1}) = static_cast<float>(10 * i);
+  }
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("permutation holds every index once and depends only on the seed") {
+  std::vector<int64_t> a = datasets::permutation(1000, 7), b = datasets::permutation(1000, 7),
+                       c = datasets::permutation(1000, 8);
+  CHECK(a == b);
+  CHECK(a != c);
+  std::vector<int64_t> sorted = a;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<int64_t> identity(1000);
+  std::iota(identity.begin(), identity.end(), 0);
+  CHECK(sorted == identity);
+  CHECK(a != identity);
+  CHECK(datasets::permutation(0, 1).empty());
+  CHECK(datasets::permutation(1, 1) == std::vector<int64_t>{0});
+}
+
+TEST_CASE("permutation is close to uniform: each of 3! orders about 1/6 of the time") {
+  std::map<std::vector<int64_t>, int> seen;
+  const int draws = 6000;
+  for (int seed = 0; seed < draws; ++seed) ++seen[datasets::permutation(3, static_cast<uint64_t>(seed))];
+  CHECK(seen.size() == 6);
+  // Binomial(6000, 1/6): mean 1000, standard deviation 29; 5 standard deviations either side.
+  for (const auto& [order, count] : seen) CHECK(std::abs(count - 1000) < 145);
+}
+
+TEST_CASE("gather_rows copies the chosen rows in the given order") {
+  ad::Tensor x = numbered_rows(5);
+  std::vector<int64_t> pick = {4, 0, 4};
+  ad::Tensor picked = datasets::gather_rows(x, pick);
+  CHECK(picked.shape() == ad::Shape{3, 2});
+  CHECK(picked.to_vector() == std::vector<float>{4, 40, 0, 0, 4, 40});
+  CHECK_FALSE(picked.shares_storage_with(x));
+  CHECK(datasets::gather_rows(x, {}).shape() == ad::Shape{0, 2});
+
+  std::vector<int64_t> bad = {1, 5};
+  CHECK_THROWS_WITH_AS(datasets::gather_rows(x, bad),
+                       "gather_rows: index 5 at position 1 is outside [0,5) of shape [5,2]", ad::Error);
+}
+
+TEST_CASE("shuffle moves features and labels by the same permutation") {
+  ad::Tensor x = numbered_rows(50);
+  ad::Tensor y({50});
+  for (int64_t i = 0; i < 50; ++i) y[i] = static_cast<float>(i);
+
+  auto [xs, ys] = datasets::shuffle(x, y, 3);
+  std::vector<int64_t> order = datasets::permutation(50, 3);
+  bool moved = false;
+  for (int64_t i = 0; i < 50; ++i) {
+    CHECK(xs.at({i, 0}) == ys[i]);  // still paired
+    CHECK(xs.at({i, 1}) == 10 * ys[i]);
+    CHECK(ys[i] == static_cast<float>(order[static_cast<size_t>(i)]));
+    moved = moved || ys[i] != static_cast<float>(i);
+  }
+  CHECK(moved);
+  CHECK(datasets::shuffle(x, 3).to_vector() == xs.to_vector());
+  CHECK(datasets::shuffle(x, y, 3).y.to_vector() == ys.to_vector());
+}
+
+TEST_CASE("shuffle refuses features and labels of different lengths") {
+  CHECK_THROWS_WITH_AS(datasets::shuffle(ad::Tensor({4, 2}), ad::Tensor({3}), 0),
+                       "shuffle: features have 4 rows but labels have 3: shapes [4,2] and [3]", ad::Error);
+}
