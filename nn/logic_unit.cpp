@@ -179,6 +179,7 @@ std::string to_string(const TruthTable& table) {
       if (column > 0) text += column == table.inputs.size() ? " | " : "  ";
       text += fmt::format("{:^{}}", cell(column), header[column].size());
     }
+    text.erase(text.find_last_not_of(' ') + 1);  // centring pads the last column
     return text + "\n";
   };
   std::string text = line([&](size_t column) { return header[column]; });

@@ -70,7 +70,7 @@ struct TruthTable {
 
 // Throws when the units depend on more than 16 named inputs (65,536 rows).
 TruthTable truth_table(const std::vector<LogicUnit>& outputs);
-// Aligned columns, a "|" between inputs and outputs, one line per row.
+// Columns centred under their names, a "|" between inputs and outputs, one line per row.
 std::string to_string(const TruthTable& table);
 
 }  // namespace nn

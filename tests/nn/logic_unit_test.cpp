@@ -86,10 +86,10 @@ TEST_CASE("a truth table lists every assignment in counting order with each unit
   CHECK(table.rows == expected);
   CHECK(nn::to_string(table) ==
         "A  B | A AND B  NOT A\n"
-        "0  0 |    0       1  \n"
-        "0  1 |    0       1  \n"
-        "1  0 |    0       0  \n"
-        "1  1 |    1       0  \n");
+        "0  0 |    0       1\n"
+        "0  1 |    0       1\n"
+        "1  0 |    0       0\n"
+        "1  1 |    1       0\n");
 }
 
 TEST_CASE("a chain of a hundred thousand units fires and is freed without deep recursion") {

@@ -1,0 +1,38 @@
+// Runs one of the built apps the way a user would and captures what it prints, so that the
+// app tests check the programs themselves rather than the functions behind them.
+//
+//   AppRun run = run_app("xor", "--seed 3");
+//   CHECK(run.exit_code == 0);
+//   CHECK(contains(run.output, "A XOR B"));
+#pragma once
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <sys/wait.h>
+
+struct AppRun {
+  std::string output;  // stdout and stderr together
+  int exit_code = -1;
+};
+
+// `arguments` goes to the shell as written: quote paths that may hold spaces.
+inline AppRun run_app(const std::string& name, const std::string& arguments = "") {
+  const std::filesystem::path binary = std::filesystem::path(TAPEGRAD_BINARY_DIR) / "apps" / name;
+  REQUIRE_MESSAGE(std::filesystem::exists(binary), "build the app first: ", binary.string());
+  const std::string command = fmt::format("'{}' {} 2>&1", binary.string(), arguments);
+  AppRun run;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  REQUIRE_MESSAGE(pipe != nullptr, "cannot start ", command);
+  char buffer[4096];
+  size_t count;
+  while ((count = fread(buffer, 1, sizeof buffer, pipe.get())) > 0) run.output.append(buffer, count);
+  const int status = pclose(pipe.release());
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
