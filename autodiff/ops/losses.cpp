@@ -33,8 +33,6 @@ Tensor matched_target(const Var& prediction, const Var& target, const char* op) 
   return target.value().reshape(p);
 }
 
-int64_t sample_count(const Tensor& prediction) { return prediction.rank() == 0 ? 1 : prediction.shape()[0]; }
-
 // A loss whose value is mean(f(p, t)) over all elements and whose gradient is f'(p, t) / N.
 template <typename F>
 Var pointwise_loss(Op op, const Var& prediction, const Var& target, double attr, F f, BackwardFn backward) {

@@ -1,0 +1,65 @@
+#include "autodiff/gradcheck.h"
+
+#include <doctest/doctest.h>
+
+#include "autodiff/ops.h"
+#include "test_util.h"
+
+using ad::Tensor;
+using ad::Var;
+
+namespace {
+
+// x * x with a backward that forgets the factor 2: what gradcheck exists to catch.
+Var wrong_square(const Var& a) {
+  ad::Node node;
+  node.name = "wrong_square";
+  node.backward = [](const ad::Node& n) {
+    const Tensor& x = n.inputs[0]->value;
+    Tensor d = Tensor::empty(x.shape());
+    for (int64_t i = 0; i < x.size(); ++i) d[i] = x[i] * n.output->grad[i];
+    ad::accumulate_grad(n, 0, d);
+  };
+  Tensor out = a.value().clone();
+  for (float& v : out.values()) v *= v;
+  return ad::make_result(std::move(out), std::move(node), {&a});
+}
+
+}  // namespace
+
+TEST_CASE("gradcheck accepts a correct gradient") {
+  auto result = ad::gradcheck([](std::span<const Var> x) { return ad::sum(ad::tanh(x[0]) * x[1]); },
+                              {test::random({3, 4}, -1, 1, 1), test::random({3, 4}, -1, 1, 2)});
+  CHECK_MESSAGE(result.ok, result.message);
+  CHECK(result.max_abs_error < 1e-3f);
+}
+
+TEST_CASE("gradcheck rejects a wrong gradient and names the input and element") {
+  auto result = ad::gradcheck([](std::span<const Var> x) { return ad::sum(wrong_square(x[0])); },
+                              {Tensor::from({3}, {1, 2, 3})});
+  CHECK_FALSE(result.ok);
+  CHECK(test::contains(result.message, "input 0 element 0"));
+  CHECK(test::contains(result.message, "analytic 1"));
+  CHECK(result.max_abs_error == doctest::Approx(3).epsilon(0.01));  // element 2: 3 vs 6
+}
+
+TEST_CASE("gradcheck leaves the caller's tensors untouched") {
+  Tensor x = Tensor::from({2}, {0.5f, -0.25f});
+  Tensor copy = x.clone();
+  (void)ad::gradcheck([](std::span<const Var> v) { return ad::sum(ad::square(v[0])); }, {x});
+  CHECK(ad::max_abs_difference(x, copy) == 0.f);
+}
+
+TEST_CASE("gradcheck treats an input the function ignores as having gradient zero") {
+  auto result = ad::gradcheck([](std::span<const Var> x) { return ad::sum(x[0]); },
+                              {Tensor::ones({2}), Tensor::ones({3})});
+  CHECK_MESSAGE(result.ok, result.message);
+}
+
+TEST_CASE("gradcheck needs a one-element function value") {
+  std::string message = test::error_of([] {
+    ad::gradcheck([](std::span<const Var> x) { return x[0] * 2.f; }, {Tensor::ones({2, 2})});
+  });
+  CHECK(test::contains(message, "gradcheck"));
+  CHECK(test::contains(message, "[2,2]"));
+}

@@ -1,0 +1,159 @@
+#include "autodiff/kernels/matmul.h"
+
+#include <doctest/doctest.h>
+#include <tbb/parallel_for.h>
+
+#include <cmath>
+#include <vector>
+
+#include "../test_util.h"
+
+using ad::Tensor;
+using ad::kernels::Activation;
+using ad::kernels::MatmulSpec;
+
+namespace {
+
+// c = act(scale * op(a) op(b) + bias + (accumulate ? c : 0)), in three plain loops.
+void naive_matmul(const MatmulSpec& s, const float* a, const float* b, float* c, const float* bias) {
+  for (int64_t i = 0; i < s.m; ++i)
+    for (int64_t j = 0; j < s.n; ++j) {
+      double sum = 0;
+      for (int64_t p = 0; p < s.k; ++p) {
+        float x = s.trans_a ? a[p * s.m + i] : a[i * s.k + p];
+        float y = s.trans_b ? b[j * s.k + p] : b[p * s.n + j];
+        sum += double(x) * y;
+      }
+      double v = s.scale * sum + (s.bias ? bias[j] : 0.0) + (s.accumulate ? c[i * s.n + j] : 0.0);
+      switch (s.activation) {
+        case Activation::Relu: v = v > 0 ? v : 0; break;
+        case Activation::Sigmoid: v = 1 / (1 + std::exp(-v)); break;
+        case Activation::Tanh: v = std::tanh(v); break;
+        case Activation::None: break;
+      }
+      c[i * s.n + j] = float(v);
+    }
+}
+
+// Runs the kernel and the naive loops on the same seeded data; returns the largest difference.
+float kernel_error(const MatmulSpec& s, uint64_t seed) {
+  Tensor a = test::random({std::max<int64_t>(s.m * s.k, 1)}, -1, 1, seed);
+  Tensor b = test::random({std::max<int64_t>(s.k * s.n, 1)}, -1, 1, seed + 1);
+  Tensor bias = test::random({std::max<int64_t>(s.n, 1)}, -1, 1, seed + 2);
+  Tensor c = test::random({std::max<int64_t>(s.m * s.n, 1)}, -1, 1, seed + 3);
+  Tensor expected = c.clone();
+  naive_matmul(s, a.data(), b.data(), expected.data(), bias.data());
+  ad::kernels::matmul(s, a.data(), b.data(), c.data(), s.bias ? bias.data() : nullptr);
+  return ad::max_abs_difference(c.rows(0, s.m * s.n), expected.rows(0, s.m * s.n));
+}
+
+}  // namespace
+
+TEST_CASE("the matmul kernel matches three plain loops in every variant") {
+  struct Size {
+    int64_t m, k, n;
+  };
+  // Small products take the kernel's own loops, larger ones oneDNN: both are covered.
+  const Size sizes[] = {{1, 1, 1}, {3, 5, 2}, {1, 7, 4}, {6, 7, 1}, {5, 1, 3}, {17, 33, 9}, {64, 48, 40}, {40, 300, 20}};
+  const Activation activations[] = {Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh};
+  uint64_t seed = 1;
+  for (const Size& size : sizes)
+    for (bool trans_a : {false, true})
+      for (bool trans_b : {false, true})
+        for (bool bias : {false, true})
+          for (Activation activation : activations)
+            for (bool accumulate : {false, true})
+              for (float scale : {1.f, -0.5f}) {
+                MatmulSpec s{.m = size.m, .k = size.k, .n = size.n, .trans_a = trans_a, .trans_b = trans_b,
+                             .bias = bias, .activation = activation, .scale = scale, .accumulate = accumulate};
+                INFO(fmt::format("m={} k={} n={} trans_a={} trans_b={} bias={} activation={} scale={} accumulate={}",
+                                 s.m, s.k, s.n, trans_a, trans_b, bias, int(activation), scale, accumulate));
+                CHECK(kernel_error(s, seed++) < 1e-4f * std::sqrt(float(s.k)) + 1e-5f);
+              }
+}
+
+TEST_CASE("a matmul with k = 0 gives bias and activation of zero, and m = 0 writes nothing") {
+  for (bool accumulate : {false, true})
+    for (Activation activation : {Activation::None, Activation::Sigmoid}) {
+      MatmulSpec s{.m = 3, .k = 0, .n = 2, .bias = true, .activation = activation, .accumulate = accumulate};
+      CHECK(kernel_error(s, 5) < 1e-6f);
+    }
+  MatmulSpec s{.m = 0, .k = 4, .n = 3};
+  float c = 42;
+  float a = 1, b[12] = {};
+  ad::kernels::matmul(s, &a, b, &c);
+  CHECK(c == 42);
+}
+
+TEST_CASE("the matmul kernel rejects negative sizes and a missing bias") {
+  float x = 0;
+  CHECK(test::contains(test::error_of([&] { ad::kernels::matmul({.m = -1, .k = 2, .n = 2}, &x, &x, &x); }),
+                       "negative size m=-1"));
+  CHECK(test::contains(test::error_of([&] { ad::kernels::matmul({.m = 1, .k = 1, .n = 1, .bias = true}, &x, &x, &x); }),
+                       "bias"));
+}
+
+TEST_CASE("the primitive cache does not grow on a repeated shape") {
+  MatmulSpec s{.m = 50, .k = 70, .n = 30, .bias = true, .activation = Activation::Relu};
+  CHECK(kernel_error(s, 11) < 1e-3f);
+  size_t cached = ad::kernels::cached_primitive_count();
+  for (int i = 0; i < 3; ++i) CHECK(kernel_error(s, 12 + i) < 1e-3f);
+  CHECK(ad::kernels::cached_primitive_count() == cached);
+  s.scale = 0.25f;  // the scale is a runtime argument: one primitive serves every value
+  CHECK(kernel_error(s, 20) < 1e-3f);
+  size_t with_scale = ad::kernels::cached_primitive_count();
+  s.scale = 4.f;
+  CHECK(kernel_error(s, 21) < 1e-3f);
+  CHECK(ad::kernels::cached_primitive_count() == with_scale);
+  s.m = 51;
+  CHECK(kernel_error(s, 22) < 1e-3f);
+  CHECK(ad::kernels::cached_primitive_count() == with_scale + 1);
+}
+
+TEST_CASE("a caller-provided scratchpad of the reported size works") {
+  MatmulSpec s{.m = 64, .k = 200, .n = 48, .trans_a = true};
+  size_t bytes = ad::kernels::matmul_scratchpad_bytes(s);
+  std::vector<float> scratch((bytes + 63) / sizeof(float) + 16);
+  void* aligned = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) / sizeof(float);
+  Tensor a = test::random({200, 64}, -1, 1, 1), b = test::random({200, 48}, -1, 1, 2);
+  Tensor c = Tensor::empty({64, 48}), expected = Tensor::zeros({64, 48});
+  ad::kernels::matmul(s, a.data(), b.data(), c.data(), nullptr, bytes ? aligned : nullptr);
+  naive_matmul(s, a.data(), b.data(), expected.data(), nullptr);
+  CHECK(ad::max_abs_difference(c, expected) < 1e-3f);
+}
+
+TEST_CASE("matmul called concurrently from TBB tasks gives the serial results") {
+  // Same and different shapes at once, small and oneDNN-sized, some never seen before.
+  struct Job {
+    MatmulSpec spec;
+    Tensor a, b, bias, serial, parallel;
+  };
+  std::vector<Job> jobs;
+  for (int i = 0; i < 48; ++i) {
+    int64_t m = 8 + (i % 4) * 16, k = 33 + (i % 3) * 50, n = 8 + (i % 5) * 9;
+    if (i % 6 == 0) m = k = n = 4;
+    MatmulSpec s{.m = m, .k = k, .n = n, .trans_b = i % 2 == 1, .bias = i % 3 == 0,
+                 .activation = i % 4 == 0 ? Activation::Tanh : Activation::None, .scale = i % 5 == 0 ? 0.5f : 1.f};
+    jobs.push_back({s, test::random({m, k}, -1, 1, uint64_t(3 * i)), test::random({k, n}, -1, 1, uint64_t(3 * i + 1)),
+                    test::random({n}, -1, 1, uint64_t(3 * i + 2)), Tensor::zeros({m, n}), Tensor::zeros({m, n})});
+  }
+  // Serial results first, then every job four times at once, in any order.
+  for (Job& j : jobs) ad::kernels::matmul(j.spec, j.a.data(), j.b.data(), j.serial.data(), j.bias.data());
+  std::vector<Tensor> outputs;
+  for (int r = 0; r < 4; ++r)
+    for (Job& j : jobs) outputs.push_back(Tensor::zeros(j.serial.shape()));
+  tbb::parallel_for(size_t{0}, outputs.size(), [&](size_t i) {
+    Job& j = jobs[i % jobs.size()];
+    ad::kernels::matmul(j.spec, j.a.data(), j.b.data(), outputs[i].data(), j.bias.data());
+  });
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    INFO("job " << i % jobs.size());
+    CHECK(ad::max_abs_difference(outputs[i], jobs[i % jobs.size()].serial) < 1e-5f);
+  }
+}
+
+TEST_CASE("cpu_isa names an instruction set") {
+  std::string isa = ad::kernels::cpu_isa();
+  CHECK_FALSE(isa.empty());
+  CHECK((test::contains(isa, "AVX") || test::contains(isa, "SSE") || test::contains(isa, "generic")));
+}

@@ -1,0 +1,283 @@
+#include "autodiff/var.h"
+
+#include <doctest/doctest.h>
+
+#include "autodiff/ops.h"
+#include "test_util.h"
+
+using ad::Shape;
+using ad::Tensor;
+using ad::Var;
+using test::contains;
+using test::error_of;
+
+TEST_CASE("ops record nodes only while a tape is active and gradients are enabled") {
+  Var x = ad::param(Tensor::ones({2, 2}));
+  Var c = ad::constant(Tensor::ones({2, 2}));
+  SUBCASE("no tape: nothing recorded, the result needs no gradient") {
+    CHECK(ad::Tape::active() == nullptr);
+    Var y = x * c;
+    CHECK_FALSE(y.requires_grad());
+    CHECK(y.value()[0] == 1.f);
+  }
+  SUBCASE("an active tape records one node per op, with inputs and output") {
+    ad::Tape tape;
+    CHECK(ad::Tape::active() == &tape);
+    Var y = ad::exp(x * c);
+    REQUIRE(tape.size() == 2);
+    CHECK(tape.nodes()[0].op == ad::Op::Mul);
+    CHECK(std::string(tape.nodes()[0].name) == "mul");
+    CHECK(tape.nodes()[0].num_inputs == 2);
+    CHECK(tape.nodes()[0].inputs[0] == x.ref());
+    CHECK(tape.nodes()[1].op == ad::Op::Exp);
+    CHECK(tape.nodes()[1].output == y.ref());
+    CHECK(y.requires_grad());
+  }
+  SUBCASE("ops on constants only are not recorded") {
+    ad::Tape tape;
+    Var y = c + c;
+    CHECK(tape.size() == 0);
+    CHECK_FALSE(y.requires_grad());
+  }
+  SUBCASE("NoGrad suspends recording and restores it when it ends") {
+    ad::Tape tape;
+    {
+      ad::NoGrad no_grad;
+      CHECK_FALSE(ad::grad_enabled());
+      {
+        ad::NoGrad nested;
+      }
+      CHECK_FALSE(ad::grad_enabled());
+      Var y = x + c;
+      CHECK_FALSE(y.requires_grad());
+    }
+    CHECK(ad::grad_enabled());
+    CHECK(tape.size() == 0);
+    Var z = x + c;
+    CHECK(tape.size() == 1);
+  }
+  SUBCASE("a nested tape records while alive and hands back to the outer one") {
+    ad::Tape outer;
+    {
+      ad::Tape inner;
+      Var y = x + c;
+      CHECK(inner.size() == 1);
+    }
+    CHECK(ad::Tape::active() == &outer);
+    Var z = x + c;
+    CHECK(outer.size() == 1);
+  }
+  CHECK(ad::Tape::active() == nullptr);
+}
+
+TEST_CASE("backward from a scalar gives each leaf its gradient") {
+  ad::Tape tape;
+  Var x = ad::param(Tensor::from({3}, {1, 2, 3}));
+  Var loss = ad::sum(ad::square(x));  // d/dx = 2x
+  loss.backward();
+  CHECK(test::close(x.grad(), Tensor::from({3}, {2, 4, 6})));
+  CHECK(x.grad().shape() == x.shape());
+}
+
+TEST_CASE("backward with a given output gradient weights each output element") {
+  ad::Tape tape;
+  Var x = ad::param(Tensor::from({2}, {1, 2}));
+  Var y = x * x;
+  y.backward(Tensor::from({2}, {10, -1}));
+  CHECK(test::close(x.grad(), Tensor::from({2}, {20, -4})));
+  SUBCASE("a gradient of the wrong shape is an error naming both shapes") {
+    std::string message = error_of([&] { y.backward(Tensor::ones({3})); });
+    CHECK(contains(message, "backward"));
+    CHECK(contains(message, "[3]"));
+    CHECK(contains(message, "[2]"));
+  }
+  SUBCASE("backward() without a gradient needs one element") {
+    CHECK(contains(error_of([&] { y.backward(); }), "shape [2]"));
+  }
+  SUBCASE("backward of a value no parameter leads to is an error") {
+    Var c = ad::constant(Tensor::ones({1}));
+    CHECK(contains(error_of([&] { (c * c).backward(); }), "does not require a gradient"));
+  }
+}
+
+TEST_CASE("a variable used twice gets the sum of both contributions") {
+  ad::Tape tape;
+  Var x = ad::param(Tensor::from({2}, {3, -1}));
+  Var y = ad::sum(x * x + x);  // d/dx = 2x + 1
+  y.backward();
+  CHECK(test::close(x.grad(), Tensor::from({2}, {7, -1})));
+  Var z = ad::param(Tensor::from({1}, {2}));
+  Var w = ad::sum(ad::exp(z) + ad::exp(z) * z);  // e^z + e^z + z e^z = e^z (2 + z)
+  w.backward();
+  CHECK(z.grad()[0] == doctest::Approx(std::exp(2.0) * 4));
+}
+
+TEST_CASE("leaf gradients accumulate across backward calls until zero_grad") {
+  ad::Tape tape;
+  Var x = ad::param(Tensor::from({2}, {1, 2}));
+  Var loss = ad::sum(x * 3.f);
+  loss.backward();
+  loss.backward();
+  CHECK(test::close(x.grad(), Tensor::full({2}, 6)));
+  x.zero_grad();
+  CHECK_FALSE(x.has_grad());
+  loss.backward();
+  CHECK(test::close(x.grad(), Tensor::full({2}, 3)));
+}
+
+TEST_CASE("running backward twice with zero_grad between gives identical gradients of the inputs' shapes") {
+  ad::Rng rng(3);
+  Var W = ad::param(Tensor::uniform({3, 4}, -1, 1, rng)), b = ad::param(Tensor::uniform({4}, -1, 1, rng));
+  Var x = ad::constant(Tensor::uniform({5, 3}, -1, 1, rng));
+  ad::Tape tape;
+  Var loss = ad::mean(ad::square(ad::tanh(ad::matmul(x, W) + b)));
+  loss.backward();
+  Tensor gW = W.grad().clone(), gb = b.grad().clone();
+  CHECK(gW.shape() == W.shape());
+  CHECK(gb.shape() == b.shape());
+  W.zero_grad();
+  b.zero_grad();
+  loss.backward();
+  CHECK(ad::max_abs_difference(W.grad(), gW) == 0.f);
+  CHECK(ad::max_abs_difference(b.grad(), gb) == 0.f);
+}
+
+TEST_CASE("backward from an intermediate value reaches only what lies below it") {
+  ad::Tape tape;
+  Var x = ad::param(Tensor::from({1}, {2}));
+  Var y = ad::param(Tensor::from({1}, {5}));
+  Var h = x * x;
+  Var out = ad::sum(h * y);
+  h.backward(Tensor::ones({1}));
+  CHECK(x.grad()[0] == doctest::Approx(4));
+  CHECK_FALSE(y.has_grad());
+  out.backward();
+  CHECK(x.grad()[0] == doctest::Approx(4 + 20));
+  CHECK(y.grad()[0] == doctest::Approx(4));
+}
+
+TEST_CASE("backward from a leaf sets its own gradient") {
+  Var x = ad::param(Tensor::from({2}, {1, 2}));
+  x.backward(Tensor::from({2}, {3, 4}));
+  x.backward(Tensor::from({2}, {1, 1}));
+  CHECK(test::close(x.grad(), Tensor::from({2}, {4, 5})));
+}
+
+TEST_CASE("detach keeps the value but cuts the history") {
+  ad::Tape tape;
+  Var x = ad::param(Tensor::from({1}, {3}));
+  Var y = x * x;
+  Var d = y.detach();
+  CHECK_FALSE(d.requires_grad());
+  CHECK(d.value().shares_storage_with(y.value()));
+  Var loss = ad::sum(d * x);  // only the direct path through x: d/dx = d = 9
+  loss.backward();
+  CHECK(x.grad()[0] == doctest::Approx(9));
+}
+
+TEST_CASE("set_requires_grad turns a constant leaf into a parameter and refuses op results") {
+  ad::Tape tape;
+  Var c = ad::constant(Tensor::ones({1}));
+  c.set_requires_grad(true);
+  Var loss = ad::sum(c * 2.f);
+  loss.backward();
+  CHECK(c.grad()[0] == 2.f);
+  CHECK(contains(error_of([&] { loss.set_requires_grad(false); }), "only leaves"));
+}
+
+TEST_CASE("an empty Var is an error when used, not a crash") {
+  Var v;
+  CHECK_FALSE(v.defined());
+  CHECK_FALSE(v.requires_grad());
+  CHECK(contains(error_of([&] { (void)v.shape(); }), "Var: used before it was given a value"));
+  CHECK(contains(error_of([&] { ad::exp(v); }), "Var: used before"));
+}
+
+TEST_CASE("tape.clear() keeps the node storage for the next step") {
+  Var x = ad::param(Tensor::ones({2, 2}));
+  ad::Tape tape;
+  auto step = [&] {
+    Var y = x;
+    for (int i = 0; i < 100; ++i) y = y * 1.01f;
+    ad::sum(y).backward();
+  };
+  step();
+  size_t capacity = tape.nodes().capacity();
+  CHECK(tape.size() == 101);
+  CHECK(capacity >= 101);
+  tape.clear();
+  CHECK(tape.size() == 0);
+  CHECK(tape.nodes().capacity() == capacity);
+  step();
+  CHECK(tape.nodes().capacity() == capacity);
+  tape.clear();
+  CHECK(tape.nodes().capacity() == capacity);
+}
+
+TEST_CASE("backward after the tape was cleared or destroyed is an error") {
+  Var x = ad::param(Tensor::ones({1}));
+  Var loss;
+  SUBCASE("cleared") {
+    ad::Tape tape;
+    loss = ad::sum(x * 2.f);
+    tape.clear();
+    std::string message = error_of([&] { loss.backward(); });
+    CHECK(contains(message, "backward"));
+    CHECK(contains(message, "cleared or destroyed"));
+  }
+  SUBCASE("destroyed") {
+    {
+      ad::Tape tape;
+      loss = ad::sum(x * 2.f);
+    }
+    CHECK(contains(error_of([&] { loss.backward(); }), "cleared or destroyed"));
+  }
+  CHECK_FALSE(x.has_grad());
+}
+
+TEST_CASE("every op kind has a name") {
+  CHECK(std::string(ad::op_name(ad::Op::Matmul)) == "matmul");
+  CHECK(std::string(ad::op_name(ad::Op::SparseCategoricalCrossentropyLogits)) ==
+        "sparse_categorical_crossentropy_logits");
+  CHECK(std::string(ad::op_name(ad::Op::Custom)) == "custom");
+}
+
+TEST_CASE("a custom op defined outside the library records and back-propagates") {
+  // cube(x) with derivative 3x^2, written against the public op-implementation API.
+  auto cube = [](const Var& a) {
+    ad::Node node;
+    node.name = "cube";
+    node.backward = [](const ad::Node& n) {
+      const Tensor& x = n.inputs[0]->value;
+      Tensor d = Tensor::empty(x.shape());
+      for (int64_t i = 0; i < x.size(); ++i) d[i] = 3 * x[i] * x[i] * n.output->grad[i];
+      ad::accumulate_grad(n, 0, d);
+    };
+    Tensor out = Tensor::empty(a.shape());
+    for (int64_t i = 0; i < out.size(); ++i) out[i] = a.value()[i] * a.value()[i] * a.value()[i];
+    return ad::make_result(std::move(out), std::move(node), {&a});
+  };
+  ad::Tape tape;
+  Var x = ad::param(Tensor::from({2}, {2, -1}));
+  Var y = ad::sum(cube(x));
+  CHECK(std::string(tape.nodes()[0].name) == "cube");
+  CHECK(tape.nodes()[0].op == ad::Op::Custom);
+  y.backward();
+  CHECK(test::close(x.grad(), Tensor::from({2}, {12, 3})));
+}
+
+TEST_CASE("a backward function that returns the wrong shape is reported, naming the op") {
+  auto broken = [](const Var& a) {
+    ad::Node node;
+    node.name = "broken";
+    node.backward = [](const ad::Node& n) { ad::accumulate_grad(n, 0, Tensor::ones({7})); };
+    return ad::make_result(a.value().clone(), std::move(node), {&a});
+  };
+  ad::Tape tape;
+  Var x = ad::param(Tensor::ones({2}));
+  Var y = ad::sum(broken(x));
+  std::string message = error_of([&] { y.backward(); });
+  CHECK(contains(message, "broken"));
+  CHECK(contains(message, "[7]"));
+  CHECK(contains(message, "[2]"));
+}
