@@ -174,12 +174,13 @@ Var sparse_categorical_crossentropy(const Var& prediction, const Tensor& labels,
   check_matrix(prediction, name);
   int64_t n = prediction.shape()[0], classes = prediction.shape()[1];
   TG_CHECK(labels.size() == n && (labels.rank() == 1 || (labels.rank() == 2 && labels.shape()[1] == 1)),
-           "{}: {} labels {} for {} predictions {}", name, labels.size(), to_string(labels.shape()), n,
-           to_string(prediction.shape()));
+           "{}: needs one label per row: {} labels {} for predictions {}", name, labels.size(),
+           to_string(labels.shape()), to_string(prediction.shape()));
   for (int64_t i = 0; i < n; ++i) {
     float l = labels[i];
-    if (!(l >= 0 && l < static_cast<float>(classes) && l == std::floor(l)))
+    if (!(l >= 0 && l < static_cast<float>(classes)))
       fail("{}: label {} in row {} is outside [0, {})", name, l, i, classes);
+    if (l != std::floor(l)) fail("{}: label {} in row {} is not a whole number", name, l, i);
   }
   const Tensor& p = prediction.value();
   Node node;

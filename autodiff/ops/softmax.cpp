@@ -8,7 +8,14 @@
 
 namespace ad {
 
+namespace {
+void check_has_axis(const Var& a, const char* op) {
+  TG_CHECK(a.value().rank() >= 1, "{}: needs an axis to normalise along, got a scalar", op);
+}
+}  // namespace
+
 Var log_softmax(const Var& a) {
+  check_has_axis(a, "log_softmax");
   Node node;
   node.op = Op::LogSoftmax;
   // d/dx_j = g_j - softmax_j * sum_k g_k, with softmax = exp(output)
@@ -29,6 +36,7 @@ Var log_softmax(const Var& a) {
 }
 
 Var softmax(const Var& a) {
+  check_has_axis(a, "softmax");
   Node node;
   node.op = Op::Softmax;
   // d/dx_j = y_j (g_j - sum_k g_k y_k)

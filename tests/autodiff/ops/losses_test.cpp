@@ -1,0 +1,99 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "../test_util.h"
+
+using ad::Tensor;
+using ad::Var;
+
+namespace {
+
+bool all_finite(const Tensor& t) {
+  for (float v : t.values())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+// The loss value and the gradient of the prediction.
+std::pair<float, Tensor> loss_and_gradient(const std::function<Var(const Var&)>& loss, Tensor prediction) {
+  ad::Tape tape;
+  Var p = ad::param(std::move(prediction));
+  Var l = loss(p);
+  l.backward();
+  return {l.item(), p.grad()};
+}
+
+}  // namespace
+
+TEST_CASE("the logits losses give finite, correct values for logits of 1e4") {
+  Tensor logits = Tensor::from({2, 2}, {1e4f, 0, -1e4f, 1e4f});
+  SUBCASE("sparse categorical cross-entropy") {
+    // Row 0 picks its huge logit (loss 0), row 1 the one 2e4 below the other (loss 2e4).
+    auto [value, grad] = loss_and_gradient(
+        [](const Var& p) {
+          return ad::sparse_categorical_crossentropy(p, Tensor::from({2}, {0, 0}), {.from_logits = true});
+        },
+        logits);
+    CHECK(value == doctest::Approx(1e4));
+    CHECK(test::close(grad, Tensor::from({2, 2}, {0, 0, -0.5f, 0.5f})));
+  }
+  SUBCASE("categorical cross-entropy") {
+    auto [value, grad] = loss_and_gradient(
+        [](const Var& p) {
+          return ad::categorical_crossentropy(p, ad::constant(Tensor::from({2, 2}, {0, 1, 0, 1})),
+                                              {.from_logits = true});
+        },
+        logits);
+    CHECK(value == doctest::Approx(5e3));  // (1e4 + 0) / 2
+    CHECK(test::close(grad, Tensor::from({2, 2}, {0.5f, -0.5f, 0, 0})));
+  }
+  SUBCASE("binary cross-entropy") {
+    auto [value, grad] = loss_and_gradient(
+        [](const Var& p) {
+          return ad::binary_crossentropy(p, ad::constant(Tensor::from({2, 2}, {1, 1, 0, 1})), {.from_logits = true});
+        },
+        logits);
+    CHECK(value == doctest::Approx((0 + std::log(2.0) + 0 + 0) / 4).epsilon(1e-4));
+    CHECK(test::close(grad, Tensor::from({2, 2}, {0, -0.125f, 0, 0})));
+    // The other side: a confident wrong answer costs the logit itself.
+    auto wrong = loss_and_gradient(
+        [](const Var& p) { return ad::binary_crossentropy(p, ad::constant(Tensor::zeros({1})), {.from_logits = true}); },
+        Tensor::from({1}, {1e4f}));
+    CHECK(wrong.first == doctest::Approx(1e4));
+    CHECK(wrong.second[0] == doctest::Approx(1));
+  }
+}
+
+TEST_CASE("the probability losses clip at 1e-7 so certainty gives a finite loss and a finite gradient") {
+  auto [value, grad] = loss_and_gradient(
+      [](const Var& p) { return ad::binary_crossentropy(p, ad::constant(Tensor::from({2}, {0, 1}))); },
+      Tensor::from({2}, {1, 0}));
+  CHECK(value == doctest::Approx(-std::log(1e-7)).epsilon(0.02));  // 1 - 1e-7 rounds in float32
+  CHECK(all_finite(grad));
+  auto sparse = loss_and_gradient(
+      [](const Var& p) { return ad::sparse_categorical_crossentropy(p, Tensor::from({1}, {1})); },
+      Tensor::from({1, 2}, {1, 0}));
+  CHECK(sparse.first == doctest::Approx(-std::log(1e-7)).epsilon(1e-3));
+  CHECK(all_finite(sparse.second));
+  auto categorical = loss_and_gradient(
+      [](const Var& p) { return ad::categorical_crossentropy(p, ad::constant(Tensor::from({1, 2}, {0, 1}))); },
+      Tensor::from({1, 2}, {1, 0}));
+  CHECK(categorical.first == doctest::Approx(-std::log(1e-7)).epsilon(1e-3));
+  CHECK(all_finite(categorical.second));
+}
+
+TEST_CASE("the losses take the mean over samples and targets get no gradient") {
+  ad::Tape tape;
+  Var p = ad::param(Tensor::from({2, 2}, {1, 2, 3, 4}));
+  Var t = ad::param(Tensor::zeros({2, 2}));
+  Var l = ad::mse_loss(p, t);
+  CHECK(l.item() == doctest::Approx((1 + 4 + 9 + 16) / 4.0));
+  CHECK(l.shape().empty());
+  l.backward();
+  CHECK(test::close(p.grad(), Tensor::from({2, 2}, {0.5f, 1, 1.5f, 2})));
+  CHECK_FALSE(t.has_grad());
+  Var huber = ad::huber_loss(p, ad::constant(Tensor::zeros({2, 2})), 2.f);
+  CHECK(huber.item() == doctest::Approx((0.5 + 2 + 2 * (3 - 1) + 2 * (4 - 1)) / 4.0));
+}
