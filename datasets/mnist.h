@@ -31,8 +31,8 @@ struct ImageDataset {
 };
 
 struct ImageFolderOptions {
-  std::vector<std::string> class_names;   // their count bounds every label
-  std::string who = "load_image_folder";  // the function named in error messages
+  std::vector<std::string> class_names = {};  // their count bounds every label
+  std::string who = "load_image_folder";      // the function named in error messages
 };
 
 // Loads the four files from `folder`; each may be plain or .gz (plain is used if both exist).

@@ -1,0 +1,62 @@
+#include "datasets/standardize.h"
+
+#include <cmath>
+#include <vector>
+
+namespace datasets {
+
+namespace {
+
+int64_t columns_of(const ad::Tensor& x, const char* who) {
+  TG_CHECK(x.rank() == 1 || x.rank() == 2, "{}: expected [rows, columns] or [rows], got shape {}", who,
+           ad::to_string(x.shape()));
+  return x.rank() == 2 ? x.dim(1) : 1;
+}
+
+// Applies f(value, column) to every element, keeping x's shape.
+template <typename F>
+ad::Tensor map_columns(const ad::Tensor& x, int64_t fitted_columns, const char* who, F f) {
+  const int64_t columns = columns_of(x, who);
+  TG_CHECK(columns == fitted_columns, "{}: fitted on {} columns, got shape {}", who, fitted_columns,
+           ad::to_string(x.shape()));
+  ad::Tensor out = ad::Tensor::empty(x.shape());
+  for (int64_t i = 0; i < x.size(); ++i) out[i] = f(x[i], i % columns);
+  return out;
+}
+
+}  // namespace
+
+Standardizer Standardizer::fit(const ad::Tensor& x) {
+  const int64_t columns = columns_of(x, "Standardizer::fit");
+  const int64_t rows = x.dim(0);
+  TG_CHECK(rows > 0, "Standardizer::fit: needs at least one row, got shape {}", ad::to_string(x.shape()));
+  // Two passes in double: the mean first, then squared deviations from it, which stays accurate
+  // for columns whose mean is large against their spread.
+  std::vector<double> mean(static_cast<size_t>(columns)), square(static_cast<size_t>(columns));
+  for (int64_t i = 0; i < x.size(); ++i) mean[static_cast<size_t>(i % columns)] += x[i];
+  for (double& m : mean) m /= static_cast<double>(rows);
+  for (int64_t i = 0; i < x.size(); ++i) {
+    double d = x[i] - mean[static_cast<size_t>(i % columns)];
+    square[static_cast<size_t>(i % columns)] += d * d;
+  }
+  Standardizer s{.mean = ad::Tensor::empty({columns}), .scale = ad::Tensor::empty({columns})};
+  for (int64_t c = 0; c < columns; ++c) {
+    double deviation = std::sqrt(square[static_cast<size_t>(c)] / static_cast<double>(rows));
+    s.mean[c] = static_cast<float>(mean[static_cast<size_t>(c)]);
+    // A constant column would divide by zero: leave it centred but unscaled.
+    s.scale[c] = deviation > 0 ? static_cast<float>(deviation) : 1.f;
+  }
+  return s;
+}
+
+ad::Tensor Standardizer::transform(const ad::Tensor& x) const {
+  return map_columns(x, mean.size(), "Standardizer::transform",
+                     [this](float v, int64_t c) { return (v - mean[c]) / scale[c]; });
+}
+
+ad::Tensor Standardizer::inverse_transform(const ad::Tensor& x) const {
+  return map_columns(x, mean.size(), "Standardizer::inverse_transform",
+                     [this](float v, int64_t c) { return v * scale[c] + mean[c]; });
+}
+
+}  // namespace datasets
