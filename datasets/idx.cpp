@@ -1,6 +1,8 @@
 #include "datasets/idx.h"
 
+#include <algorithm>
 #include <array>
+#include <span>
 #include <limits>
 
 #include "autodiff/error.h"
@@ -13,6 +15,7 @@ namespace {
 
 // Beyond this many surplus bytes a damaged file is reported as "more than" rather than counted.
 constexpr uint64_t kSurplusCountLimit = uint64_t{1} << 30;
+constexpr uint64_t kSliceBytes = uint64_t{1} << 26;
 
 const char* type_name(uint8_t type) {
   switch (type) {
@@ -78,9 +81,20 @@ IdxArray read_idx(ByteSource& in, const IdxOptions& options) {
   if (total > static_cast<uint64_t>(options.max_bytes))
     fail("shape {} needs {} bytes of data, above the cap of {}", shape, total, options.max_bytes);
 
-  array.data.resize(total);
-  got = in.read(array.data);
-  if (got < total) fail("{} has {} bytes, header says {}", what, header_size + got, header_size + total);
+  // A plain file's length is known: a short or long one fails here, before any allocation.
+  if (!in.compressed() && in.file_size() != header_size + total)
+    fail("{} has {} bytes, header says {}", what, in.file_size(), header_size + total);
+  // Decompressed data arrives in slices, so a small damaged file that claims gigabytes
+  // allocates only what it really holds before it fails.
+  uint64_t filled = 0;
+  while (filled < total) {
+    uint64_t slice = std::min<uint64_t>(total - filled, kSliceBytes);
+    array.data.resize(filled + slice);
+    uint64_t slice_got = in.read(std::span(array.data).subspan(filled, slice));
+    filled += slice_got;
+    if (slice_got < slice) break;
+  }
+  if (filled < total) fail("{} has {} bytes, header says {}", what, header_size + filled, header_size + total);
   uint64_t surplus = in.skip_rest(kSurplusCountLimit);
   if (surplus > kSurplusCountLimit)
     fail("{} has more than {} bytes, header says {}", what, header_size + total + kSurplusCountLimit,

@@ -87,6 +87,8 @@ TEST_CASE("load_idx rejects every broken file with a message naming the file and
        "{file} has 10 bytes, too short for the 16-byte header of a rank-3 IDX file"},
       {"truncated data", idx_bytes({10, 28, 28}, Bytes(1000)), {.rank = 3}, "{file} has 1016 bytes, header says 7856"},
       {"truncated labels", idx_bytes({5}, {1, 2}), {.rank = 1}, "{file} has 10 bytes, header says 13"},
+      {"a small file that claims gigabytes", idx_bytes({1000, 1000, 4000}, Bytes(10)), {.rank = 3},
+       "{file} has 26 bytes, header says 4000000016"},
       {"extra trailing bytes", idx_bytes({1, 2, 2}, Bytes(6)), {.rank = 3}, "{file} has 22 bytes, header says 20"},
       {"a dimension above the cap",
        idx_bytes({20'000'000, 28, 28}, {}),
