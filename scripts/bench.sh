@@ -6,6 +6,7 @@
 #   scripts/bench.sh              # the whole comparison
 #   scripts/bench.sh --peer-only  # only libtorch: its settings and figures, no build of ours
 #   scripts/bench.sh --rounds 5
+#   scripts/bench.sh --no-setup   # ours is built already: neither set-up script runs
 # Both sides print `RESULT name=... batch=... value=...` lines (apps/bench/peer/README.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,11 +15,13 @@ PEER_BUILD="${PEER_BUILD_DIR:-$ROOT/build-peer}"
 OURS="${OURS:-$BUILD/apps/bench_training_step}"
 ROUNDS=3
 PEER_ONLY=0
+SETUP=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --peer-only) PEER_ONLY=1 ;;
-    --rounds) ROUNDS="$2"; shift ;;
-    *) echo "bench: unknown argument '$1' (expected --peer-only or --rounds N)" >&2; exit 2 ;;
+    --no-setup) SETUP=0 ;;
+    --rounds) ROUNDS="${2:?--rounds needs a number}"; shift ;;
+    *) echo "bench: unknown argument '$1' (expected --peer-only, --no-setup or --rounds N)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -30,8 +33,10 @@ PEER_SETTINGS=("1 - -" "2 - -" "1 - 1" "2 - 1" "1 1 -" "1 2 -" "2 2 -")
 COMPARED=("epoch_seconds@32 0.55" "epoch_seconds@256 1.0" "predict_ms@10000 1.0")
 
 # --- build both sides ---------------------------------------------------------------------
-if [ "$PEER_ONLY" = 0 ]; then "$ROOT/scripts/setup.sh"; fi
-"$ROOT/scripts/bench-setup.sh"
+if [ "$SETUP" = 1 ]; then
+  if [ "$PEER_ONLY" = 0 ]; then "$ROOT/scripts/setup.sh"; fi
+  "$ROOT/scripts/bench-setup.sh"
+fi
 TORCH_DIR="$(dpkg -L libtorch-dev | grep -m1 '/cmake/Torch$')"
 if [ ! -f "$PEER_BUILD/build.ninja" ]; then
   cmake -S "$ROOT/apps/bench/peer" -B "$PEER_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
@@ -97,13 +102,22 @@ done
 declare -A best  # name@batch -> index of the peer's fastest setting for it
 while read -r metric index; do best[$metric]=$index; done < <(awk '
   $1 == "peer" && $2 ~ /^setting/ {
-    if (!($3 in low) || $4 < low[$3]) { low[$3] = $4; at[$3] = substr($2, 8) }
+    if (!($3 in low) || $4 + 0 < low[$3] + 0) { low[$3] = $4; at[$3] = substr($2, 8) }
   }
   END { for (m in at) print m, at[m] }' "$RESULTS")
 echo
-echo "== libtorch's best setting for each measurement =="
-for metric in $(printf '%s\n' "${!best[@]}" | sort); do
-  echo "  $metric: setting ${best[$metric]} ($(setting_words "${PEER_SETTINGS[${best[$metric]}]}"))"
+echo "== libtorch's settings side by side (* the best, kept for the rounds) =="
+printf '  %-8s %-30s %14s %14s %14s\n' setting "torch / OMP / OPENBLAS threads" \
+  "epoch s @32" "epoch s @256" "predict ms"
+for i in "${!PEER_SETTINGS[@]}"; do
+  row=()
+  for metric in epoch_seconds@32 epoch_seconds@256 predict_ms@10000; do
+    value="$(awk -v l="setting$i" -v m="$metric" '$1 == "peer" && $2 == l && $3 == m { print $4 }' "$RESULTS")"
+    [ "${best[$metric]:-}" = "$i" ] && value="$value*"
+    row+=("${value:--}")
+  done
+  read -r t o b <<<"${PEER_SETTINGS[$i]}"
+  printf '  %-8s %-30s %14s %14s %14s\n' "$i" "$t / ${o/#-/unset} / ${b/#-/unset}" "${row[@]}"
 done
 
 # --- alternate ours and the peer --------------------------------------------------------------
@@ -154,7 +168,7 @@ awk -v targets="$targets" '
   END {
     n = split(targets, lines, "\n")
     for (i = 1; i <= n; i++) { split(lines[i], f, " "); target[f[1]] = f[2] }
-    printf "  %-22s %12s %12s %8s\n", "measurement", "ours", "libtorch", "ratio"
+    printf "  %-28s %12s %12s %8s\n", "measurement", "ours", "libtorch", "ratio"
     for (m in metrics) {
       ours = ((("ours", m) in values)) ? median(values["ours", m]) : ""
       peer = ((("peer", m) in values)) ? median(values["peer", m]) : ""
@@ -162,6 +176,6 @@ awk -v targets="$targets" '
       verdict = ""
       if (m in target) verdict = ratio == "n/a" ? sprintf("(<= %s)", target[m]) : \
           sprintf("(<= %s: %s)", target[m], ratio + 0 <= target[m] + 0 ? "met" : "NOT met")
-      printf "  %-22s %12s %12s %8s %s\n", m, ours == "" ? "-" : ours, peer == "" ? "-" : peer, ratio, verdict
+      printf "  %-28s %12s %12s %8s %s\n", m, ours == "" ? "-" : ours, peer == "" ? "-" : peer, ratio, verdict
     }
-  }' "$RESULTS" | { read -r header; echo "$header"; sort; }
+  }' "$RESULTS" | { IFS= read -r header; echo "$header"; sort; }
