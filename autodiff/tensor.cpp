@@ -14,13 +14,15 @@ constexpr size_t kAlignment = 64;
 
 std::shared_ptr<float[]> allocate(int64_t count) {
   if (count == 0) return nullptr;
-  size_t bytes = static_cast<size_t>(count) * sizeof(float);
   TG_CHECK(static_cast<uint64_t>(count) <= std::numeric_limits<size_t>::max() / sizeof(float) / 2,
            "Tensor: {} elements do not fit in memory", count);
-  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* memory = std::aligned_alloc(kAlignment, bytes);
-  if (!memory) fail("Tensor: cannot allocate {} bytes", bytes);
-  return std::shared_ptr<float[]>(static_cast<float*>(memory), [](float* p) { std::free(p); });
+  size_t bytes = static_cast<size_t>(count) * sizeof(float);
+  // malloc and align by hand: small blocks then come from malloc's per-thread cache, which
+  // aligned_alloc bypasses (splitting chunks costs more than a small op's arithmetic).
+  void* raw = std::malloc(bytes + kAlignment);
+  if (!raw) fail("Tensor: cannot allocate {} bytes", bytes);
+  auto aligned = (reinterpret_cast<uintptr_t>(raw) + kAlignment) & ~uintptr_t{kAlignment - 1};
+  return std::shared_ptr<float[]>(reinterpret_cast<float*>(aligned), [raw](float*) { std::free(raw); });
 }
 
 }  // namespace
@@ -29,13 +31,15 @@ std::string to_string(const Shape& shape) { return fmt::format("[{}]", fmt::join
 
 int64_t element_count(const Shape& shape, const char* who) {
   int64_t count = 1;
+  bool overflow = false;
   for (int64_t d : shape) {
     TG_CHECK(d >= 0, "{}: negative dimension in shape {}", who, to_string(shape));
-    if (d != 0 && count > std::numeric_limits<int64_t>::max() / d)
-      fail("{}: element count of shape {} overflows", who, to_string(shape));
-    count *= d;
+    overflow |= __builtin_mul_overflow(count, d, &count);
   }
-  return count;
+  // A zero dimension anywhere makes the count 0, even after an overflowing partial product.
+  if (overflow && std::find(shape.begin(), shape.end(), 0) == shape.end())
+    fail("{}: element count of shape {} overflows", who, to_string(shape));
+  return overflow ? 0 : count;
 }
 
 float Rng::uniform(float low, float high) {
@@ -44,6 +48,11 @@ float Rng::uniform(float low, float high) {
 
 float Rng::normal(float mean, float stddev) {
   return std::normal_distribution<float>(mean, stddev)(engine_);
+}
+
+const Shape& Tensor::default_shape() {
+  static const Shape shape{0};
+  return shape;
 }
 
 Tensor::Tensor(Shape shape) : shape_(std::move(shape)) {
@@ -71,7 +80,7 @@ Tensor Tensor::full(Shape shape, float value) {
 Tensor Tensor::from(Shape shape, std::span<const float> values) {
   Tensor t = empty(std::move(shape));
   TG_CHECK(static_cast<int64_t>(values.size()) == t.size_,
-           "Tensor::from: shape {} needs {} values, got {}", to_string(t.shape_), t.size_, values.size());
+           "Tensor::from: shape {} needs {} values, got {}", to_string(t.shape()), t.size_, values.size());
   std::copy(values.begin(), values.end(), t.data_);
   return t;
 }
@@ -94,28 +103,28 @@ Tensor Tensor::normal(Shape shape, float mean, float stddev, Rng& rng) {
 
 int64_t Tensor::dim(int64_t axis) const {
   int64_t r = rank();
-  TG_CHECK(axis >= -r && axis < r, "Tensor::dim: axis {} out of range for shape {}", axis, to_string(shape_));
-  return shape_[static_cast<size_t>(axis < 0 ? axis + r : axis)];
+  TG_CHECK(axis >= -r && axis < r, "Tensor::dim: axis {} out of range for shape {}", axis, to_string(shape()));
+  return shape()[static_cast<size_t>(axis < 0 ? axis + r : axis)];
 }
 
 int64_t Tensor::rows() const {
-  TG_CHECK(rank() == 1 || rank() == 2, "Tensor::rows: expected rank 1 or 2, got shape {}", to_string(shape_));
-  return rank() == 2 ? shape_[0] : 1;
+  TG_CHECK(rank() == 1 || rank() == 2, "Tensor::rows: expected rank 1 or 2, got shape {}", to_string(shape()));
+  return rank() == 2 ? shape()[0] : 1;
 }
 
 int64_t Tensor::cols() const {
-  TG_CHECK(rank() == 1 || rank() == 2, "Tensor::cols: expected rank 1 or 2, got shape {}", to_string(shape_));
-  return shape_.back();
+  TG_CHECK(rank() == 1 || rank() == 2, "Tensor::cols: expected rank 1 or 2, got shape {}", to_string(shape()));
+  return shape().back();
 }
 
 float& Tensor::at(std::initializer_list<int64_t> index) {
   TG_CHECK(static_cast<int64_t>(index.size()) == rank(), "Tensor::at: index of rank {} for shape {}",
-           index.size(), to_string(shape_));
+           index.size(), to_string(shape()));
   int64_t flat = 0, axis = 0;
   for (int64_t i : index) {
-    int64_t d = shape_[static_cast<size_t>(axis)];
+    int64_t d = shape()[static_cast<size_t>(axis)];
     TG_CHECK(i >= 0 && i < d, "Tensor::at: index {} out of range [0,{}) on axis {} of shape {}", i, d, axis,
-             to_string(shape_));
+             to_string(shape()));
     flat = flat * d + i;
     ++axis;
   }
@@ -125,16 +134,17 @@ float& Tensor::at(std::initializer_list<int64_t> index) {
 float Tensor::at(std::initializer_list<int64_t> index) const { return const_cast<Tensor*>(this)->at(index); }
 
 float Tensor::item() const {
-  TG_CHECK(size_ == 1, "Tensor::item: needs exactly one element, shape is {}", to_string(shape_));
+  TG_CHECK(size_ == 1, "Tensor::item: needs exactly one element, shape is {}", to_string(shape()));
   return data_[0];
 }
 
 Tensor Tensor::rows(int64_t begin, int64_t end) const {
   TG_CHECK(rank() >= 1, "Tensor::rows: a scalar has no rows");
-  TG_CHECK(0 <= begin && begin <= end && end <= shape_[0], "Tensor::rows: range [{},{}) outside [0,{}] of shape {}",
-           begin, end, shape_[0], to_string(shape_));
+  TG_CHECK(0 <= begin && begin <= end && end <= shape()[0], "Tensor::rows: range [{},{}) outside [0,{}] of shape {}",
+           begin, end, shape()[0], to_string(shape()));
   Tensor t = *this;
-  int64_t row_size = shape_[0] ? size_ / shape_[0] : element_count(Shape(shape_.begin() + 1, shape_.end()));
+  int64_t row_size = shape()[0] ? size_ / shape()[0] : element_count(Shape(shape().begin() + 1, shape().end()));
+  if (t.shape_.empty()) t.shape_ = {0};  // a default tensor: materialise its [0]
   t.shape_[0] = end - begin;
   t.size_ = (end - begin) * row_size;
   t.data_ = data_ ? data_ + begin * row_size : nullptr;
@@ -154,25 +164,25 @@ Tensor Tensor::reshape(Shape shape) const {
   }
   if (inferred >= 0) {
     TG_CHECK(known != 0 && size_ % known == 0, "reshape: cannot infer -1 in {} from shape {}", to_string(shape),
-             to_string(shape_));
+             to_string(this->shape()));
     shape[static_cast<size_t>(inferred)] = size_ / known;
   }
   TG_CHECK(element_count(shape, "reshape") == size_, "reshape: shape {} has {} elements, tensor {} has {}",
-           to_string(shape), element_count(shape), to_string(shape_), size_);
+           to_string(shape), element_count(shape), to_string(this->shape()), size_);
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;
 }
 
 Tensor Tensor::clone() const {
-  Tensor t = empty(shape_);
+  Tensor t = empty(shape());
   if (size_) std::memcpy(t.data_, data_, static_cast<size_t>(size_) * sizeof(float));
   return t;
 }
 
 void Tensor::assign(const Tensor& other) {
-  TG_CHECK(shape_ == other.shape_, "Tensor::assign: shapes differ: {} and {}", to_string(shape_),
-           to_string(other.shape_));
+  TG_CHECK(shape() == other.shape(), "Tensor::assign: shapes differ: {} and {}", to_string(shape()),
+           to_string(other.shape()));
   if (size_ && data_ != other.data_) std::memmove(data_, other.data_, static_cast<size_t>(size_) * sizeof(float));
 }
 

@@ -60,8 +60,8 @@ class Tensor {
   // An uninitialised tensor for kernels that overwrite every element.
   static Tensor empty(Shape shape);
 
-  const Shape& shape() const { return shape_; }
-  int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
+  const Shape& shape() const { return shape_.empty() && size_ == 0 ? default_shape() : shape_; }
+  int64_t rank() const { return static_cast<int64_t>(shape().size()); }
   int64_t dim(int64_t axis) const;    // negative axes count from the end
   int64_t size() const { return size_; }
   bool empty_size() const { return size_ == 0; }
@@ -92,12 +92,18 @@ class Tensor {
   void assign(const Tensor& other);
   void fill(float value);
   bool shares_storage_with(const Tensor& other) const { return storage_ && storage_ == other.storage_; }
+  // True when this handle is the only one on its storage and sees all of it: the data may
+  // then be taken over (a gradient moved instead of copied) without anyone noticing.
+  bool sole_owner() const { return storage_ && storage_.use_count() == 1 && data_ == storage_.get(); }
 
  private:
   std::shared_ptr<float[]> storage_;
   float* data_ = nullptr;
-  Shape shape_ = {0};
+  // Empty in a default tensor, whose shape() is [0]: default tensors (unset gradients, unused
+  // node slots) are made on every op and should not allocate. A scalar has size_ 1.
+  Shape shape_;
   int64_t size_ = 0;
+  static const Shape& default_shape();
 };
 
 bool same_shape(const Tensor& a, const Tensor& b);

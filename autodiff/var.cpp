@@ -33,10 +33,12 @@ Var constant(Tensor value) { return Var(std::move(value), false); }
 void Var::backward() const {
   TG_CHECK(value().size() == 1, "backward: needs a one-element value or an output gradient, value has shape {}",
            to_string(shape()));
-  backward(Tensor::ones(shape()));
+  backward_from_seed(Tensor::ones(shape()));
 }
 
-void Var::backward(const Tensor& grad_output) const {
+void Var::backward(const Tensor& grad_output) const { backward_from_seed(grad_output.clone()); }
+
+void Var::backward_from_seed(Tensor grad_output) const {
   VarState& s = state();
   TG_CHECK(grad_output.shape() == s.value.shape(), "backward: output gradient has shape {}, value has shape {}",
            to_string(grad_output.shape()), to_string(s.value.shape()));
@@ -46,7 +48,7 @@ void Var::backward(const Tensor& grad_output) const {
     if (s.grad.shape() == s.value.shape()) {
       for (int64_t i = 0; i < s.grad.size(); ++i) s.grad[i] += grad_output[i];
     } else {
-      s.grad = grad_output.clone();
+      s.grad = std::move(grad_output);
     }
     return;
   }
@@ -56,7 +58,7 @@ void Var::backward(const Tensor& grad_output) const {
   // Intermediate gradients belong to one pass: clear them, then seed the output.
   const auto& nodes = s.tape->nodes();
   for (int64_t i = 0; i <= s.node; ++i) nodes[static_cast<size_t>(i)].output->grad = Tensor();
-  s.grad = grad_output.clone();
+  s.grad = std::move(grad_output);
   s.tape->backward_from(s.node);
 }
 
@@ -137,20 +139,39 @@ bool needs_grad(const Node& node, int i) {
   return in && in->requires_grad;
 }
 
-void accumulate_grad(const Node& node, int i, const Tensor& gradient) {
-  if (!needs_grad(node, i)) return;
+namespace {
+
+VarState* gradient_target(const Node& node, int i, const Tensor& gradient) {
+  if (!needs_grad(node, i)) return nullptr;
   VarState& in = *node.inputs[static_cast<size_t>(i)];
   TG_CHECK(gradient.shape() == in.value.shape(), "{}: backward produced a gradient of shape {} for input {} of shape {}",
            node.name, to_string(gradient.shape()), i, to_string(in.value.shape()));
-  if (in.grad.shape() != in.value.shape()) {
-    in.grad = gradient.clone();
-    return;
-  }
-  float* g = in.grad.data();
+  return &in;
+}
+
+void add_into(Tensor& grad, const Tensor& gradient) {
+  float* g = grad.data();
   const float* d = gradient.data();
   parallel_range(gradient.size(), [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) g[k] += d[k];
   });
+}
+
+}  // namespace
+
+void accumulate_grad(const Node& node, int i, const Tensor& gradient) {
+  VarState* in = gradient_target(node, i, gradient);
+  if (!in) return;
+  if (in->grad.shape() != in->value.shape()) in->grad = gradient.clone();
+  else add_into(in->grad, gradient);
+}
+
+void accumulate_grad(const Node& node, int i, Tensor&& gradient) {
+  VarState* in = gradient_target(node, i, gradient);
+  if (!in) return;
+  if (in->grad.shape() == in->value.shape()) add_into(in->grad, gradient);
+  else if (gradient.sole_owner()) in->grad = std::move(gradient);
+  else in->grad = gradient.clone();
 }
 
 const char* op_name(Op op) {

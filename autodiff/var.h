@@ -63,6 +63,7 @@ class Var {
   VarState& state() const;
 
  private:
+  void backward_from_seed(Tensor grad_output) const;  // takes the seed over
   VarRef state_;
 };
 
@@ -144,6 +145,8 @@ bool should_record(std::initializer_list<const Var*> inputs);
 Var make_result(Tensor value, Node node, std::initializer_list<const Var*> inputs);
 // Adds `gradient` to input i's gradient when that input requires one.
 void accumulate_grad(const Node& node, int i, const Tensor& gradient);
+// The same, taking over `gradient`'s storage instead of copying it when nothing else uses it.
+void accumulate_grad(const Node& node, int i, Tensor&& gradient);
 // True when input i of the node wants a gradient.
 bool needs_grad(const Node& node, int i);
 

@@ -2,6 +2,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -100,26 +101,60 @@ std::shared_ptr<const Entry> lookup(const MatmulSpec& spec) {
   return cache.emplace(key, std::move(entry)).first->second;
 }
 
-// A degenerate product (k == 0) is all zeros before bias and activation.
-void empty_inner_product(const MatmulSpec& s, float* c, const float* bias) {
-  for (int64_t i = 0; i < s.m; ++i)
-    for (int64_t j = 0; j < s.n; ++j) {
-      float v = s.bias ? bias[j] : 0.f;
-      if (s.accumulate) v += c[i * s.n + j];
-      switch (s.activation) {
-        case Activation::Relu: v = v > 0 ? v : 0; break;
-        case Activation::Sigmoid: v = 1 / (1 + std::exp(-v)); break;
-        case Activation::Tanh: v = std::tanh(v); break;
-        case Activation::None: break;
-      }
-      c[i * s.n + j] = v;
-    }
+// In double: m*k*n of a user's sizes may overflow int64.
+bool is_small(const MatmulSpec& s) {
+  return static_cast<double>(s.m) * static_cast<double>(s.k) * static_cast<double>(s.n) < kSmallMatmulWork;
+}
+
+float activate(float v, Activation activation) {
+  switch (activation) {
+    case Activation::Relu: return v > 0 ? v : 0;
+    case Activation::Sigmoid: return v >= 0 ? 1 / (1 + std::exp(-v)) : std::exp(v) / (1 + std::exp(v));
+    case Activation::Tanh: return std::tanh(v);
+    case Activation::None: break;
+  }
+  return v;
 }
 
 }  // namespace
 
+void matmul_loops(const MatmulSpec& s, const float* a, const float* b, float* c, const float* bias) {
+  // One output row at a time in a buffer, so that the inner loop runs along contiguous rows of
+  // b (or of a and b when b is transposed) and vectorises.
+  thread_local std::vector<float> row;
+  row.resize(static_cast<size_t>(s.n));
+  for (int64_t i = 0; i < s.m; ++i) {
+    float* r = row.data();
+    if (s.trans_b) {
+      for (int64_t j = 0; j < s.n; ++j) {
+        const float* bj = b + j * s.k;
+        float sum = 0;
+        if (s.trans_a)
+          for (int64_t p = 0; p < s.k; ++p) sum += a[p * s.m + i] * bj[p];
+        else
+          for (int64_t p = 0; p < s.k; ++p) sum += a[i * s.k + p] * bj[p];
+        r[j] = sum;
+      }
+    } else {
+      std::fill(r, r + s.n, 0.f);
+      for (int64_t p = 0; p < s.k; ++p) {
+        float x = s.trans_a ? a[p * s.m + i] : a[i * s.k + p];
+        const float* bp = b + p * s.n;
+        for (int64_t j = 0; j < s.n; ++j) r[j] += x * bp[j];
+      }
+    }
+    float* ci = c + i * s.n;
+    for (int64_t j = 0; j < s.n; ++j) {
+      float v = s.scale * r[j];
+      if (s.bias) v += bias[j];
+      if (s.accumulate) v += ci[j];
+      ci[j] = activate(v, s.activation);
+    }
+  }
+}
+
 size_t matmul_scratchpad_bytes(const MatmulSpec& spec) {
-  if (spec.m == 0 || spec.n == 0 || spec.k == 0) return 0;
+  if (spec.m == 0 || spec.n == 0 || spec.k == 0 || is_small(spec)) return 0;
   return lookup(spec)->scratchpad_bytes;
 }
 
@@ -127,7 +162,8 @@ void matmul(const MatmulSpec& s, const float* a, const float* b, float* c, const
   TG_CHECK(s.m >= 0 && s.k >= 0 && s.n >= 0, "matmul: negative size m={} k={} n={}", s.m, s.k, s.n);
   TG_CHECK(!s.bias || bias, "matmul: spec asks for a bias but none was given");
   if (s.m == 0 || s.n == 0) return;
-  if (s.k == 0) return empty_inner_product(s, c, bias);
+  // k == 0 too: a product of zeros, which oneDNN does not take.
+  if (s.k == 0 || is_small(s)) return matmul_loops(s, a, b, c, bias);
   auto entry = lookup(s);
   const dnnl::engine& eng = engine();
   const dnnl::matmul::primitive_desc& pd = entry->pd;

@@ -27,11 +27,19 @@ struct MatmulSpec {
   bool operator==(const MatmulSpec&) const = default;
 };
 
+// Below this many multiply-adds (m*k*n) matmul() runs plain loops on the calling thread:
+// oneDNN's fixed cost per call (argument maps, memory objects, dispatch: microseconds) is
+// larger than such a product itself.
+inline constexpr int64_t kSmallMatmulWork = 1 << 12;
+
 // Scratch memory for one call; callers that may run concurrently pass their own buffer of
 // matmul_scratchpad_bytes(spec) bytes (64-byte aligned); nullptr makes the call allocate.
 size_t matmul_scratchpad_bytes(const MatmulSpec& spec);
 void matmul(const MatmulSpec& spec, const float* a, const float* b, float* c, const float* bias = nullptr,
             void* scratchpad = nullptr);
+
+// The plain loops behind small products, for any size: the readable reference of matmul().
+void matmul_loops(const MatmulSpec& spec, const float* a, const float* b, float* c, const float* bias = nullptr);
 
 // The instruction set oneDNN dispatches to on this CPU, e.g. "AVX2" or "AVX-512 with bf16".
 std::string cpu_isa();

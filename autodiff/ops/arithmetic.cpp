@@ -1,6 +1,9 @@
 // add, sub, mul, div with numpy broadcasting, and neg. Backward sums each operand's gradient
 // back down to its own shape.
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
 
 #include "autodiff/kernels/elementwise.h"
 #include "autodiff/ops.h"
@@ -107,7 +110,24 @@ const Tensor& grad(const Node& n) { return n.output->grad; }
 const Tensor& value(const Node& n, int i) { return n.inputs[static_cast<size_t>(i)]->value; }
 const Shape& shape(const Node& n, int i) { return value(n, i).shape(); }
 
-Var scalar(float v) { return constant(Tensor::scalar(v)); }
+// The constant leaf behind `x + 2.f`. A training loop makes the same few constants on every
+// step, so each thread keeps its last few: they are never written to, and sharing them saves
+// an allocation per op.
+Var scalar(float v) {
+  struct Recent {
+    uint32_t bits = 0;
+    Var var;
+  };
+  constexpr size_t kKept = 8;
+  thread_local std::array<Recent, kKept> recent;
+  thread_local size_t next = 0;
+  uint32_t bits = std::bit_cast<uint32_t>(v);
+  for (const Recent& r : recent)
+    if (r.var.defined() && r.bits == bits) return r.var;
+  Var made = constant(Tensor::scalar(v));
+  recent[next++ % kKept] = {bits, made};
+  return made;
+}
 
 }  // namespace
 

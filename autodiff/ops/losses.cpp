@@ -2,6 +2,7 @@
 // Targets are data: they get no gradient, and NaN or out-of-range targets are errors.
 // Probabilities are clipped to [eps, 1-eps] (eps = 1e-7, as Keras does) before a log;
 // from_logits variants use the stable log-sum-exp form and have gradient p - target.
+#include <utility>
 #include <cmath>
 
 #include "autodiff/kernels/elementwise.h"
@@ -163,7 +164,7 @@ Var categorical_crossentropy(const Var& prediction, const Var& target, Crossentr
       for (int64_t i = 0; i < p.size(); ++i)
         d[i] = (p[i] < kEpsilon || p[i] > 1 - kEpsilon) ? 0.f : -scale * t[i] / p[i];
     }
-    accumulate_grad(nd, 0, d);
+    accumulate_grad(nd, 0, std::move(d));
   };
   return make_result(Tensor::scalar(static_cast<float>(total / static_cast<double>(n))), std::move(node),
                      {&prediction});
@@ -210,7 +211,7 @@ Var sparse_categorical_crossentropy(const Var& prediction, const Tensor& labels,
         d[i * w + l] = (q < kEpsilon || q > 1 - kEpsilon) ? 0.f : -scale / q;
       }
     }
-    accumulate_grad(nd, 0, d);
+    accumulate_grad(nd, 0, std::move(d));
   };
   return make_result(Tensor::scalar(static_cast<float>(total / static_cast<double>(n))), std::move(node),
                      {&prediction});

@@ -1,5 +1,7 @@
 // matmul: [m,k] x [k,n] -> [m,n] through a cached oneDNN primitive.
 // Backward: dA = dC · Bᵀ and dB = Aᵀ · dC, the transposes being memory layouts, not copies.
+#include <utility>
+
 #include "autodiff/kernels/matmul.h"
 #include "autodiff/ops.h"
 
@@ -20,12 +22,12 @@ Var matmul(const Var& a, const Var& b) {
     if (needs_grad(nd, 0)) {
       Tensor dA = Tensor::empty({m, k});
       kernels::matmul({.m = m, .k = n, .n = k, .trans_b = true}, dC.data(), B.data(), dA.data());
-      accumulate_grad(nd, 0, dA);
+      accumulate_grad(nd, 0, std::move(dA));
     }
     if (needs_grad(nd, 1)) {
       Tensor dB = Tensor::empty({k, n});
       kernels::matmul({.m = k, .k = m, .n = n, .trans_a = true}, A.data(), dC.data(), dB.data());
-      accumulate_grad(nd, 1, dB);
+      accumulate_grad(nd, 1, std::move(dB));
     }
   };
   return make_result(std::move(out), std::move(node), {&a, &b});

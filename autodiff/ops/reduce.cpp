@@ -1,5 +1,7 @@
 // sum and mean over all elements or along one axis. Backward spreads the output gradient
 // back over the reduced elements (divided by their count for mean).
+#include <utility>
+
 #include "autodiff/ops.h"
 #include "autodiff/threading.h"
 
@@ -90,7 +92,7 @@ Var reduce(Op op, const Var& a, int64_t axis, bool keepdims) {
     for (int64_t i = 0; i < s.outer; ++i)
       for (int64_t l = 0; l < s.length; ++l)
         for (int64_t j = 0; j < s.inner; ++j) o[(i * s.length + l) * s.inner + j] = g[i * s.inner + j] * f;
-    accumulate_grad(nd, 0, d);
+    accumulate_grad(nd, 0, std::move(d));
   };
   return make_result(reduce_axis(a.value(), axis, keepdims, factor), std::move(node), {&a});
 }

@@ -1,5 +1,6 @@
 // softmax and log_softmax along the last axis, shifted by the row maximum so that large
 // logits (1e4) neither overflow nor lose the answer.
+#include <utility>
 #include <cmath>
 
 #include "autodiff/kernels/softmax.h"
@@ -30,7 +31,7 @@ Var log_softmax(const Var& a) {
         for (int64_t j = 0; j < w; ++j) d[i * w + j] = g[i * w + j] - std::exp(y[i * w + j]) * s;
       }
     });
-    accumulate_grad(n, 0, d);
+    accumulate_grad(n, 0, std::move(d));
   };
   return make_result(kernels::log_softmax(a.value()), std::move(node), {&a});
 }
@@ -51,7 +52,7 @@ Var softmax(const Var& a) {
         for (int64_t j = 0; j < w; ++j) d[i * w + j] = y[i * w + j] * (g[i * w + j] - s);
       }
     });
-    accumulate_grad(n, 0, d);
+    accumulate_grad(n, 0, std::move(d));
   };
   return make_result(kernels::softmax(a.value()), std::move(node), {&a});
 }

@@ -60,6 +60,9 @@ TEST_CASE("copies of a tensor handle share storage and clone() does not") {
   CHECK(a.shares_storage_with(b));
   Tensor c = a.clone();
   CHECK_FALSE(c.shares_storage_with(a));
+  CHECK(c.sole_owner());
+  CHECK_FALSE(a.sole_owner());
+  CHECK_FALSE(Tensor::zeros({4, 1}).rows(1, 2).sole_owner());  // a view does not see all of it
   c.at({0, 0}) = 3.f;
   CHECK(a.at({0, 0}) == 0.f);
   CHECK(c.at({1, 1}) == 7.f);
@@ -129,6 +132,7 @@ TEST_CASE("element counts are checked for negative dimensions and overflow") {
   CHECK(contains(message, fmt::format("[{},{}]", big, big)));
   CHECK(contains(error_of([] { Tensor::zeros({big, big}); }), "overflows"));
   CHECK(contains(error_of([] { Tensor::zeros({2, -3}); }), "negative dimension in shape [2,-3]"));
+  CHECK(ad::element_count({big, big, 0}) == 0);  // a zero dimension wins over an overflow
   // Fits int64 but not memory: an error, not a crash.
   CHECK(contains(error_of([] { Tensor::empty({std::numeric_limits<int64_t>::max() / 2}); }), "Tensor"));
 }
@@ -145,6 +149,13 @@ TEST_CASE("zero-size dimensions give empty tensors that every operation accepts"
   CHECK(f.rows(1, 2).shape() == Shape{1, 0});
   CHECK(fmt::format("{}", f) == "Tensor[3,0] [[], [], []]");
   CHECK(fmt::format("{}", Tensor()) == "Tensor[0] []");
+  Tensor d;  // a default tensor is rank 1 with no elements, and behaves like zeros({0})
+  CHECK(d.shape() == Shape{0});
+  CHECK(d.rank() == 1);
+  CHECK(d.rows(0, 0).shape() == Shape{0});
+  CHECK(d.reshape({0, 3}).shape() == Shape{0, 3});
+  CHECK(d.clone().shape() == Shape{0});
+  CHECK(ad::same_shape(d, Tensor::zeros({0})));
   CHECK(contains(error_of([&] { f.reshape({-1, 0}); }), "cannot infer"));
 }
 

@@ -42,4 +42,10 @@ inline bool close(const ad::Tensor& actual, const ad::Tensor& expected, float at
   return true;
 }
 
+inline bool all_finite(const ad::Tensor& t) {
+  for (float v : t.values())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
 }  // namespace test

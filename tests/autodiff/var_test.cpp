@@ -281,3 +281,18 @@ TEST_CASE("a backward function that returns the wrong shape is reported, naming 
   CHECK(contains(message, "[7]"));
   CHECK(contains(message, "[2]"));
 }
+
+TEST_CASE("gradients of different inputs and of intermediate values never share storage") {
+  ad::Tape tape;
+  Var a = ad::param(Tensor::ones({2, 2})), b = ad::param(Tensor::ones({2, 2}));
+  Var sum = a + b;
+  Var loss = ad::sum(ad::reshape(sum, {4}) * 2.f);
+  loss.backward();
+  CHECK_FALSE(a.grad().shares_storage_with(b.grad()));
+  CHECK_FALSE(a.grad().shares_storage_with(sum.grad()));
+  CHECK(test::close(sum.grad(), Tensor::full({2, 2}, 2)));
+  loss.backward();  // accumulates into a and b in place: sum's gradient must not change with them
+  CHECK(test::close(a.grad(), Tensor::full({2, 2}, 4)));
+  CHECK(test::close(b.grad(), Tensor::full({2, 2}, 4)));
+  CHECK(test::close(sum.grad(), Tensor::full({2, 2}, 2)));
+}

@@ -54,7 +54,7 @@ TEST_CASE("the matmul kernel matches three plain loops in every variant") {
     int64_t m, k, n;
   };
   // Small products take the kernel's own loops, larger ones oneDNN: both are covered.
-  const Size sizes[] = {{1, 1, 1}, {3, 5, 2}, {1, 7, 4}, {6, 7, 1}, {5, 1, 3}, {17, 33, 9}, {64, 48, 40}, {40, 300, 20}};
+  const Size sizes[] = {{1, 1, 1}, {3, 5, 2}, {1, 7, 4}, {6, 7, 1}, {5, 1, 3}, {15, 16, 16}, {17, 33, 9}, {64, 48, 40}, {40, 300, 20}};
   const Activation activations[] = {Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh};
   uint64_t seed = 1;
   for (const Size& size : sizes)

@@ -10,12 +10,6 @@ using ad::Var;
 
 namespace {
 
-bool all_finite(const Tensor& t) {
-  for (float v : t.values())
-    if (!std::isfinite(v)) return false;
-  return true;
-}
-
 // The loss value and the gradient of the prediction.
 std::pair<float, Tensor> loss_and_gradient(const std::function<Var(const Var&)>& loss, Tensor prediction) {
   ad::Tape tape;
@@ -71,17 +65,17 @@ TEST_CASE("the probability losses clip at 1e-7 so certainty gives a finite loss 
       [](const Var& p) { return ad::binary_crossentropy(p, ad::constant(Tensor::from({2}, {0, 1}))); },
       Tensor::from({2}, {1, 0}));
   CHECK(value == doctest::Approx(-std::log(1e-7)).epsilon(0.02));  // 1 - 1e-7 rounds in float32
-  CHECK(all_finite(grad));
+  CHECK(test::all_finite(grad));
   auto sparse = loss_and_gradient(
       [](const Var& p) { return ad::sparse_categorical_crossentropy(p, Tensor::from({1}, {1})); },
       Tensor::from({1, 2}, {1, 0}));
   CHECK(sparse.first == doctest::Approx(-std::log(1e-7)).epsilon(1e-3));
-  CHECK(all_finite(sparse.second));
+  CHECK(test::all_finite(sparse.second));
   auto categorical = loss_and_gradient(
       [](const Var& p) { return ad::categorical_crossentropy(p, ad::constant(Tensor::from({1, 2}, {0, 1}))); },
       Tensor::from({1, 2}, {1, 0}));
   CHECK(categorical.first == doctest::Approx(-std::log(1e-7)).epsilon(1e-3));
-  CHECK(all_finite(categorical.second));
+  CHECK(test::all_finite(categorical.second));
 }
 
 TEST_CASE("the losses take the mean over samples and targets get no gradient") {

@@ -7,14 +7,6 @@
 using ad::Tensor;
 using ad::Var;
 
-namespace {
-bool all_finite(const Tensor& t) {
-  for (float v : t.values())
-    if (!std::isfinite(v)) return false;
-  return true;
-}
-}  // namespace
-
 TEST_CASE("softmax and log_softmax are stable for logits of 1e4") {
   Var x = ad::param(Tensor::from({3, 3}, {1e4f, 0, -1e4f, 1e4f, 1e4f, 1e4f, -1e4f, -1e4f, 1e4f - 1}));
   ad::Tape tape;
@@ -25,7 +17,7 @@ TEST_CASE("softmax and log_softmax are stable for logits of 1e4") {
                                                       -2e4f + 1, -2e4f + 1, 0}),
                     1e-3f, 1e-6f));
   ad::sum(s * ad::constant(Tensor::from({3}, {1, 2, 3})) + l).backward();
-  CHECK(all_finite(x.grad()));
+  CHECK(test::all_finite(x.grad()));
 }
 
 TEST_CASE("softmax rows sum to one and keep their order") {
