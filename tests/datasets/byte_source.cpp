@@ -125,6 +125,6 @@ TEST_CASE("a missing file or a folder in place of a file is an error naming it")
   std::string path = folder.file("absent.gz");
   CHECK_THROWS_WITH_AS(ByteSource(path, "reader"),
                        ("reader: " + path + ": cannot open: No such file or directory").c_str(), ad::Error);
-  CHECK_THROWS_WITH_AS(ByteSource(folder.path(), "reader"),
-                       ("reader: " + folder.path() + ": is a folder, not a file").c_str(), ad::Error);
+  CHECK_THROWS_WITH_AS(ByteSource(folder.path().string(), "reader"),
+                       ("reader: " + folder.path().string() + ": is a folder, not a file").c_str(), ad::Error);
 }

@@ -108,17 +108,17 @@ TEST_CASE("every broken table gives an error with the file, the 1-based line and
 TEST_CASE("load_csv reads a file from disk and names it in errors") {
   datasets_test::TempFolder folder;
   std::string path = folder.file("houses.csv");
-  datasets_test::write_text(path, "rooms,price\r\n3,250000\r\n4,310000\r\n");
+  tests::write_text(path, "rooms,price\r\n3,250000\r\n4,310000\r\n");
   datasets::CsvTable table = datasets::load_csv(path, {.target = "price"});
   CHECK(table.features.to_vector() == std::vector<float>{3, 4});
   CHECK(table.target.to_vector() == std::vector<float>{250000, 310000});
 
-  datasets_test::write_text(path, "rooms,price\n3,n/a\n");
+  tests::write_text(path, "rooms,price\n3,n/a\n");
   CHECK_THROWS_WITH_AS(datasets::load_csv(path, {.target = "price"}),
                        ("load_csv: " + path + ": line 2, column 2 (\"price\"): \"n/a\" is not a number").c_str(),
                        ad::Error);
   std::string absent = folder.file("absent.csv");
   CHECK_THROWS_WITH_AS(datasets::load_csv(absent), ("load_csv: " + absent + ": no such file").c_str(), ad::Error);
-  CHECK_THROWS_WITH_AS(datasets::load_csv(folder.path()),
-                       ("load_csv: " + folder.path() + ": is a folder, not a file").c_str(), ad::Error);
+  CHECK_THROWS_WITH_AS(datasets::load_csv(folder.path().string()),
+                       ("load_csv: " + folder.path().string() + ": is a folder, not a file").c_str(), ad::Error);
 }

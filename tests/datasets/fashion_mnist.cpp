@@ -116,12 +116,12 @@ TEST_CASE("FASHION_MNIST_DIR and the argument both redirect load()") {
   TempFolder from_variable, from_argument;
   write_mnist_folder(from_variable, {9, 0, 0}, {9}, true);
   write_mnist_folder(from_argument, {1, 2}, {3, 4}, false);
-  ScopedVariable set(fashion_mnist::kFolderVariable, from_variable.path());
+  ScopedVariable set(fashion_mnist::kFolderVariable, from_variable.path().string());
 
   datasets::ImageDataset data = fashion_mnist::load();
   CHECK(data.train.labels.data == Bytes{9, 0, 0});
   CHECK(data.class_names.back() == "Ankle boot");
-  CHECK(fashion_mnist::load(from_argument.path()).test.labels.data == Bytes{3, 4});
+  CHECK(fashion_mnist::load(from_argument.path().string()).test.labels.data == Bytes{3, 4});
 }
 
 TEST_CASE("a missing Fashion MNIST folder says which package to install and which variable to set") {

@@ -1,57 +1,30 @@
 // Test support: temporary folders and small IDX files, plain or gzip-compressed, written by the
 // tests themselves so that every corrupt-file case is built on purpose.
 //
-//   TempFolder folder;
+//   TempFolder folder;   // tests::ScratchFolder
 //   write_file(folder.file("x.gz"), gzip(idx_bytes({2, 3, 3}, pixels)));
 #pragma once
 #include <doctest/doctest.h>
-#include <fmt/format.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include <atomic>
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "tests/nn/scratch_folder.h"
 
 namespace datasets_test {
 
 using Bytes = std::vector<uint8_t>;
 
-// A fresh folder under the system's temporary folder, removed with everything in it.
-class TempFolder {
- public:
-  TempFolder() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            fmt::format("tapegrad-datasets-{}-{}", ::getpid(), counter.fetch_add(1));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempFolder() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempFolder(const TempFolder&) = delete;
-  TempFolder& operator=(const TempFolder&) = delete;
-
-  std::string path() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+// Test files go in a fresh folder removed with everything in it (shared with the nn tests).
+using TempFolder = tests::ScratchFolder;
 
 inline void write_file(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   REQUIRE(out.good());
-}
-
-inline void write_text(const std::string& path, const std::string& text) {
-  write_file(path, Bytes(text.begin(), text.end()));
 }
 
 // One gzip member holding `bytes`, as the gzip tool writes it.

@@ -3,9 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <numeric>
 #include <cstdlib>
 #include <map>
+#include <numeric>
 
 #include "autodiff/error.h"
 
