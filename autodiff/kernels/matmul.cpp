@@ -40,10 +40,22 @@ struct KeyHash {
   }
 };
 
+// The memory objects and argument list of one call. Making them costs microseconds, more than
+// a small product, so they are made once and pointed at each call's arrays; a call takes one
+// from its entry's pool and gives it back, so that concurrent calls each have their own.
+struct Bound {
+  memory src, weights, dst, bias, scale, scratchpad;
+  float scale_value = 1.f;
+  std::unique_ptr<void, decltype(&std::free)> own_scratchpad{nullptr, &std::free};  // when the caller has none
+  std::vector<dnnl_exec_arg_t> args;  // the C API takes a plain array: no map built per call
+};
+
 struct Entry {
   dnnl::matmul::primitive_desc pd;
   dnnl::matmul primitive;
   size_t scratchpad_bytes = 0;
+  mutable std::mutex pool_mutex;
+  mutable std::vector<std::unique_ptr<Bound>> pool;
 };
 
 std::shared_mutex cache_mutex;
@@ -99,6 +111,38 @@ std::shared_ptr<const Entry> lookup(const MatmulSpec& spec) {
   auto entry = create(spec);  // outside the lock: JIT compilation takes milliseconds
   std::unique_lock lock(cache_mutex);
   return cache.emplace(key, std::move(entry)).first->second;
+}
+
+std::unique_ptr<Bound> take_bound(const Entry& entry, const MatmulSpec& s) {
+  {
+    std::lock_guard lock(entry.pool_mutex);
+    if (!entry.pool.empty()) {
+      std::unique_ptr<Bound> bound = std::move(entry.pool.back());
+      entry.pool.pop_back();
+      return bound;
+    }
+  }
+  const dnnl::engine& eng = engine();
+  const dnnl::matmul::primitive_desc& pd = entry.pd;
+  auto bound = std::make_unique<Bound>();
+  Bound& p = *bound;
+  p.src = memory(matrix_desc(s.m, s.k, s.trans_a), eng, DNNL_MEMORY_NONE);
+  p.weights = memory(matrix_desc(s.k, s.n, s.trans_b), eng, DNNL_MEMORY_NONE);
+  p.dst = memory(pd.dst_desc(), eng, DNNL_MEMORY_NONE);
+  p.args = {{DNNL_ARG_SRC, p.src.get()}, {DNNL_ARG_WEIGHTS, p.weights.get()}, {DNNL_ARG_DST, p.dst.get()}};
+  if (s.bias) {
+    p.bias = memory(pd.bias_desc(), eng, DNNL_MEMORY_NONE);
+    p.args.push_back({DNNL_ARG_BIAS, p.bias.get()});
+  }
+  if (s.scale != 1.f) {
+    p.scale = memory(memory::desc({1}, memory::data_type::f32, memory::dims{1}), eng, &p.scale_value);
+    p.args.push_back({DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, p.scale.get()});
+  }
+  if (entry.scratchpad_bytes) {
+    p.scratchpad = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
+    p.args.push_back({DNNL_ARG_SCRATCHPAD, p.scratchpad.get()});
+  }
+  return bound;
 }
 
 // In double: m*k*n of a user's sizes may overflow int64.
@@ -165,27 +209,29 @@ void matmul(const MatmulSpec& s, const float* a, const float* b, float* c, const
   // k == 0 too: a product of zeros, which oneDNN does not take.
   if (s.k == 0 || is_small(s)) return matmul_loops(s, a, b, c, bias);
   auto entry = lookup(s);
-  const dnnl::engine& eng = engine();
-  const dnnl::matmul::primitive_desc& pd = entry->pd;
-  std::unordered_map<int, memory> args;
-  args.reserve(6);
-  args.emplace(DNNL_ARG_SRC, memory(matrix_desc(s.m, s.k, s.trans_a), eng, const_cast<float*>(a)));
-  args.emplace(DNNL_ARG_WEIGHTS, memory(matrix_desc(s.k, s.n, s.trans_b), eng, const_cast<float*>(b)));
-  args.emplace(DNNL_ARG_DST, memory(pd.dst_desc(), eng, c));
-  if (s.bias) args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), eng, const_cast<float*>(bias)));
-  float scale = s.scale;
-  if (s.scale != 1.f)
-    args.emplace(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC,
-                 memory(memory::desc({1}, memory::data_type::f32, memory::dims{1}), eng, &scale));
-  std::unique_ptr<void, decltype(&std::free)> owned(nullptr, &std::free);
+  std::unique_ptr<Bound> bound = take_bound(*entry, s);
+  Bound& p = *bound;
+  p.src.set_data_handle(const_cast<float*>(a));
+  p.weights.set_data_handle(const_cast<float*>(b));
+  p.dst.set_data_handle(c);
+  if (s.bias) p.bias.set_data_handle(const_cast<float*>(bias));
+  p.scale_value = s.scale;
   if (entry->scratchpad_bytes) {
     if (!scratchpad) {
-      owned.reset(std::aligned_alloc(64, (entry->scratchpad_bytes + 63) / 64 * 64));
-      scratchpad = owned.get();
+      if (!p.own_scratchpad)
+        p.own_scratchpad.reset(std::aligned_alloc(64, (entry->scratchpad_bytes + 63) / 64 * 64));
+      TG_CHECK(p.own_scratchpad != nullptr, "matmul: cannot allocate a scratchpad of {} bytes",
+               entry->scratchpad_bytes);
+      scratchpad = p.own_scratchpad.get();
     }
-    args.emplace(DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), eng, scratchpad));
+    p.scratchpad.set_data_handle(scratchpad);
   }
-  entry->primitive.execute(stream(), args);
+  dnnl_status_t status = dnnl_primitive_execute(entry->primitive.get(), stream().get(),
+                                                static_cast<int>(p.args.size()), p.args.data());
+  TG_CHECK(status == dnnl_success, "matmul: oneDNN failed on [{},{}] x [{},{}] with status {}", s.m, s.k, s.k, s.n,
+           static_cast<int>(status));
+  std::lock_guard lock(entry->pool_mutex);
+  entry->pool.push_back(std::move(bound));
 }
 
 size_t cached_primitive_count() {
