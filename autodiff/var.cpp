@@ -82,7 +82,17 @@ Tape::Tape() : previous_(active_tape), generation_(next_generation++) {
 
 Tape::~Tape() {
   for (Node& n : nodes_) n.output->tape = nullptr;
-  active_tape = previous_;
+  // Tapes usually end in the reverse order of their start; one that ends early (held by a
+  // unique_ptr, say) is unlinked from the chain so that no tape is left pointing at it.
+  if (active_tape == this) {
+    active_tape = previous_;
+    return;
+  }
+  for (Tape* t = active_tape; t; t = t->previous_)
+    if (t->previous_ == this) {
+      t->previous_ = previous_;
+      break;
+    }
 }
 
 Tape* Tape::active() { return active_tape; }

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
+
 #include "autodiff/ops.h"
 #include "test_util.h"
 
@@ -55,6 +57,17 @@ TEST_CASE("ops record nodes only while a tape is active and gradients are enable
     CHECK(tape.size() == 0);
     Var z = x + c;
     CHECK(tape.size() == 1);
+  }
+  SUBCASE("a tape that ends before a newer one is unlinked, not left active") {
+    auto early = std::make_unique<ad::Tape>();
+    {
+      ad::Tape later;
+      early.reset();
+      CHECK(ad::Tape::active() == &later);
+      Var y = x + c;
+      CHECK(later.size() == 1);
+    }
+    CHECK(ad::Tape::active() == nullptr);  // not the ended tape
   }
   SUBCASE("a nested tape records while alive and hands back to the outer one") {
     ad::Tape outer;
