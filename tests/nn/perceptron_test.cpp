@@ -1,5 +1,7 @@
 #include "nn/perceptron.h"
 
+#include "datasets/iris.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -62,6 +64,25 @@ TEST_CASE("the perceptron converges with no training mistake on a linearly separ
       double z = perceptron.intercept()[0] + perceptron.coef()[0] * X.at({i, 0}) + perceptron.coef()[1] * X.at({i, 1});
       CHECK((z >= 0) == (y[i] == 1));
     }
+  }
+}
+
+TEST_CASE("the perceptron separates Iris setosa from the other species on petal length and width") {
+  const datasets::Iris iris = datasets::load_iris();
+  Tensor petals({150, 2}), is_setosa({150});
+  for (int64_t i = 0; i < 150; ++i) {
+    petals.at({i, 0}) = iris.features.at({i, 2});
+    petals.at({i, 1}) = iris.features.at({i, 3});
+    is_setosa[i] = iris.labels[i] == 0;
+  }
+  for (uint64_t seed : {0, 1, 42}) {
+    CAPTURE(seed);
+    Perceptron perceptron({.random_state = seed});
+    perceptron.fit(petals, is_setosa);
+    CHECK(perceptron.converged());
+    CHECK(perceptron.score(petals, is_setosa) == 1.0);
+    // A small petal (setosa's are 1-1.9 cm long) and a large one (virginica's reach 6.9 cm).
+    CHECK(perceptron.predict(Tensor::from({2, 2}, {1.5f, 0.3f, 6, 2.2f})).to_vector() == std::vector<float>{1, 0});
   }
 }
 

@@ -1,0 +1,34 @@
+#include <doctest/doctest.h>
+
+#include "run_app.h"
+
+TEST_CASE("iris_perceptron converges on the petals and calls a 2 cm x 0.5 cm petal setosa") {
+  AppRun run = run_app("iris_perceptron");
+  CAPTURE(run.output);
+  REQUIRE(run.exit_code == 0);
+  // Setosa's petals are shorter and narrower than every other iris's: separable, so the rule
+  // must converge and then get all 150 right.
+  CHECK(contains(run.output, "converged after"));
+  CHECK_FALSE(contains(run.output, "did not converge"));
+  CHECK(contains(run.output, "training accuracy: 1.0000 (150 of 150"));
+  CHECK(contains(run.output, "petal length 2 cm, width 0.5 cm -> Iris setosa? yes"));
+}
+
+TEST_CASE("iris_perceptron says no for a virginica-sized petal") {
+  AppRun run = run_app("iris_perceptron", "--length 5.5 --width 2 --seed 3");
+  CHECK(run.exit_code == 0);
+  CHECK(contains(run.output, "petal length 5.5 cm, width 2 cm -> Iris setosa? no"));
+}
+
+TEST_CASE("iris_perceptron reports a bad learning rate in one line and fails") {
+  AppRun run = run_app("iris_perceptron", "--eta0 -1");
+  CHECK(run.exit_code == 1);
+  CHECK(contains(run.output, "iris_perceptron: Perceptron: eta0 must be positive, got -1"));
+}
+
+TEST_CASE("iris_perceptron explains itself with --help") {
+  AppRun help = run_app("iris_perceptron", "--help");
+  CHECK(help.exit_code == 0);
+  CHECK(contains(help.output, "setosa"));
+  CHECK(contains(help.output, "--length"));
+}
