@@ -1,0 +1,178 @@
+#include "graph/executor.h"
+
+#include <tbb/task_group.h>
+
+#include <chrono>
+#include <cstdlib>
+
+namespace graph {
+
+namespace {
+
+std::atomic<int64_t> arena_allocations{0};
+
+using Clock = std::chrono::steady_clock;
+
+template <typename T>
+std::unique_ptr<T[], void (*)(void*)> aligned_array(int64_t bytes) {
+  ++arena_allocations;
+  size_t rounded = static_cast<size_t>((std::max<int64_t>(bytes, 1) + 63) / 64 * 64);
+  return {static_cast<T*>(std::aligned_alloc(64, rounded)), &std::free};
+}
+
+ad::kernels::MatmulSpec spec_of(const Graph& g, const Node& n) {
+  const Shape& a = g.values[static_cast<size_t>(n.inputs[0])].shape;
+  const Shape& c = g.values[static_cast<size_t>(n.outputs[0])].shape;
+  TG_CHECK(a.size() == 2 && c.size() == 2, "Executor: {} needs 2-D operands, got {} -> {}", kind_name(n.kind),
+           ad::to_string(a), ad::to_string(c));
+  return {.m = c[0], .k = n.trans_a ? a[0] : a[1], .n = c[1], .trans_a = n.trans_a, .trans_b = n.trans_b,
+          .bias = n.kind == Kind::FusedDense, .activation = n.activation, .scale = n.scale,
+          .accumulate = n.accumulate};
+}
+
+}  // namespace
+
+int64_t arena_allocation_count() { return arena_allocations.load(); }
+
+Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(graph)), options_(options) {
+  graph_.compact();
+  order_in_place_writes(graph_);
+  schedule_ = schedule(graph_);
+  std::vector<int> keep = {graph_.loss, graph_.prediction};
+  keep.insert(keep.end(), graph_.gradients.begin(), graph_.gradients.end());
+  plan_ = plan_buffers(graph_, schedule_, keep);
+  size_t count = graph_.nodes.size();
+  gemms_.resize(count);
+  scratch_offsets_.assign(count, 0);
+  for (size_t i = 0; i < count; ++i) {
+    const Node& n = graph_.nodes[i];
+    if (n.kind != Kind::MatMul && n.kind != Kind::FusedDense) continue;
+    gemms_[i].emplace(spec_of(graph_, n));
+    // One scratchpad per GEMM node: any two of them may run at once.
+    scratch_offsets_[i] = scratch_bytes_;
+    scratch_bytes_ += static_cast<int64_t>((gemms_[i]->scratchpad_bytes() + 63) / 64 * 64);
+  }
+  pending_ = std::make_unique<std::atomic<int>[]>(count);
+  for (size_t i = 0; i < count; ++i)
+    if (schedule_.predecessors[i].empty()) roots_.push_back(static_cast<int>(i));
+  pointers_.assign(graph_.values.size(), nullptr);
+  bound_.resize(graph_.values.size());
+  for (size_t v = 0; v < graph_.values.size(); ++v)
+    if (graph_.values[v].role == Role::Constant) pointers_[v] = graph_.values[v].data.data();
+  chosen_ = options_.mode == ExecutionMode::Parallel ? ExecutionMode::Parallel : ExecutionMode::Serial;
+}
+
+Executor::~Executor() = default;
+
+void Executor::bind(Role role, int index, Tensor t) {
+  bool any = false;
+  for (size_t v = 0; v < graph_.values.size(); ++v) {
+    const Value& val = graph_.values[v];
+    if (val.role != role || val.binding != index) continue;
+    TG_CHECK(t.size() == val.size(), "Executor::bind: {} {} ('{}') has shape {} but the graph was made for {}",
+             role_name(role), index, val.name, ad::to_string(t.shape()), ad::to_string(val.shape));
+    pointers_[v] = t.data();
+    bound_[v] = t;
+    any = true;
+  }
+  (void)any;  // a value the optimized graph no longer reads needs no binding
+}
+
+void Executor::allocate() {
+  arena_ = aligned_array<float>(plan_.floats * static_cast<int64_t>(sizeof(float)));
+  scratch_ = aligned_array<std::byte>(scratch_bytes_);
+  for (size_t v = 0; v < graph_.values.size(); ++v)
+    if (plan_.offsets[v] >= 0) pointers_[v] = arena_.get() + plan_.offsets[v];
+}
+
+void Executor::execute(int i, const RunContext& context) {
+  const Node& n = graph_.nodes[static_cast<size_t>(i)];
+  auto& gemm = gemms_[static_cast<size_t>(i)];
+  if (!gemm) return run_node(graph_, n, pointers_, context);
+  auto ptr = [&](int v) { return pointers_[static_cast<size_t>(v)]; };
+  float scale = n.times_learning_rate ? n.scale * context.learning_rate : n.scale;
+  const float* bias = n.kind == Kind::FusedDense ? ptr(n.inputs[2]) : nullptr;
+  void* scratch = scratch_.get() + scratch_offsets_[static_cast<size_t>(i)];
+  if (!options_.profile) return gemm->run(ptr(n.inputs[0]), ptr(n.inputs[1]), ptr(n.outputs[0]), bias, scratch, scale);
+  auto start = Clock::now();
+  gemm->run(ptr(n.inputs[0]), ptr(n.inputs[1]), ptr(n.outputs[0]), bias, scratch, scale);
+  gemm_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+}
+
+void Executor::run_serial(const RunContext& context) {
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) execute(static_cast<int>(i), context);
+}
+
+// A task runs a node, then the first of its successors that became ready, and hands the
+// others to new tasks: a chain of dependent nodes stays on one thread.
+struct Executor::Chain {
+  Executor& e;
+  tbb::task_group& tasks;
+  const RunContext& context;
+  void operator()(int i) const {
+    while (i >= 0) {
+      e.execute(i, context);
+      int next = -1;
+      for (int s : e.schedule_.successors[static_cast<size_t>(i)]) {
+        if (e.pending_[static_cast<size_t>(s)].fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
+        if (next < 0) {
+          next = s;
+        } else {
+          Chain chain = *this;
+          tasks.run([chain, s] { chain(s); });
+        }
+      }
+      i = next;
+    }
+  }
+};
+
+void Executor::run_parallel(const RunContext& context) {
+  for (size_t i = 0; i < graph_.nodes.size(); ++i)
+    pending_[i].store(static_cast<int>(schedule_.predecessors[i].size()), std::memory_order_relaxed);
+  tbb::task_group tasks;
+  Chain chain{*this, tasks, context};
+  for (int r : roots_) tasks.run([chain, r] { chain(r); });
+  tasks.wait();
+}
+
+void Executor::run(const RunContext& context) {
+  for (size_t v = 0; v < graph_.values.size(); ++v) {
+    Role role = graph_.values[v].role;
+    TG_CHECK(role == Role::Temporary || role == Role::Constant || pointers_[v] || graph_.values[v].size() == 0,
+             "Executor::run: {} {} ('{}') was never bound", role_name(role), graph_.values[v].binding,
+             graph_.values[v].name);
+  }
+  if (!arena_) allocate();
+  ExecutionMode mode = chosen_;
+  int trials = options_.trial_runs;
+  bool timing = options_.mode == ExecutionMode::Auto && runs_ >= 1 && runs_ <= 2 * trials;
+  if (timing) mode = runs_ % 2 ? ExecutionMode::Serial : ExecutionMode::Parallel;
+  auto start = Clock::now();
+  if (mode == ExecutionMode::Parallel) {
+    run_parallel(context);
+  } else {
+    run_serial(context);
+  }
+  last_seconds_ = std::chrono::duration<double>(Clock::now() - start).count();
+  if (timing) {
+    double& best = mode == ExecutionMode::Serial ? serial_best_ : parallel_best_;
+    best = std::min(best, last_seconds_);
+    if (runs_ == 2 * trials) chosen_ = parallel_best_ < serial_best_ ? ExecutionMode::Parallel : ExecutionMode::Serial;
+  }
+  ++runs_;
+}
+
+float Executor::loss() const {
+  TG_CHECK(graph_.loss >= 0 && runs_ > 0, "Executor::loss: the graph has no loss or has not run");
+  return pointers_[static_cast<size_t>(graph_.loss)][0];
+}
+
+Tensor Executor::value(int v) const {
+  TG_CHECK(v >= 0 && v < static_cast<int>(graph_.values.size()) && pointers_[static_cast<size_t>(v)],
+           "Executor::value: value {} has no buffer (removed by a pass, or not run yet)", v);
+  const Value& val = graph_.values[static_cast<size_t>(v)];
+  return Tensor::from(val.shape, std::span<const float>(pointers_[static_cast<size_t>(v)], static_cast<size_t>(val.size())));
+}
+
+}  // namespace graph

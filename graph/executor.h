@@ -1,0 +1,89 @@
+// Executor: runs a graph. Made once per graph (and so per batch shape): it orders in-place
+// writes, plans the buffers, and creates one MatmulPlan per GEMM node with its own scratchpad;
+// run() then only points them at the step's arrays. Independent nodes (a dense layer's weight
+// gradient and input gradient; a layer's update and the backward GEMMs below it) run at the
+// same time as TBB tasks, in the same arena as oneDNN's own loops. In Auto mode the first runs
+// time the serial and the concurrent order and keep the faster.
+//
+//   graph::Executor step(std::move(g), {.mode = graph::ExecutionMode::Auto});
+//   step.bind(graph::Role::Input, 0, x);          // tensors share storage: no copy
+//   step.bind(graph::Role::Target, 0, y);
+//   step.bind(graph::Role::Parameter, 0, W);      // updated in place
+//   step.run({.learning_rate = 0.01f});
+//   float loss = step.loss();
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "autodiff/kernels/matmul_plan.h"
+#include "graph/node_kernels.h"
+#include "graph/plan_buffers.h"
+
+namespace graph {
+
+enum class ExecutionMode : uint8_t { Auto, Serial, Parallel };
+
+struct ExecutorOptions {
+  ExecutionMode mode = ExecutionMode::Auto;
+  int trial_runs = 3;    // Auto: timed runs of each order before choosing
+  bool profile = false;  // time the GEMMs (gemm_seconds)
+};
+
+// Arena allocations made by all executors so far: tests check it stays put in steady state.
+int64_t arena_allocation_count();
+
+class Executor {
+ public:
+  explicit Executor(Graph graph, ExecutorOptions options = {});
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  const Graph& graph() const { return graph_; }
+  // Points every value bound to (role, index) at `t`'s storage; shapes must have the same
+  // element count as the placeholder the graph was recorded with.
+  void bind(Role role, int index, Tensor t);
+  void run(const RunContext& context = {});
+
+  float loss() const;
+  // A copy of value v after the last run (for tests and predictions).
+  Tensor value(int v) const;
+  const float* data(int v) const { return pointers_[static_cast<size_t>(v)]; }
+
+  ExecutionMode chosen_mode() const { return chosen_; }
+  const BufferPlan& buffer_plan() const { return plan_; }
+  double last_run_seconds() const { return last_seconds_; }
+  double gemm_seconds() const { return gemm_ns_.load() * 1e-9; }  // since the last reset
+  void reset_profile() { gemm_ns_ = 0; }
+  int64_t runs() const { return runs_; }
+
+ private:
+  void allocate();
+  void execute(int node, const RunContext& context);
+  void run_serial(const RunContext& context);
+  void run_parallel(const RunContext& context);
+  struct Chain;
+
+  Graph graph_;
+  ExecutorOptions options_;
+  Schedule schedule_;
+  BufferPlan plan_;
+  std::vector<std::optional<ad::kernels::MatmulPlan>> gemms_;  // per node
+  std::vector<int64_t> scratch_offsets_;                         // per node, in bytes
+  int64_t scratch_bytes_ = 0;
+  std::unique_ptr<float[], void (*)(void*)> arena_{nullptr, nullptr};
+  std::unique_ptr<std::byte[], void (*)(void*)> scratch_{nullptr, nullptr};
+  std::vector<float*> pointers_;
+  std::vector<Tensor> bound_;  // keeps bound storage alive
+  std::unique_ptr<std::atomic<int>[]> pending_;
+  std::vector<int> roots_;
+  ExecutionMode chosen_ = ExecutionMode::Serial;
+  double serial_best_ = 1e30, parallel_best_ = 1e30, last_seconds_ = 0;
+  std::atomic<int64_t> gemm_ns_{0};
+  int64_t runs_ = 0;
+};
+
+}  // namespace graph

@@ -1,0 +1,378 @@
+// Loops for the non-GEMM nodes. Where a node mirrors an eager op, it computes the same formula
+// (ops/*.cpp), so that compiled and eager steps agree to float rounding; the fused nodes use
+// the stable forms the passes promise (log-sum-exp, softmax - onehot).
+#include "graph/node_kernels.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "autodiff/threading.h"
+
+namespace graph {
+
+namespace {
+
+using ad::kernels::Activation;
+
+constexpr float kEpsilon = 1e-7f;  // the losses' probability clip, as eager does
+
+float clip_probability(float p) { return p < kEpsilon ? kEpsilon : (p > 1 - kEpsilon ? 1 - kEpsilon : p); }
+float logistic(float x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
+
+struct Rows {
+  int64_t rows, width;
+};
+Rows rows_of(const Shape& s) {
+  int64_t size = ad::element_count(s);
+  int64_t rows = s.empty() ? 1 : s[0];
+  return {rows, rows ? size / rows : 0};
+}
+
+template <typename F>
+void each(int64_t n, F f) {
+  ad::parallel_range(n, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) f(i);
+  });
+}
+
+int64_t label_at(const float* labels, int64_t row, int64_t classes, const char* who) {
+  float l = labels[row];
+  if (!(l >= 0 && l < static_cast<float>(classes) && l == std::floor(l)))
+    ad::fail("{}: label {} in row {} is outside [0, {})", who, l, row, classes);
+  return static_cast<int64_t>(l);
+}
+
+// Per row: the max-shifted log of the sum of exponentials.
+float log_sum_exp(const float* z, int64_t width) {
+  float m = -INFINITY;
+  for (int64_t j = 0; j < width; ++j) m = std::fmax(m, z[j]);
+  double s = 0;
+  for (int64_t j = 0; j < width; ++j) s += std::exp(static_cast<double>(z[j] - m));
+  return m + static_cast<float>(std::log(s));
+}
+
+float loss_value(const Node& n, const Shape& shape, const float* p, const float* t) {
+  int64_t size = ad::element_count(shape);
+  Rows r = rows_of(shape);
+  double total = 0;
+  switch (n.kind) {
+    case Kind::MseLoss:
+      for (int64_t i = 0; i < size; ++i) total += static_cast<double>((p[i] - t[i]) * (p[i] - t[i]));
+      return static_cast<float>(total / static_cast<double>(size));
+    case Kind::BinaryCrossentropy:
+      for (int64_t i = 0; i < size; ++i) {
+        if (n.from_logits) {
+          float x = p[i];
+          total += std::fmax(x, 0.f) - x * t[i] + std::log1p(std::exp(-std::fabs(x)));
+        } else {
+          float q = clip_probability(p[i]);
+          total -= t[i] * std::log(q) + (1 - t[i]) * std::log(1 - q);
+        }
+      }
+      return static_cast<float>(total / static_cast<double>(size));
+    case Kind::CategoricalCrossentropy:
+      for (int64_t i = 0; i < r.rows; ++i) {
+        const float *z = p + i * r.width, *y = t + i * r.width;
+        float lse = n.from_logits ? log_sum_exp(z, r.width) : 0.f;
+        for (int64_t j = 0; j < r.width; ++j) total -= y[j] * (n.from_logits ? z[j] - lse : std::log(clip_probability(z[j])));
+      }
+      return static_cast<float>(total / static_cast<double>(r.rows));
+    case Kind::SparseCategoricalCrossentropy:
+      for (int64_t i = 0; i < r.rows; ++i) {
+        const float* z = p + i * r.width;
+        int64_t l = label_at(t, i, r.width, "sparse_categorical_crossentropy");
+        total -= n.from_logits ? z[l] - log_sum_exp(z, r.width) : std::log(clip_probability(z[l]));
+      }
+      return static_cast<float>(total / static_cast<double>(r.rows));
+    default: ad::fail("loss_value: {} is not a loss", kind_name(n.kind));
+  }
+}
+
+void loss_grad(const Node& n, const Shape& shape, const float* p, const float* t, float g, float* d) {
+  int64_t size = ad::element_count(shape);
+  Rows r = rows_of(shape);
+  switch (n.loss) {
+    case Kind::MseLoss: {
+      float s = g / static_cast<float>(size);
+      each(size, [&](int64_t i) { d[i] = s * 2 * (p[i] - t[i]); });
+      return;
+    }
+    case Kind::BinaryCrossentropy: {
+      float s = g / static_cast<float>(size);
+      for (int64_t i = 0; i < size; ++i) {
+        if (n.from_logits) {
+          d[i] = s * (logistic(p[i]) - t[i]);
+        } else {
+          d[i] = (p[i] < kEpsilon || p[i] > 1 - kEpsilon) ? 0.f : s * (p[i] - t[i]) / (p[i] * (1 - p[i]));
+        }
+      }
+      return;
+    }
+    case Kind::CategoricalCrossentropy: {
+      float s = g / static_cast<float>(r.rows);
+      for (int64_t i = 0; i < r.rows; ++i) {
+        const float *z = p + i * r.width, *y = t + i * r.width;
+        float* o = d + i * r.width;
+        if (n.from_logits) {
+          float lse = log_sum_exp(z, r.width), ts = 0;
+          for (int64_t j = 0; j < r.width; ++j) ts += y[j];
+          for (int64_t j = 0; j < r.width; ++j) o[j] = s * (std::exp(z[j] - lse) * ts - y[j]);
+        } else {
+          for (int64_t j = 0; j < r.width; ++j)
+            o[j] = (z[j] < kEpsilon || z[j] > 1 - kEpsilon) ? 0.f : -s * y[j] / z[j];
+        }
+      }
+      return;
+    }
+    case Kind::SparseCategoricalCrossentropy: {
+      float s = g / static_cast<float>(r.rows);
+      for (int64_t i = 0; i < r.rows; ++i) {
+        const float* z = p + i * r.width;
+        float* o = d + i * r.width;
+        int64_t l = label_at(t, i, r.width, "sparse_categorical_crossentropy");
+        if (n.from_logits) {
+          float lse = log_sum_exp(z, r.width);
+          for (int64_t j = 0; j < r.width; ++j) o[j] = s * std::exp(z[j] - lse);
+          o[l] -= s;
+        } else {
+          for (int64_t j = 0; j < r.width; ++j) o[j] = 0.f;
+          float q = z[l];
+          o[l] = (q < kEpsilon || q > 1 - kEpsilon) ? 0.f : -s / q;
+        }
+      }
+      return;
+    }
+    default: ad::fail("loss_grad: {} is not a loss", kind_name(n.loss));
+  }
+}
+
+// The fused forward: probabilities and the loss from logits in one pass over each row.
+void softmax_crossentropy(const Node& n, const Shape& shape, const float* z, const float* t, float* loss,
+                          float* probs) {
+  Rows r = rows_of(shape);
+  double total = 0;
+  for (int64_t i = 0; i < r.rows; ++i) {
+    const float* zi = z + i * r.width;
+    float* pi = probs + i * r.width;
+    float lse = log_sum_exp(zi, r.width);
+    for (int64_t j = 0; j < r.width; ++j) pi[j] = std::exp(zi[j] - lse);
+    if (n.loss == Kind::SparseCategoricalCrossentropy) {
+      total -= zi[label_at(t, i, r.width, "sparse_categorical_crossentropy")] - lse;
+    } else {
+      const float* yi = t + i * r.width;
+      for (int64_t j = 0; j < r.width; ++j) total -= yi[j] * (zi[j] - lse);
+    }
+  }
+  *loss = static_cast<float>(total / static_cast<double>(r.rows));
+}
+
+// Its backward: (softmax * sum(target) - target) * g / rows; sum(target) is 1 for one-hot rows.
+void softmax_crossentropy_grad(const Node& n, const Shape& shape, const float* probs, const float* t, float g,
+                               float* d) {
+  Rows r = rows_of(shape);
+  float s = g / static_cast<float>(r.rows);
+  for (int64_t i = 0; i < r.rows; ++i) {
+    const float* pi = probs + i * r.width;
+    float* o = d + i * r.width;
+    if (n.loss == Kind::SparseCategoricalCrossentropy) {
+      for (int64_t j = 0; j < r.width; ++j) o[j] = s * pi[j];
+      o[label_at(t, i, r.width, "sparse_categorical_crossentropy")] -= s;
+    } else {
+      const float* yi = t + i * r.width;
+      float ts = 0;
+      for (int64_t j = 0; j < r.width; ++j) ts += yi[j];
+      for (int64_t j = 0; j < r.width; ++j) o[j] = s * (pi[j] * ts - yi[j]);
+    }
+  }
+}
+
+float activation_derivative(Activation a, float y) {
+  switch (a) {
+    case Activation::Relu: return y > 0 ? 1.f : 0.f;
+    case Activation::Sigmoid: return y * (1 - y);
+    case Activation::Tanh: return 1 - y * y;
+    case Activation::None: break;
+  }
+  return 1.f;
+}
+
+// dz = dy * f'(y) and the column sums of dz in one pass; the sums go to db, or straight into
+// the bias (bias += update_scale * sums) when the SGD update was folded in.
+void activation_bias_grad(const Node& n, const Shape& shape, const float* y, const float* dy, float* dz, float* db,
+                          float update_scale) {
+  Rows r = rows_of(shape);
+  int64_t w = r.width;
+  auto derivative = [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo * w; i < hi * w; ++i) dz[i] = dy[i] * activation_derivative(n.activation, y[i]);
+  };
+  if (n.activation == Activation::None) {
+    if (dz != dy) std::memcpy(dz, dy, static_cast<size_t>(r.rows * w) * sizeof(float));
+  } else {
+    ad::parallel_rows(r.rows, w, derivative);
+  }
+  if (!db) return;
+  if (update_scale == 0.f) {
+    for (int64_t j = 0; j < w; ++j) db[j] = 0.f;
+    for (int64_t i = 0; i < r.rows; ++i)
+      for (int64_t j = 0; j < w; ++j) db[j] += dz[i * w + j];
+    return;
+  }
+  ad::parallel_range(w, [&](int64_t lo, int64_t hi) {
+    for (int64_t j = lo; j < hi; ++j) {
+      float s = 0;
+      for (int64_t i = 0; i < r.rows; ++i) s += dz[i * w + j];
+      db[j] += update_scale * s;
+    }
+  });
+}
+
+}  // namespace
+
+void run_node(const Graph& g, const Node& n, const std::vector<float*>& ptr, const RunContext& ctx) {
+  auto in = [&](size_t k) -> const float* { return ptr[static_cast<size_t>(n.inputs[k])]; };
+  auto in_shape = [&](size_t k) -> const Shape& { return g.values[static_cast<size_t>(n.inputs[k])].shape; };
+  float* out = n.outputs.empty() ? nullptr : ptr[static_cast<size_t>(n.outputs[0])];
+  int64_t size = n.outputs.empty() ? 0 : g.values[static_cast<size_t>(n.outputs[0])].size();
+  const UpdateRule& rule = g.update;
+  float lr = ctx.learning_rate;
+  switch (n.kind) {
+    case Kind::Add:
+    case Kind::Sub:
+    case Kind::Mul: {
+      // Either operand may be the whole shape, one element, or a row repeated (i % its size).
+      const float *a = in(0), *b = in(1);
+      int64_t sa = ad::element_count(in_shape(0)), sb = ad::element_count(in_shape(1));
+      Kind k = n.kind;
+      ad::parallel_range(size, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          float x = a[sa == size ? i : i % sa], z = b[sb == size ? i : i % sb];
+          out[i] = k == Kind::Add ? x + z : (k == Kind::Sub ? x - z : x * z);
+        }
+      });
+      return;
+    }
+    case Kind::Neg: { const float* a = in(0); each(size, [&](int64_t i) { out[i] = -a[i]; }); return; }
+    case Kind::Relu: { const float* a = in(0); each(size, [&](int64_t i) { out[i] = a[i] > 0 ? a[i] : 0.f; }); return; }
+    case Kind::Sigmoid: { const float* a = in(0); each(size, [&](int64_t i) { out[i] = logistic(a[i]); }); return; }
+    case Kind::Tanh: { const float* a = in(0); each(size, [&](int64_t i) { out[i] = std::tanh(a[i]); }); return; }
+    case Kind::ReluGrad: { const float *y = in(0), *d = in(1); each(size, [&](int64_t i) { out[i] = y[i] > 0 ? d[i] : 0.f; }); return; }
+    case Kind::SigmoidGrad: { const float *y = in(0), *d = in(1); each(size, [&](int64_t i) { out[i] = d[i] * y[i] * (1 - y[i]); }); return; }
+    case Kind::TanhGrad: { const float *y = in(0), *d = in(1); each(size, [&](int64_t i) { out[i] = d[i] * (1 - y[i] * y[i]); }); return; }
+    case Kind::Softmax:
+    case Kind::LogSoftmax: {
+      Rows r = rows_of(in_shape(0));
+      const float* z = in(0);
+      for (int64_t i = 0; i < r.rows; ++i) {
+        float lse = log_sum_exp(z + i * r.width, r.width);
+        for (int64_t j = 0; j < r.width; ++j) {
+          float v = z[i * r.width + j] - lse;
+          out[i * r.width + j] = n.kind == Kind::Softmax ? std::exp(v) : v;
+        }
+      }
+      return;
+    }
+    case Kind::SoftmaxGrad:
+    case Kind::LogSoftmaxGrad: {
+      Rows r = rows_of(in_shape(0));
+      const float *y = in(0), *d = in(1);
+      for (int64_t i = 0; i < r.rows; ++i) {
+        const float *yi = y + i * r.width, *gi = d + i * r.width;
+        float* o = out + i * r.width;
+        float s = 0;
+        if (n.kind == Kind::SoftmaxGrad) {
+          for (int64_t j = 0; j < r.width; ++j) s += gi[j] * yi[j];
+          for (int64_t j = 0; j < r.width; ++j) o[j] = yi[j] * (gi[j] - s);
+        } else {
+          for (int64_t j = 0; j < r.width; ++j) s += gi[j];
+          for (int64_t j = 0; j < r.width; ++j) o[j] = gi[j] - std::exp(yi[j]) * s;
+        }
+      }
+      return;
+    }
+    case Kind::SumAll:
+    case Kind::MeanAll: {
+      int64_t n_in = ad::element_count(in_shape(0));
+      double total = 0;
+      for (int64_t i = 0; i < n_in; ++i) total += in(0)[i];
+      if (n.kind == Kind::MeanAll) total /= static_cast<double>(n_in);
+      out[0] = static_cast<float>(total);
+      return;
+    }
+    case Kind::Reshape:
+      if (out != in(0)) std::memcpy(out, in(0), static_cast<size_t>(size) * sizeof(float));
+      return;
+    case Kind::ColumnSum: {
+      int64_t rows = size ? ad::element_count(in_shape(0)) / size : 0;
+      const float* d = in(0);
+      for (int64_t j = 0; j < size; ++j) out[j] = 0.f;
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < size; ++j) out[j] += d[i * size + j];
+      return;
+    }
+    case Kind::FillScalar: for (int64_t i = 0; i < size; ++i) out[i] = n.value; return;
+    case Kind::BroadcastScalar: { float v = in(0)[0] * n.value; each(size, [&](int64_t i) { out[i] = v; }); return; }
+    case Kind::AddN:
+      ad::parallel_range(size, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          float s = 0;
+          for (size_t k = 0; k < n.inputs.size(); ++k) s += in(k)[i];
+          out[i] = s;
+        }
+      });
+      return;
+    case Kind::MseLoss:
+    case Kind::BinaryCrossentropy:
+    case Kind::CategoricalCrossentropy:
+    case Kind::SparseCategoricalCrossentropy: out[0] = loss_value(n, in_shape(0), in(0), in(1)); return;
+    case Kind::LossGrad: loss_grad(n, in_shape(0), in(0), in(1), in(2)[0], out); return;
+    case Kind::SoftmaxCrossentropy:
+      softmax_crossentropy(n, in_shape(0), in(0), in(1), out, ptr[static_cast<size_t>(n.outputs[1])]);
+      return;
+    case Kind::SoftmaxCrossentropyGrad: softmax_crossentropy_grad(n, in_shape(0), in(0), in(1), in(2)[0], out); return;
+    case Kind::ActivationBiasGrad: {
+      // With an activation: (y, dy) -> (dz, db). Without: (dy) -> (db), dz being dy itself.
+      float scale = n.times_learning_rate ? n.update_scale * lr : n.update_scale;
+      if (n.activation == Activation::None) {
+        activation_bias_grad(n, in_shape(0), nullptr, in(0), const_cast<float*>(in(0)), out, scale);
+      } else {
+        float* db = n.outputs.size() > 1 ? ptr[static_cast<size_t>(n.outputs[1])] : nullptr;
+        activation_bias_grad(n, in_shape(0), in(0), in(1), out, db, scale);
+      }
+      return;
+    }
+    case Kind::SgdUpdate: {
+      const float* d = in(1);
+      each(size, [&](int64_t i) { out[i] -= lr * d[i]; });
+      return;
+    }
+    case Kind::MomentumUpdate: {
+      const float* d = in(1);
+      float* m = ptr[static_cast<size_t>(n.outputs[1])];
+      float mu = rule.momentum;
+      bool nesterov = rule.nesterov;
+      each(size, [&](int64_t i) {
+        m[i] = mu * m[i] - lr * d[i];
+        out[i] += nesterov ? mu * m[i] - lr * d[i] : m[i];
+      });
+      return;
+    }
+    case Kind::AdamUpdate: {
+      const float* d = in(1);
+      float *m = ptr[static_cast<size_t>(n.outputs[1])], *v = ptr[static_cast<size_t>(n.outputs[2])];
+      double t = static_cast<double>(ctx.iteration);
+      float alpha = static_cast<float>(lr * std::sqrt(1 - std::pow(static_cast<double>(rule.beta_2), t)) /
+                                       (1 - std::pow(static_cast<double>(rule.beta_1), t)));
+      float b1 = rule.beta_1, b2 = rule.beta_2, eps = rule.epsilon;
+      each(size, [&](int64_t i) {
+        m[i] += (d[i] - m[i]) * (1 - b1);
+        v[i] += (d[i] * d[i] - v[i]) * (1 - b2);
+        out[i] -= alpha * m[i] / (std::sqrt(v[i]) + eps);
+      });
+      return;
+    }
+    case Kind::MatMul:
+    case Kind::FusedDense: ad::fail("run_node: {} runs as a MatmulPlan in the executor", kind_name(n.kind));
+  }
+}
+
+}  // namespace graph

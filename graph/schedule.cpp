@@ -1,0 +1,50 @@
+#include "graph/schedule.h"
+
+#include <algorithm>
+
+namespace graph {
+
+void order_in_place_writes(Graph& g) {
+  auto users = g.consumers();
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    Node& n = g.nodes[i];
+    if (n.removed) continue;
+    for (int out : n.outputs) {
+      if (g.values[static_cast<size_t>(out)].role == Role::Temporary) continue;
+      for (int reader : users[static_cast<size_t>(out)])
+        if (reader != static_cast<int>(i) && std::find(n.after.begin(), n.after.end(), reader) == n.after.end())
+          n.after.push_back(reader);
+    }
+  }
+}
+
+Schedule schedule(const Graph& g) {
+  size_t count = g.nodes.size(), words = (count + 63) / 64;
+  Schedule s;
+  s.predecessors.resize(count);
+  s.successors.resize(count);
+  s.ancestors.assign(count, std::vector<uint64_t>(words, 0));
+  for (size_t j = 0; j < count; ++j) {
+    const Node& n = g.nodes[j];
+    auto& pred = s.predecessors[j];
+    for (int in : n.inputs) {
+      int p = g.values[static_cast<size_t>(in)].producer;
+      if (p >= 0) pred.push_back(p);
+    }
+    pred.insert(pred.end(), n.after.begin(), n.after.end());
+    std::sort(pred.begin(), pred.end());
+    pred.erase(std::unique(pred.begin(), pred.end()), pred.end());
+    for (int p : pred) {
+      TG_CHECK(p < static_cast<int>(j), "schedule: node {} ({}) must run after node {} ({}), which comes later", j,
+               kind_name(n.kind), p, kind_name(g.nodes[static_cast<size_t>(p)].kind));
+      s.successors[static_cast<size_t>(p)].push_back(static_cast<int>(j));
+      auto& a = s.ancestors[j];
+      const auto& b = s.ancestors[static_cast<size_t>(p)];
+      for (size_t w = 0; w < words; ++w) a[w] |= b[w];
+      a[static_cast<size_t>(p) / 64] |= uint64_t{1} << (static_cast<size_t>(p) % 64);
+    }
+  }
+  return s;
+}
+
+}  // namespace graph

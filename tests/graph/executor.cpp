@@ -1,0 +1,137 @@
+// The executor: serial and concurrent orders agree, in-place writes wait for their readers,
+// buffers are shared by liveness, and steady-state steps allocate nothing.
+#include "graph/executor.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "graph/passes.h"
+#include "mlp.h"
+
+using namespace graph_test;
+
+namespace {
+
+struct Step {
+  std::vector<Var> params;
+  std::unique_ptr<graph::Executor> executor;
+};
+
+Step compile(const Mlp& mlp, graph::UpdateRule rule, graph::ExecutionMode mode, bool optimized = true) {
+  Step s;
+  s.params = mlp.fresh_params();
+  auto g = record(mlp, s.params, rule);
+  if (optimized) graph::optimize(g);
+  s.executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode});
+  s.executor->bind(graph::Role::Input, 0, mlp.x);
+  s.executor->bind(graph::Role::Target, 0, mlp.y);
+  for (size_t i = 0; i < s.params.size(); ++i)
+    s.executor->bind(graph::Role::Parameter, static_cast<int>(i), s.params[i].value());
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("serial and concurrent execution give the same losses and weights over several steps") {
+  Mlp mlp({.widths = {30, 40, 20, 5}, .activation = "tanh", .batch = 16, .seed = 7});
+  graph::UpdateRule sgd{.kind = graph::UpdateKind::SGD, .learning_rate = 0.05f};
+  Step serial = compile(mlp, sgd, graph::ExecutionMode::Serial);
+  Step parallel = compile(mlp, sgd, graph::ExecutionMode::Parallel);
+  for (int step = 0; step < 5; ++step) {
+    serial.executor->run({.learning_rate = 0.05f});
+    parallel.executor->run({.learning_rate = 0.05f});
+    CHECK(serial.executor->loss() == doctest::Approx(parallel.executor->loss()).epsilon(1e-6));
+  }
+  for (size_t i = 0; i < serial.params.size(); ++i) {
+    std::string diff = compare(parallel.params[i].value(), serial.params[i].value(), 1e-6f, 1e-5f);
+    CHECK_MESSAGE(diff.empty(), diff);
+  }
+  CHECK(parallel.executor->chosen_mode() == graph::ExecutionMode::Parallel);
+}
+
+TEST_CASE("auto mode times both orders in its first runs and then keeps one") {
+  Mlp mlp({.widths = {20, 10, 3}, .batch = 4});
+  Step s = compile(mlp, {.kind = graph::UpdateKind::SGD}, graph::ExecutionMode::Auto);
+  for (int i = 0; i < 8; ++i) s.executor->run();
+  CHECK(s.executor->runs() == 8);
+  auto mode = s.executor->chosen_mode();
+  CHECK((mode == graph::ExecutionMode::Serial || mode == graph::ExecutionMode::Parallel));
+}
+
+TEST_CASE("the folded weight update runs after the input gradient that reads the old weight") {
+  Mlp mlp({.widths = {6, 5, 4}, .batch = 3});
+  Step s = compile(mlp, {.kind = graph::UpdateKind::SGD}, graph::ExecutionMode::Serial);
+  const graph::Graph& g = s.executor->graph();
+  int w1 = g.parameters[2];
+  int reader = -1, writer = -1;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const auto& n = g.nodes[i];
+    if (n.kind != graph::Kind::MatMul) continue;
+    if (n.outputs[0] == w1) writer = static_cast<int>(i);
+    else if (n.inputs[1] == w1) reader = static_cast<int>(i);  // dX = dZ · W1ᵀ
+  }
+  REQUIRE(reader >= 0);
+  REQUIRE(writer >= 0);
+  const auto& after = g.nodes[static_cast<size_t>(writer)].after;
+  CHECK(std::find(after.begin(), after.end(), reader) != after.end());
+}
+
+TEST_CASE("buffers of values that are dead are shared, and never while a node may still touch them") {
+  Mlp mlp({.widths = {50, 60, 60, 60, 60, 10}, .batch = 32});
+  Step s = compile(mlp, {.kind = graph::UpdateKind::SGD}, graph::ExecutionMode::Serial, false);
+  const graph::Graph& g = s.executor->graph();
+  const graph::BufferPlan& plan = s.executor->buffer_plan();
+  CHECK(plan.floats < plan.unshared_floats);
+  graph::Schedule sched = graph::schedule(g);
+  // Any two values whose memory overlaps: every node touching the first finishes before the
+  // second's writer starts (or the other way round).
+  std::vector<std::vector<int>> touch(g.values.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (int v : g.nodes[i].inputs) touch[static_cast<size_t>(v)].push_back(static_cast<int>(i));
+    for (int v : g.nodes[i].outputs) touch[static_cast<size_t>(v)].push_back(static_cast<int>(i));
+  }
+  auto done_before = [&](int a, int b) {
+    for (int n : touch[static_cast<size_t>(a)])
+      if (!sched.before(n, g.values[static_cast<size_t>(b)].producer)) return false;
+    return true;
+  };
+  int overlaps = 0;
+  for (size_t a = 0; a < g.values.size(); ++a)
+    for (size_t b = a + 1; b < g.values.size(); ++b) {
+      int64_t oa = plan.offsets[a], ob = plan.offsets[b];
+      if (oa < 0 || ob < 0) continue;
+      if (oa < ob + g.values[b].size() && ob < oa + g.values[a].size()) {
+        ++overlaps;
+        CHECK((done_before(static_cast<int>(a), static_cast<int>(b)) || done_before(static_cast<int>(b), static_cast<int>(a))));
+      }
+    }
+  CHECK(overlaps > 0);
+}
+
+TEST_CASE("a compiled step allocates no buffers after its first run") {
+  Mlp mlp({.widths = {40, 30, 10}, .batch = 16});
+  for (auto mode : {graph::ExecutionMode::Serial, graph::ExecutionMode::Parallel}) {
+    Step s = compile(mlp, {.kind = graph::UpdateKind::SGD}, mode);
+    s.executor->run();
+    int64_t before = graph::arena_allocation_count();
+    for (int i = 0; i < 10; ++i) s.executor->run();
+    CHECK(graph::arena_allocation_count() == before);
+  }
+}
+
+TEST_CASE("binding a tensor of the wrong size names the value and both shapes") {
+  Mlp mlp({.widths = {4, 3}, .batch = 2});
+  Step s = compile(mlp, {}, graph::ExecutionMode::Serial);
+  CHECK_THROWS_WITH_AS(s.executor->bind(graph::Role::Input, 0, Tensor({3, 4})), doctest::Contains("[3,4]"), ad::Error);
+}
+
+TEST_CASE("a label out of range throws from inside the step instead of reading out of bounds") {
+  Mlp mlp({.widths = {4, 3}, .batch = 2});
+  for (auto mode : {graph::ExecutionMode::Serial, graph::ExecutionMode::Parallel}) {
+    Step s = compile(mlp, {.kind = graph::UpdateKind::SGD}, mode);
+    Tensor bad = Tensor::from({2}, {0.f, 7.f});
+    s.executor->bind(graph::Role::Target, 0, bad);
+    CHECK_THROWS_WITH_AS(s.executor->run(), doctest::Contains("label 7"), ad::Error);
+  }
+}
