@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include "autodiff/error.h"
 #include "files.h"
 
@@ -121,4 +123,25 @@ TEST_CASE("load_csv reads a file from disk and names it in errors") {
   CHECK_THROWS_WITH_AS(datasets::load_csv(absent), ("load_csv: " + absent + ": no such file").c_str(), ad::Error);
   CHECK_THROWS_WITH_AS(datasets::load_csv(folder.path().string()),
                        ("load_csv: " + folder.path().string() + ": is a folder, not a file").c_str(), ad::Error);
+}
+
+TEST_CASE("random text made of CSV's special characters either parses or throws ad::Error") {
+  const char alphabet[] = {'a', '1', '2', '.', '-', 'e', ',', ';', '"', ' ', '\n', '\r', '\t', '+'};
+  std::mt19937 random(12345);
+  std::uniform_int_distribution<size_t> pick(0, sizeof(alphabet) - 1), length(0, 40);
+  int parsed = 0, rejected = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text;
+    for (size_t i = length(random); i > 0; --i) text += alphabet[pick(random)];
+    try {
+      datasets::CsvTable table = parse_csv(text);
+      CHECK(table.features.dim(1) == static_cast<int64_t>(table.feature_names.size()));
+      ++parsed;
+    } catch (const ad::Error& error) {
+      CHECK(std::string(error.what()).starts_with("load_csv: <text>: "));
+      ++rejected;
+    }
+  }
+  CHECK(parsed + rejected == 3000);
+  CHECK(rejected > 0);
 }
