@@ -10,6 +10,7 @@
 
 #include <concepts>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,21 +40,41 @@ class Layer {
   // Per-sample output shape for a per-sample input shape.
   virtual Shape output_shape(const Shape& input_shape) const = 0;
 
-  // The forward computation on a batch [n, ...]; builds with a default seed if not built.
+  // The per-sample input shape given at construction (Flatten({28, 28}), InputLayer({8}),
+  // Dense(.., {.input_shape = {8}})): a model whose first layer has one can build itself.
+  const std::optional<Shape>& declared_input_shape() const { return declared_input_shape_; }
+
+  // The forward computation on a batch [n, ...]; builds with a default seed if not built and
+  // throws naming the layer when the per-sample shape differs from the built one.
   virtual Var call(const Var& x) = 0;
   Var operator()(const Var& x);
+
+  // The activation applied last ("linear" when none), and the computation without it. A model
+  // whose last activation is softmax (sigmoid) hands the pre-activation values, the logits, to
+  // a cross-entropy loss so the loss is computed in the stable log-sum-exp form.
+  virtual std::string output_activation() const { return "linear"; }
+  virtual Var call_pre_activation(const Var& x) { return call(x); }
 
   // Trainable parameters, in a fixed order (Dense: kernel, bias), with their names.
   virtual std::vector<Var> weights() { return {}; }
   virtual std::vector<std::string> weight_names() const { return {}; }
   int64_t parameter_count();
+  // The parameter count the layer has (or would have) once built for `input_shape`, so that
+  // a model can show its summary before its weights exist.
+  virtual int64_t parameter_count_for(const Shape& /*input_shape*/) const { return 0; }
 
   virtual Json get_config() const = 0;
 
  protected:
   virtual void build_weights(const Shape& input_shape, ad::Rng& rng) = 0;
+  // Builds from x's per-sample shape (seed 0) on first use, else checks that shape.
+  void ensure_built(const Var& x);
+  void declare_input_shape(std::optional<Shape> shape);
+  // "Dense 'dense_1'": how error messages name a layer.
+  std::string describe() const;
 
  private:
+  std::optional<Shape> declared_input_shape_;
   std::string name_;
   Shape input_shape_;
   bool built_ = false;
@@ -76,6 +97,10 @@ class LayerRef {
 };
 
 // Rebuilds a layer from get_config(); throws listing the known types for an unknown one.
+// Defined in nn/layers/registry.cpp.
 LayerPtr layer_from_config(const Json& config);
+
+// The per-sample shape of a batch: x's shape without its first axis.
+Shape sample_shape(const Shape& batch_shape);
 
 }  // namespace nn

@@ -31,6 +31,11 @@ class Optimizer {
   double learning_rate = 0.01;
 
  protected:
+  // Throws unless build() was called for parameters of these shapes.
+  void check_built(const std::vector<Var>& params) const;
+  // One slot per parameter, zeros of its shape, under each of `names`.
+  void make_slots(const std::vector<Var>& params, std::initializer_list<const char*> names);
+
   std::vector<std::map<std::string, Tensor>> slots_;
 };
 
@@ -38,6 +43,8 @@ using OptimizerPtr = std::shared_ptr<Optimizer>;
 
 // Rebuilds an optimizer from get_config() (slots are restored separately).
 OptimizerPtr optimizer_from_config(const Json& config);
+// "sgd", "adam" or "rmsprop" (any case) with Keras' defaults; throws listing them.
+OptimizerPtr optimizer_by_name(const std::string& name);
 
 // Accepts a Keras name ("sgd", "adam", "rmsprop", with default settings) or an optimizer.
 class OptimizerRef {

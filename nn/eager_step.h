@@ -1,0 +1,32 @@
+// EagerStep: runs a training step op by op: forward on a tape, the loss (from the logits when
+// the last activation is softmax or sigmoid, see Sequential::training_loss), backward, the
+// optimizer's update. The tape is cleared after each step so its node storage is reused.
+//
+//   nn::EagerStep step(model);                  // model built and compiled
+//   float loss = step.train(x, y, predictions);
+#pragma once
+#include <memory>
+
+#include "nn/sequential.h"
+#include "nn/step.h"
+
+namespace nn {
+
+class EagerStep : public StepRunner {
+ public:
+  // The runner keeps a tape active on this thread while it lives: destroy it before any tape
+  // created earlier on the same thread.
+  explicit EagerStep(Sequential& model);
+  ~EagerStep() override;
+  float train(const Tensor& x, const Tensor& y, Tensor& predictions) override;
+  Tensor predict(const Tensor& x) override;
+  const char* kind() const override { return "eager"; }
+
+ private:
+  Sequential& model_;
+  Sequential::TrainingLoss loss_;
+  std::vector<Var> params_;
+  std::unique_ptr<ad::Tape> tape_;
+};
+
+}  // namespace nn

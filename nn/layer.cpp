@@ -1,0 +1,54 @@
+#include "nn/layer.h"
+
+namespace nn {
+
+Shape sample_shape(const Shape& batch_shape) {
+  if (batch_shape.empty()) return {};
+  return Shape(batch_shape.begin() + 1, batch_shape.end());
+}
+
+std::string Layer::describe() const { return fmt::format("{} '{}'", type(), name_); }
+
+void Layer::declare_input_shape(std::optional<Shape> shape) {
+  if (shape && shape->empty()) shape.reset();  // {} means "not given", as in Keras' default
+  if (shape)
+    for (int64_t d : *shape)
+      TG_CHECK(d > 0, "{}: input_shape dimensions must be positive, got {}", describe(), ad::to_string(*shape));
+  declared_input_shape_ = std::move(shape);
+}
+
+void Layer::build(const Shape& input_shape, ad::Rng& rng) {
+  if (built_) {
+    TG_CHECK(input_shape == input_shape_, "{}: built for inputs of shape {} per sample, got {}", describe(),
+             ad::to_string(input_shape_), ad::to_string(input_shape));
+    return;
+  }
+  if (declared_input_shape_)
+    TG_CHECK(input_shape == *declared_input_shape_, "{}: declared input_shape {} but the input has shape {} per sample",
+             describe(), ad::to_string(*declared_input_shape_), ad::to_string(input_shape));
+  build_weights(input_shape, rng);
+  input_shape_ = input_shape;
+  built_ = true;
+}
+
+void Layer::ensure_built(const Var& x) {
+  TG_CHECK(x.value().rank() >= 1, "{}: needs a batch [samples, ...], got a scalar", describe());
+  Shape per_sample = sample_shape(x.shape());
+  if (built_) {
+    TG_CHECK(per_sample == input_shape_, "{}: built for inputs of shape {} per sample, got a batch of shape {}",
+             describe(), ad::to_string(input_shape_), ad::to_string(x.shape()));
+    return;
+  }
+  ad::Rng rng(0);
+  build(per_sample, rng);
+}
+
+Var Layer::operator()(const Var& x) { return call(x); }
+
+int64_t Layer::parameter_count() {
+  int64_t total = 0;
+  for (const Var& w : weights()) total += w.size();
+  return total;
+}
+
+}  // namespace nn

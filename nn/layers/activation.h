@@ -1,0 +1,27 @@
+// Activation: applies an activation by name ("relu", "softmax", ...) as a layer of its own.
+//
+//   nn::Sequential model({nn::Dense(10), nn::Activation("softmax")});
+#pragma once
+#include "nn/layer.h"
+
+namespace nn {
+
+class Activation : public Layer {
+ public:
+  explicit Activation(const std::string& name);
+  std::string type() const override { return "Activation"; }
+  Shape output_shape(const Shape& input_shape) const override { return input_shape; }
+  Var call(const Var& x) override;
+  std::string output_activation() const override { return activation_; }
+  Var call_pre_activation(const Var& x) override;
+  Json get_config() const override;
+  static std::shared_ptr<Activation> from_config(const Json& config);
+
+ protected:
+  void build_weights(const Shape& /*input_shape*/, ad::Rng& /*rng*/) override {}
+
+ private:
+  std::string activation_;
+};
+
+}  // namespace nn

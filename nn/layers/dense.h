@@ -1,0 +1,60 @@
+// Dense: y = activation(x · kernel + bias), Keras' fully connected layer. The kernel [in, units]
+// and bias [units] are created on the first input, from the named initializers.
+//
+//   nn::Dense hidden(300, "relu");
+//   nn::Dense out(10, {.activation = "softmax", .kernel_initializer = "he_normal"});
+//   ad::Var y = hidden(x);    // x: [batch, 784] -> y: [batch, 300]
+#pragma once
+#include "nn/layer.h"
+
+namespace nn {
+
+struct DenseOptions {
+  std::string activation = "linear";
+  bool use_bias = true;
+  std::string kernel_initializer = "glorot_uniform";
+  std::string bias_initializer = "zeros";
+  Shape input_shape = {};  // per sample; lets a model whose first layer this is build itself
+};
+
+class Dense : public Layer {
+ public:
+  explicit Dense(int64_t units) : Dense(units, DenseOptions{}) {}
+  // A template so that a braced options list never reads as a string (which would make
+  // Dense(1, {.input_shape = {4}}) ambiguous).
+  template <typename Name>
+    requires std::convertible_to<Name, std::string>
+  Dense(int64_t units, Name activation, std::string kernel_initializer = "glorot_uniform",
+        std::string bias_initializer = "zeros")
+      : Dense(units, DenseOptions{.activation = std::string(activation),
+                                  .kernel_initializer = std::move(kernel_initializer),
+                                  .bias_initializer = std::move(bias_initializer)}) {}
+  Dense(int64_t units, DenseOptions options);
+
+  std::string type() const override { return "Dense"; }
+  Shape output_shape(const Shape& input_shape) const override;
+  Var call(const Var& x) override;
+  std::string output_activation() const override { return options_.activation; }
+  Var call_pre_activation(const Var& x) override;
+  std::vector<Var> weights() override;
+  std::vector<std::string> weight_names() const override;
+  int64_t parameter_count_for(const Shape& input_shape) const override;
+  Json get_config() const override;
+  static std::shared_ptr<Dense> from_config(const Json& config);
+
+  int64_t units() const { return units_; }
+  bool use_bias() const { return options_.use_bias; }
+  // Valid once built.
+  Var& kernel() { return kernel_; }
+  Var& bias() { return bias_; }
+
+ protected:
+  void build_weights(const Shape& input_shape, ad::Rng& rng) override;
+
+ private:
+  int64_t units_;
+  DenseOptions options_;
+  Var kernel_, bias_;
+};
+
+}  // namespace nn

@@ -1,0 +1,23 @@
+// Flatten: [batch, d1, d2, ...] -> [batch, d1*d2*...], a view of the same data. Given the
+// per-sample input shape, it lets a model build itself, as Keras' Flatten(input_shape=...).
+//
+//   nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(10, "softmax")});
+#pragma once
+#include "nn/layer.h"
+
+namespace nn {
+
+class Flatten : public Layer {
+ public:
+  explicit Flatten(Shape input_shape = {});
+  std::string type() const override { return "Flatten"; }
+  Shape output_shape(const Shape& input_shape) const override;
+  Var call(const Var& x) override;
+  Json get_config() const override;
+  static std::shared_ptr<Flatten> from_config(const Json& config);
+
+ protected:
+  void build_weights(const Shape& /*input_shape*/, ad::Rng& /*rng*/) override {}
+};
+
+}  // namespace nn

@@ -1,0 +1,23 @@
+// InputLayer: declares the per-sample shape of a model's inputs and passes them through, as
+// Keras' InputLayer. Summaries do not list it (Keras does not either).
+//
+//   nn::Sequential model({nn::InputLayer({8}), nn::Dense(30, "relu"), nn::Dense(1)});
+#pragma once
+#include "nn/layer.h"
+
+namespace nn {
+
+class InputLayer : public Layer {
+ public:
+  explicit InputLayer(Shape input_shape);
+  std::string type() const override { return "InputLayer"; }
+  Shape output_shape(const Shape& input_shape) const override { return input_shape; }
+  Var call(const Var& x) override;
+  Json get_config() const override;
+  static std::shared_ptr<InputLayer> from_config(const Json& config);
+
+ protected:
+  void build_weights(const Shape& /*input_shape*/, ad::Rng& /*rng*/) override {}
+};
+
+}  // namespace nn

@@ -1,0 +1,65 @@
+#include "nn/optimizer.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "nn/config_reader.h"
+#include "nn/optimizers/adam.h"
+#include "nn/optimizers/rmsprop.h"
+#include "nn/optimizers/sgd.h"
+
+namespace nn {
+
+void Optimizer::check_built(const std::vector<Var>& params) const {
+  TG_CHECK(slots_.size() == params.size(), "{}.apply: built for {} parameters, given {} (call build() first)", type(),
+           slots_.size(), params.size());
+  for (size_t i = 0; i < params.size(); ++i)
+    for (const auto& [name, slot] : slots_[i])
+      TG_CHECK(slot.shape() == params[i].shape(), "{}.apply: parameter {} has shape {} but its '{}' slot has {}",
+               type(), i, ad::to_string(params[i].shape()), name, ad::to_string(slot.shape()));
+}
+
+void Optimizer::make_slots(const std::vector<Var>& params, std::initializer_list<const char*> names) {
+  slots_.assign(params.size(), {});
+  for (size_t i = 0; i < params.size(); ++i)
+    for (const char* name : names) slots_[i][name] = Tensor::zeros(params[i].shape());
+}
+
+OptimizerPtr optimizer_by_name(const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (lower == "sgd") return std::make_shared<SGD>();
+  if (lower == "adam") return std::make_shared<Adam>();
+  if (lower == "rmsprop") return std::make_shared<RMSprop>();
+  ad::fail("optimizer: unknown optimizer '{}'; known: sgd, adam, rmsprop", name);
+}
+
+OptimizerPtr optimizer_from_config(const Json& config) {
+  ConfigReader read(config, "optimizer");
+  std::string type = read.text("type");
+  OptimizerPtr optimizer;
+  if (type == "SGD") {
+    optimizer = std::make_shared<SGD>(read.number("learning_rate", 0.01),
+                                      SGDOptions{.momentum = read.number("momentum", 0.0),
+                                                 .nesterov = read.boolean("nesterov", false)});
+  } else if (type == "Adam") {
+    optimizer = std::make_shared<Adam>(read.number("learning_rate", 0.001),
+                                       AdamOptions{.beta_1 = read.number("beta_1", 0.9),
+                                                   .beta_2 = read.number("beta_2", 0.999),
+                                                   .epsilon = read.number("epsilon", 1e-7)});
+  } else if (type == "RMSprop") {
+    optimizer = std::make_shared<RMSprop>(read.number("learning_rate", 0.001),
+                                          RMSpropOptions{.rho = read.number("rho", 0.9),
+                                                         .momentum = read.number("momentum", 0.0),
+                                                         .epsilon = read.number("epsilon", 1e-7)});
+  } else {
+    ad::fail("optimizer_from_config: unknown optimizer type '{}'; known: SGD, Adam, RMSprop", type);
+  }
+  if (read.has("iterations")) optimizer->iterations = read.integer("iterations");
+  return optimizer;
+}
+
+OptimizerRef::OptimizerRef(const char* name) : optimizer_(optimizer_by_name(name)) {}
+OptimizerRef::OptimizerRef(const std::string& name) : optimizer_(optimizer_by_name(name)) {}
+
+}  // namespace nn

@@ -1,0 +1,32 @@
+// Adam as Keras computes it, with the bias correction folded into the step size:
+//   m += (1 - beta_1) (g - m);  v += (1 - beta_2) (g² - v)
+//   w -= lr · sqrt(1 - beta_2^t) / (1 - beta_1^t) · m / (sqrt(v) + epsilon)
+// Slots "m" and "v" per parameter.
+//
+//   model.compile({.loss = "mse", .optimizer = nn::Adam(1e-3, {.beta_1 = 0.9})});
+#pragma once
+#include "nn/optimizer.h"
+
+namespace nn {
+
+struct AdamOptions {
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+};
+
+class Adam : public Optimizer {
+ public:
+  explicit Adam(double learning_rate = 0.001, AdamOptions options = {});
+  std::string type() const override { return "Adam"; }
+  void build(const std::vector<Var>& params) override;
+  void apply(const std::vector<Var>& params) override;
+  Json get_config() const override;
+  OptimizerPtr clone() const override { return std::make_shared<Adam>(*this); }
+  const AdamOptions& options() const { return options_; }
+
+ private:
+  AdamOptions options_;
+};
+
+}  // namespace nn

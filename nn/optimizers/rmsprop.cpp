@@ -1,0 +1,63 @@
+#include "nn/optimizers/rmsprop.h"
+
+#include <cmath>
+
+#include "autodiff/threading.h"
+
+namespace nn {
+
+RMSprop::RMSprop(double lr, RMSpropOptions options) : options_(options) {
+  TG_CHECK(lr >= 0 && std::isfinite(lr), "RMSprop: learning_rate must be a finite number >= 0, got {}", lr);
+  TG_CHECK(options.rho >= 0 && options.rho < 1, "RMSprop: rho must be in [0, 1), got {}", options.rho);
+  TG_CHECK(options.momentum >= 0 && options.momentum <= 1, "RMSprop: momentum must be in [0, 1], got {}",
+           options.momentum);
+  TG_CHECK(options.epsilon > 0, "RMSprop: epsilon must be positive, got {}", options.epsilon);
+  learning_rate = lr;
+}
+
+void RMSprop::build(const std::vector<Var>& params) {
+  if (options_.momentum > 0) {
+    make_slots(params, {"velocity", "momentum"});
+  } else {
+    make_slots(params, {"velocity"});
+  }
+}
+
+void RMSprop::apply(const std::vector<Var>& params) {
+  ad::NoGrad no_grad;
+  check_built(params);
+  const auto lr = static_cast<float>(learning_rate), rho = static_cast<float>(options_.rho);
+  const auto mu = static_cast<float>(options_.momentum), eps = static_cast<float>(options_.epsilon);
+  for (size_t p = 0; p < params.size(); ++p) {
+    Var param = params[p];
+    if (!param.has_grad()) continue;
+    float* w = param.value().data();
+    const float* g = param.grad().data();
+    float* velocity = slots_[p]["velocity"].data();
+    float* momentum = options_.momentum > 0 ? slots_[p]["momentum"].data() : nullptr;
+    ad::parallel_range(param.size(), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        velocity[i] = rho * velocity[i] + (1 - rho) * g[i] * g[i];
+        float step = lr * g[i] / std::sqrt(velocity[i] + eps);
+        if (momentum) {
+          momentum[i] = mu * momentum[i] + step;
+          w[i] -= momentum[i];
+        } else {
+          w[i] -= step;
+        }
+      }
+    });
+  }
+  ++iterations;
+}
+
+Json RMSprop::get_config() const {
+  return {{"type", type()},
+          {"learning_rate", learning_rate},
+          {"rho", options_.rho},
+          {"momentum", options_.momentum},
+          {"epsilon", options_.epsilon},
+          {"iterations", iterations}};
+}
+
+}  // namespace nn

@@ -1,0 +1,58 @@
+#include "nn/optimizers/sgd.h"
+
+#include <cmath>
+
+#include "autodiff/threading.h"
+
+namespace nn {
+
+SGD::SGD(double lr, SGDOptions options) : options_(options) {
+  TG_CHECK(lr >= 0 && std::isfinite(lr), "SGD: learning_rate must be a finite number >= 0, got {}", lr);
+  TG_CHECK(options.momentum >= 0 && options.momentum <= 1, "SGD: momentum must be in [0, 1], got {}", options.momentum);
+  learning_rate = lr;
+}
+
+void SGD::build(const std::vector<Var>& params) {
+  if (options_.momentum > 0) {
+    make_slots(params, {"momentum"});
+  } else {
+    slots_.assign(params.size(), {});
+  }
+}
+
+void SGD::apply(const std::vector<Var>& params) {
+  ad::NoGrad no_grad;
+  check_built(params);
+  const auto lr = static_cast<float>(learning_rate), mu = static_cast<float>(options_.momentum);
+  for (size_t p = 0; p < params.size(); ++p) {
+    Var param = params[p];
+    if (!param.has_grad()) continue;  // not reached by the loss: Keras skips it too
+    float* w = param.value().data();
+    const float* g = param.grad().data();
+    if (options_.momentum <= 0) {
+      ad::parallel_range(param.size(), [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) w[i] -= lr * g[i];
+      });
+      continue;
+    }
+    float* v = slots_[p]["momentum"].data();
+    bool nesterov = options_.nesterov;
+    ad::parallel_range(param.size(), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        v[i] = mu * v[i] - lr * g[i];
+        w[i] += nesterov ? mu * v[i] - lr * g[i] : v[i];
+      }
+    });
+  }
+  ++iterations;
+}
+
+Json SGD::get_config() const {
+  return {{"type", type()},
+          {"learning_rate", learning_rate},
+          {"momentum", options_.momentum},
+          {"nesterov", options_.nesterov},
+          {"iterations", iterations}};
+}
+
+}  // namespace nn

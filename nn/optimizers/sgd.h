@@ -1,0 +1,32 @@
+// SGD with optional momentum and Nesterov momentum, updating as Keras does:
+//   velocity = momentum * velocity - lr * g;  w += velocity
+//   (nesterov: w += momentum * velocity - lr * g)
+// The "momentum" slot exists only when momentum > 0, as in Keras.
+//
+//   nn::SGD plain(0.01);
+//   nn::SGD heavy(0.01, {.momentum = 0.9, .nesterov = true});
+#pragma once
+#include "nn/optimizer.h"
+
+namespace nn {
+
+struct SGDOptions {
+  double momentum = 0;
+  bool nesterov = false;
+};
+
+class SGD : public Optimizer {
+ public:
+  explicit SGD(double learning_rate = 0.01, SGDOptions options = {});
+  std::string type() const override { return "SGD"; }
+  void build(const std::vector<Var>& params) override;
+  void apply(const std::vector<Var>& params) override;
+  Json get_config() const override;
+  OptimizerPtr clone() const override { return std::make_shared<SGD>(*this); }
+  const SGDOptions& options() const { return options_; }
+
+ private:
+  SGDOptions options_;
+};
+
+}  // namespace nn

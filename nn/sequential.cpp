@@ -1,0 +1,300 @@
+#include "nn/sequential.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+#include "nn/activations.h"
+#include "nn/config_reader.h"
+#include "nn/metrics.h"
+#include "nn/training/compiled_state.h"
+
+namespace nn {
+
+namespace {
+
+// "InputLayer" -> "input_layer": Keras' default layer names.
+std::string snake_case(const std::string& type) {
+  std::string out;
+  for (size_t i = 0; i < type.size(); ++i) {
+    auto c = static_cast<unsigned char>(type[i]);
+    if (std::isupper(c) && i > 0) out += '_';
+    out += static_cast<char>(std::tolower(c));
+  }
+  return out;
+}
+
+std::string with_thousands(int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string keras_shape(const Shape& per_sample) {
+  std::string out = "(None";
+  for (int64_t d : per_sample) out += fmt::format(", {}", d);
+  return out + ")";
+}
+
+}  // namespace
+
+Sequential::Sequential(std::vector<LayerRef> layers, std::string name) : name_(std::move(name)) {
+  for (LayerRef& layer : layers) add(std::move(layer));
+}
+
+void Sequential::add(LayerRef layer) {
+  LayerPtr l = layer.get();
+  TG_CHECK(l != nullptr, "Sequential.add: the layer is null");
+  for (const LayerPtr& existing : layers_)
+    TG_CHECK(existing != l, "Sequential.add: layer '{}' is already in model '{}'", l->name(), name_);
+  auto taken = [&](const std::string& candidate) {
+    for (const LayerPtr& existing : layers_)
+      if (existing->name() == candidate) return true;
+    return false;
+  };
+  if (l->name().empty()) {
+    std::string base = snake_case(l->type()), candidate = base;
+    for (int k = 1; taken(candidate); ++k) candidate = fmt::format("{}_{}", base, k);
+    l->set_name(candidate);
+  } else {
+    TG_CHECK(!taken(l->name()), "Sequential.add: layer name '{}' is already used in model '{}'", l->name(), name_);
+  }
+  layers_.push_back(std::move(l));
+}
+
+Layer& Sequential::layer(size_t index) {
+  TG_CHECK(index < layers_.size(), "Sequential.layer: index {} out of range, the model has {} layers", index,
+           layers_.size());
+  return *layers_[index];
+}
+
+Layer& Sequential::layer(const std::string& name) {
+  std::vector<std::string> names;
+  for (const LayerPtr& l : layers_) {
+    if (l->name() == name) return *l;
+    names.push_back(l->name());
+  }
+  ad::fail("Sequential.layer: no layer named '{}'; layers: {}", name, fmt::join(names, ", "));
+}
+
+void Sequential::build(const Shape& input_shape, uint64_t seed) {
+  TG_CHECK(!layers_.empty(), "Sequential.build: model '{}' has no layers", name_);
+  for (int64_t d : input_shape)
+    TG_CHECK(d > 0, "Sequential.build: input_shape dimensions must be positive, got {}", ad::to_string(input_shape));
+  if (built()) {
+    TG_CHECK(input_shape == this->input_shape(), "Sequential.build: model '{}' is built for inputs {}, asked for {}",
+             name_, ad::to_string(this->input_shape()), ad::to_string(input_shape));
+    return;
+  }
+  ad::Rng rng(seed);
+  Shape shape = input_shape;
+  for (const LayerPtr& l : layers_) {
+    l->build(shape, rng);
+    shape = l->output_shape(shape);
+  }
+}
+
+bool Sequential::built() const {
+  if (layers_.empty()) return false;
+  for (const LayerPtr& l : layers_)
+    if (!l->built()) return false;
+  return true;
+}
+
+void Sequential::check_built(const char* who) const {
+  TG_CHECK(built(), "{}: model '{}' is not built; call build(input_shape) or fit() first", who, name_);
+}
+
+Shape Sequential::input_shape() const {
+  check_built("Sequential.input_shape");
+  return layers_.front()->input_shape();
+}
+
+Shape Sequential::output_shape() const {
+  check_built("Sequential.output_shape");
+  return layers_.back()->output_shape(layers_.back()->input_shape());
+}
+
+std::string Sequential::summary() const {
+  Shape shape;
+  if (built()) {
+    shape = input_shape();
+  } else {
+    TG_CHECK(!layers_.empty() && layers_.front()->declared_input_shape(),
+             "summary: model '{}' is not built; call build(input_shape) or give the first layer an input_shape",
+             name_);
+    shape = *layers_.front()->declared_input_shape();
+  }
+  // Keras' layout: 65 columns, fields ending at 29, 55 and 65, a blank line between rows.
+  constexpr size_t kEnds[] = {29, 55, 65};
+  auto row = [&](const std::string& a, const std::string& b, const std::string& c) {
+    std::string line;
+    const std::string* fields[] = {&a, &b, &c};
+    for (size_t i = 0; i < 3; ++i) {
+      size_t start = line.size();
+      std::string field = (i == 0 ? " " : "") + *fields[i];
+      size_t room = kEnds[i] - start - (i < 2 ? 2 : 0);  // two spaces keep long fields apart
+      line += field.substr(0, room);
+      line += std::string(kEnds[i] - line.size(), ' ');
+    }
+    return line + "\n";
+  };
+  std::string out = fmt::format("Model: \"{}\"\n", name_);
+  out += std::string(65, '_') + "\n";
+  out += row("Layer (type)", "Output Shape", "Param #");
+  out += std::string(65, '=') + "\n";
+  int64_t total = 0;
+  bool first_row = true;
+  for (const LayerPtr& l : layers_) {
+    int64_t params = l->parameter_count_for(shape);
+    shape = l->output_shape(shape);
+    total += params;
+    if (l->type() == "InputLayer") continue;  // Keras lists no InputLayer in a Sequential
+    if (!first_row) out += std::string(65, ' ') + "\n";
+    first_row = false;
+    out += row(fmt::format("{} ({})", l->name(), l->type()), keras_shape(shape), std::to_string(params));
+  }
+  out += std::string(65, '=') + "\n";
+  out += fmt::format("Total params: {}\nTrainable params: {}\nNon-trainable params: 0\n", with_thousands(total),
+                     with_thousands(total));
+  out += std::string(65, '_') + "\n";
+  return out;
+}
+
+int64_t Sequential::parameter_count() const {
+  int64_t total = 0;
+  for (const LayerPtr& l : layers_) total += l->parameter_count();
+  return total;
+}
+
+void Sequential::compile(CompileOptions options) {
+  TG_CHECK(options.loss.get() != nullptr, "compile: loss is null");
+  TG_CHECK(options.optimizer.get() != nullptr, "compile: optimizer is null");
+  for (const std::string& m : options.metrics) check_metric_name(m);
+  auto state = std::make_shared<Compiled>();
+  state->loss = options.loss.get();
+  state->optimizer = options.optimizer.get();
+  state->metrics = std::move(options.metrics);
+  compiled_ = std::move(state);
+  // Slots exist from here on when the shapes are known, so a compiled model can be saved and
+  // its optimizer state restored before any training.
+  if (built()) compiled_->optimizer->build(trainable_weights());
+}
+
+bool Sequential::compiled() const { return compiled_ != nullptr; }
+
+void Sequential::check_compiled(const char* who) const {
+  TG_CHECK(compiled(), "{}: model '{}' is not compiled; call compile({{.loss = ..., .optimizer = ...}}) first", who,
+           name_);
+}
+
+const LossPtr& Sequential::loss() const {
+  check_compiled("Sequential.loss");
+  return compiled_->loss;
+}
+
+const OptimizerPtr& Sequential::optimizer() const {
+  check_compiled("Sequential.optimizer");
+  return compiled_->optimizer;
+}
+
+const std::vector<std::string>& Sequential::metrics() const {
+  check_compiled("Sequential.metrics");
+  return compiled_->metrics;
+}
+
+Sequential::TrainingLoss Sequential::training_loss() const {
+  check_compiled("Sequential.training_loss");
+  TrainingLoss out{.loss = compiled_->loss};
+  if (layers_.empty()) return out;
+  std::string activation = layers_.back()->output_activation();
+  if (LossPtr on_logits = compiled_->loss->on_logits_of(activation)) {
+    out = {.loss = on_logits, .on_logits = true, .activation = activation};
+  }
+  return out;
+}
+
+Var Sequential::forward(const Var& x, bool logits) {
+  TG_CHECK(!layers_.empty(), "Sequential: model '{}' has no layers", name_);
+  if (!built()) {
+    TG_CHECK(x.value().rank() >= 1, "Sequential: needs a batch [samples, ...], got a scalar");
+    build(sample_shape(x.shape()), 0);
+  }
+  Var h = x;
+  for (size_t i = 0; i + 1 < layers_.size(); ++i) h = layers_[i]->call(h);
+  return logits ? layers_.back()->call_pre_activation(h) : layers_.back()->call(h);
+}
+
+Var Sequential::operator()(const Var& x) { return forward(x, false); }
+
+std::vector<Var> Sequential::trainable_weights() {
+  std::vector<Var> out;
+  for (const LayerPtr& l : layers_)
+    for (const Var& w : l->weights()) out.push_back(w);
+  return out;
+}
+
+std::vector<Tensor> Sequential::get_weights() {
+  std::vector<Tensor> out;
+  for (const Var& w : trainable_weights()) out.push_back(w.value().clone());
+  return out;
+}
+
+void Sequential::set_weights(const std::vector<Tensor>& weights) {
+  check_built("set_weights");
+  struct Named {
+    Var var;
+    std::string name;
+  };
+  std::vector<Named> targets;
+  for (const LayerPtr& l : layers_) {
+    std::vector<Var> ws = l->weights();
+    std::vector<std::string> names = l->weight_names();
+    for (size_t i = 0; i < ws.size(); ++i) targets.push_back({ws[i], l->name() + "/" + names[i]});
+  }
+  TG_CHECK(weights.size() == targets.size(), "set_weights: model '{}' has {} weights, given {}", name_,
+           targets.size(), weights.size());
+  // Check every shape before changing anything, so a bad list leaves the model as it was.
+  for (size_t i = 0; i < targets.size(); ++i)
+    TG_CHECK(weights[i].shape() == targets[i].var.shape(), "set_weights: weight {} ({}) has shape {}, given {}", i,
+             targets[i].name, ad::to_string(targets[i].var.shape()), ad::to_string(weights[i].shape()));
+  for (size_t i = 0; i < targets.size(); ++i) targets[i].var.value().assign(weights[i]);
+}
+
+Json Sequential::get_config() const {
+  Json layers = Json::array();
+  for (const LayerPtr& l : layers_) layers.push_back(l->get_config());
+  Json config = {{"name", name_}, {"layers", layers}};
+  if (built()) config["input_shape"] = input_shape();
+  if (compiled()) {
+    config["compile"] = {{"loss", compiled_->loss->get_config()},
+                         {"optimizer", compiled_->optimizer->get_config()},
+                         {"metrics", compiled_->metrics}};
+  }
+  return config;
+}
+
+Sequential Sequential::from_config(const Json& config) {
+  ConfigReader read(config, "Sequential");
+  TG_CHECK(read.has("layers") && config.at("layers").is_array(), "Sequential config: 'layers' must be a list, got {}",
+           config.dump());
+  Sequential model;
+  model.name_ = read.text("name", "sequential");
+  for (const Json& layer : config.at("layers")) model.add(layer_from_config(layer));
+  if (read.has("input_shape")) model.build(read.shape("input_shape"), 0);
+  if (read.has("compile")) {
+    const Json& c = config.at("compile");
+    ConfigReader compile(c, "Sequential compile");
+    TG_CHECK(c.contains("loss") && c.contains("optimizer"), "Sequential config: 'compile' needs loss and optimizer, got {}",
+             c.dump());
+    model.compile({.loss = loss_from_config(c.at("loss")),
+                   .optimizer = optimizer_from_config(c.at("optimizer")),
+                   .metrics = compile.texts("metrics")});
+  }
+  return model;
+}
+
+}  // namespace nn

@@ -1,0 +1,16 @@
+// make_step_runner: the one place that chooses how fit/evaluate/predict run a batch, eager
+// (op by op on a tape) or compiled (an optimized graph of the same step).
+//
+//   auto runner = nn::make_step_runner(model, /*eager=*/false);
+//   float loss = runner->train(x_batch, y_batch, predictions);
+#pragma once
+#include <memory>
+
+#include "nn/step.h"
+
+namespace nn {
+
+// The model must be built and compiled.
+std::unique_ptr<StepRunner> make_step_runner(Sequential& model, bool eager);
+
+}  // namespace nn

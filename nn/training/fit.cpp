@@ -1,0 +1,200 @@
+// The training loop: fit, evaluate and predict. Every batch goes through a StepRunner from
+// make_step_runner(), so the compiled step plugs in without changes here.
+#include <cmath>
+
+#include "nn/metrics.h"
+#include "nn/progress.h"
+#include "nn/step_factory.h"
+#include "nn/training/compiled_state.h"
+
+namespace nn {
+
+namespace {
+
+int64_t samples(const Tensor& t) { return t.rank() == 0 ? 0 : t.dim(0); }
+
+// Rows `order[begin..end)` of t, copied into a new batch tensor.
+Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& order, int64_t begin, int64_t end) {
+  int64_t width = samples(t) ? t.size() / samples(t) : 0;
+  Shape shape = t.shape();
+  shape[0] = end - begin;
+  Tensor out = Tensor::empty(shape);
+  for (int64_t i = begin; i < end; ++i)
+    std::copy_n(t.data() + order[static_cast<size_t>(i)] * width, width, out.data() + (i - begin) * width);
+  return out;
+}
+
+// Fisher-Yates with our own draw, so the order depends on the seed alone, not on the
+// standard library's shuffle.
+void shuffle(std::vector<int64_t>& order, ad::Rng& rng) {
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
+}
+
+void check_pair(const Tensor& x, const Tensor& y, const char* who, const char* x_name, const char* y_name) {
+  TG_CHECK(x.rank() >= 1 && y.rank() >= 1, "{}: {} {} and {} {} need a sample axis", who, x_name,
+           ad::to_string(x.shape()), y_name, ad::to_string(y.shape()));
+  TG_CHECK(samples(x) == samples(y), "{}: {} has {} samples but {} has {} ({} {} vs {} {})", who, x_name, samples(x),
+           y_name, samples(y), x_name, ad::to_string(x.shape()), y_name, ad::to_string(y.shape()));
+  TG_CHECK(samples(x) > 0, "{}: empty dataset: {} has 0 samples ({})", who, x_name, ad::to_string(x.shape()));
+}
+
+void check_features(Sequential& model, const Tensor& x, const char* who, const char* x_name) {
+  Shape per_sample = sample_shape(x.shape());
+  TG_CHECK(per_sample == model.input_shape(), "{}: {} has samples of shape {} (batch {}) but the model takes {}", who,
+           x_name, ad::to_string(per_sample), ad::to_string(x.shape()), ad::to_string(model.input_shape()));
+}
+
+std::vector<MetricPtr> make_metrics(const Sequential& model, const Tensor& y) {
+  std::vector<MetricPtr> out;
+  for (const std::string& name : model.metrics())
+    out.push_back(make_metric(name, *model.loss(), model.output_shape(), y.shape()));
+  return out;
+}
+
+std::vector<int64_t> identity_order(int64_t n) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  return order;
+}
+
+}  // namespace
+
+Logs Sequential::evaluate_batches(StepRunner& runner, const Tensor& x, const Tensor& y, int batch_size,
+                                  ProgressBar* progress) {
+  std::vector<MetricPtr> metrics = make_metrics(*this, y);
+  std::vector<int64_t> order = identity_order(samples(x));
+  int64_t n = samples(x), steps = (n + batch_size - 1) / batch_size;
+  double loss_total = 0;
+  Logs logs;
+  if (progress) progress->start(steps);
+  for (int64_t step = 0; step < steps; ++step) {
+    int64_t begin = step * batch_size, end = std::min(n, begin + batch_size);
+    Tensor yb = gather_rows(y, order, begin, end);
+    Tensor out = runner.predict(gather_rows(x, order, begin, end));
+    ad::NoGrad no_grad;
+    loss_total += static_cast<double>(compiled_->loss->compute(ad::constant(out), yb).item()) *
+                  static_cast<double>(end - begin);
+    for (const MetricPtr& m : metrics) m->update(out, yb);
+    logs["loss"] = loss_total / static_cast<double>(end);
+    for (const MetricPtr& m : metrics) logs[m->name()] = m->result();
+    if (progress) progress->update(step + 1, logs);
+  }
+  if (progress) progress->finish(logs);
+  return logs;
+}
+
+History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions options) {
+  const char* who = "fit";
+  check_compiled(who);
+  TG_CHECK(options.batch_size > 0, "fit: batch_size must be positive, got {}", options.batch_size);
+  TG_CHECK(options.epochs >= 0, "fit: epochs must be >= 0, got {}", options.epochs);
+  check_pair(x_all, y_all, who, "x", "y");
+
+  Tensor x = x_all, y = y_all;
+  std::optional<ValidationData> validation = options.validation_data;
+  if (!validation && options.validation_split != 0) {
+    double split = options.validation_split;
+    TG_CHECK(split > 0 && split < 1, "fit: validation_split must be in [0, 1), got {}", split);
+    // As Keras: the last fraction of the data, taken before any shuffling.
+    int64_t n = samples(x_all);
+    auto split_at = static_cast<int64_t>(static_cast<double>(n) * (1 - split));
+    TG_CHECK(split_at > 0, "fit: validation_split {} of {} samples leaves no training data", split, n);
+    TG_CHECK(split_at < n, "fit: validation_split {} of {} samples leaves no validation data", split, n);
+    x = x_all.rows(0, split_at);
+    y = y_all.rows(0, split_at);
+    validation = ValidationData{x_all.rows(split_at, n), y_all.rows(split_at, n)};
+  }
+
+  if (!built()) build(sample_shape(x.shape()), options.seed);
+  check_features(*this, x, who, "x");
+  compiled_->loss->check_targets(y, output_shape(), who);
+  if (validation) {
+    check_pair(validation->x, validation->y, who, "validation x", "validation y");
+    check_features(*this, validation->x, who, "validation x");
+    compiled_->loss->check_targets(validation->y, output_shape(), "fit (validation data)");
+  }
+  std::vector<Var> params = trainable_weights();
+  if (compiled_->optimizer->slots().size() != params.size()) compiled_->optimizer->build(params);
+
+  std::unique_ptr<StepRunner> runner = make_step_runner(*this, options.eager);
+  std::vector<MetricPtr> metrics = make_metrics(*this, y);
+  ProgressBar progress({.verbose = options.verbose, .output = options.output, .terminal = options.terminal});
+  int64_t n = samples(x), steps = (n + options.batch_size - 1) / options.batch_size;
+  std::vector<int64_t> order = identity_order(n);
+  ad::Rng shuffle_rng(options.seed);
+
+  History history;
+  Logs logs;
+  stop_training = false;
+  for (const CallbackPtr& c : options.callbacks) c->on_train_begin(*this);
+  for (int epoch = 0; epoch < options.epochs && !stop_training; ++epoch) {
+    for (const CallbackPtr& c : options.callbacks) c->on_epoch_begin(*this, epoch);
+    if (options.shuffle) shuffle(order, shuffle_rng);
+    for (const MetricPtr& m : metrics) m->reset();
+    progress.start_epoch(epoch, options.epochs, steps);
+    double loss_total = 0;
+    int64_t seen = 0;
+    logs.clear();
+    for (int64_t step = 0; step < steps; ++step) {
+      int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
+      Tensor yb = gather_rows(y, order, begin, end), predictions;
+      float batch_loss = runner->train(gather_rows(x, order, begin, end), yb, predictions);
+      seen += end - begin;
+      loss_total += static_cast<double>(batch_loss) * static_cast<double>(end - begin);
+      for (const MetricPtr& m : metrics) m->update(predictions, yb);
+      logs["loss"] = loss_total / static_cast<double>(seen);
+      for (const MetricPtr& m : metrics) logs[m->name()] = m->result();
+      for (const CallbackPtr& c : options.callbacks) c->on_batch_end(*this, static_cast<int>(step), logs);
+      progress.update(step + 1, logs);
+      if (!std::isfinite(batch_loss) && !stop_training)
+        ad::fail("fit: the loss became {} at epoch {}, batch {} (weights kept from before that batch); lower the "
+                 "learning rate ({}) or check x and y for NaN/Inf",
+                 batch_loss, epoch + 1, step + 1, compiled_->optimizer->learning_rate);
+      if (stop_training) break;
+    }
+    if (validation) {
+      Logs val = evaluate_batches(*runner, validation->x, validation->y, options.batch_size, nullptr);
+      for (const auto& [key, value] : val) logs["val_" + key] = value;
+    }
+    progress.finish(logs);
+    history.append(epoch, logs);
+    for (const CallbackPtr& c : options.callbacks) c->on_epoch_end(*this, epoch, logs);
+  }
+  for (const CallbackPtr& c : options.callbacks) c->on_train_end(*this, logs);
+  return history;
+}
+
+Logs Sequential::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options) {
+  const char* who = "evaluate";
+  check_compiled(who);
+  TG_CHECK(options.batch_size > 0, "evaluate: batch_size must be positive, got {}", options.batch_size);
+  check_pair(x, y, who, "x", "y");
+  check_built(who);
+  check_features(*this, x, who, "x");
+  compiled_->loss->check_targets(y, output_shape(), who);
+  std::unique_ptr<StepRunner> runner = make_step_runner(*this, false);
+  ProgressBar progress({.verbose = options.verbose, .output = options.output, .terminal = options.terminal});
+  return evaluate_batches(*runner, x, y, options.batch_size, options.verbose > 0 ? &progress : nullptr);
+}
+
+Tensor Sequential::predict(const Tensor& x, int batch_size) {
+  const char* who = "predict";
+  TG_CHECK(batch_size > 0, "predict: batch_size must be positive, got {}", batch_size);
+  TG_CHECK(x.rank() >= 1, "predict: x {} needs a sample axis", ad::to_string(x.shape()));
+  if (!built()) build(sample_shape(x.shape()), 0);
+  check_features(*this, x, who, "x");
+  Shape out_shape = output_shape();
+  out_shape.insert(out_shape.begin(), samples(x));
+  Tensor out = Tensor::empty(out_shape);
+  int64_t n = samples(x), width = ad::element_count(output_shape());
+  if (n == 0) return out;
+  std::unique_ptr<StepRunner> runner = make_step_runner(*this, false);
+  for (int64_t begin = 0; begin < n; begin += batch_size) {
+    int64_t end = std::min(n, begin + batch_size);
+    Tensor batch = runner->predict(x.rows(begin, end));
+    std::copy_n(batch.data(), batch.size(), out.data() + begin * width);
+  }
+  return out;
+}
+
+}  // namespace nn
