@@ -119,16 +119,18 @@ Perceptron& Perceptron::fit(const ad::Tensor& X, const ad::Tensor& y) {
       best = std::min(best, mistakes);
       if (without_improvement >= options_.n_iter_no_change) {
         stop_reason_ = fmt::format(
-            "the mistakes per epoch did not fall by more than tol = {} for {} epochs in a row (fewest: {} of {})",
-            *options_.tol, options_.n_iter_no_change, best, n * outputs);
+            "after {} epochs, as its mistakes per epoch had not fallen by more than tol = {} for {} epochs "
+            "(fewest: {} of {})",
+            epoch, *options_.tol, options_.n_iter_no_change, best, n * outputs);
         break;
       }
     }
   }
   if (!converged_ && stop_reason_.empty())
-    stop_reason_ = fmt::format("it reached max_iter = {} epochs with {} mistakes in the last one", options_.max_iter,
+    stop_reason_ = fmt::format("in max_iter = {} epochs ({} mistakes in the last one)", options_.max_iter,
                                errors_per_epoch_.back());
 
+  samples_ = n;
   training_errors_ = std::llround((1 - score(X, y)) * double(n));
   return *this;
 }
@@ -182,9 +184,9 @@ std::string Perceptron::report() const {
     return fmt::format("converged after {} epoch{}: the weights separate the training set", epochs_run_,
                        epochs_run_ == 1 ? "" : "s");
   return fmt::format(
-      "did not converge: stopped after {} epochs because {}; the final weights get {} training samples wrong, "
-      "so the data are probably not linearly separable",
-      epochs_run_, stop_reason_, training_errors_);
+      "did not converge: it stopped {}.\nIts final weights get {} of {} training samples wrong: the data are "
+      "probably not linearly separable.",
+      stop_reason_, training_errors_, samples_);
 }
 
 void Perceptron::check_fitted(const char* who) const {

@@ -58,7 +58,7 @@ class Perceptron {
   int64_t training_errors() const { return training_errors_; }
   // Mistakes (updates) made in each epoch, one entry per epoch run.
   const std::vector<int64_t>& errors_per_epoch() const { return errors_per_epoch_; }
-  // One sentence on how fit() ended: converged after N epochs, or why it stopped without.
+  // How fit() ended: converged after N epochs, or why it stopped without (two lines).
   std::string report() const;
 
   const ad::Tensor& coef() const { return coef_; }            // [outputs,features]
@@ -74,7 +74,7 @@ class Perceptron {
   bool single_output_ = false;
   bool converged_ = false;
   int epochs_run_ = 0;
-  int64_t training_errors_ = 0;
+  int64_t training_errors_ = 0, samples_ = 0;
   std::vector<int64_t> errors_per_epoch_;
   std::string stop_reason_;
 };

@@ -3,6 +3,7 @@
 #include "datasets/iris.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <cmath>
 #include <functional>
@@ -98,6 +99,8 @@ TEST_CASE("the perceptron cannot learn XOR and says it did not converge") {
     // No line classifies more than three of XOR's four points.
     CHECK(perceptron.score(kTwoBits, y) <= 0.75);
     CHECK(perceptron.training_errors() >= 1);
+    CHECK(perceptron.report().find(fmt::format("get {} of 4 training samples wrong", perceptron.training_errors())) !=
+          std::string::npos);
   }
   SUBCASE("stopped by max_iter") {
     Perceptron perceptron({.max_iter = 50, .tol = std::nullopt});
