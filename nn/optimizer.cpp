@@ -19,6 +19,11 @@ void Optimizer::check_built(const std::vector<Var>& params) const {
                type(), i, ad::to_string(params[i].shape()), name, ad::to_string(slot.shape()));
 }
 
+void Optimizer::own_slots() {
+  for (auto& slots : slots_)
+    for (auto& [name, tensor] : slots) tensor = tensor.clone();
+}
+
 void Optimizer::make_slots(const std::vector<Var>& params, std::initializer_list<const char*> names) {
   slots_.assign(params.size(), {});
   for (size_t i = 0; i < params.size(); ++i)

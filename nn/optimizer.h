@@ -33,6 +33,15 @@ class Optimizer {
  protected:
   // Throws unless build() was called for parameters of these shapes.
   void check_built(const std::vector<Var>& params) const;
+  // Replaces the slots by copies of their data: a clone must not share storage with the
+  // original (Tensor copies do share it).
+  void own_slots();
+  template <typename O>
+  std::shared_ptr<Optimizer> clone_as() const {
+    auto copy = std::make_shared<O>(static_cast<const O&>(*this));
+    copy->own_slots();
+    return copy;
+  }
   // One slot per parameter, zeros of its shape, under each of `names`.
   void make_slots(const std::vector<Var>& params, std::initializer_list<const char*> names);
 

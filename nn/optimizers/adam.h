@@ -22,7 +22,7 @@ class Adam : public Optimizer {
   void build(const std::vector<Var>& params) override;
   void apply(const std::vector<Var>& params) override;
   Json get_config() const override;
-  OptimizerPtr clone() const override { return std::make_shared<Adam>(*this); }
+  OptimizerPtr clone() const override { return clone_as<Adam>(); }
   const AdamOptions& options() const { return options_; }
 
  private:

@@ -22,7 +22,7 @@ class RMSprop : public Optimizer {
   void build(const std::vector<Var>& params) override;
   void apply(const std::vector<Var>& params) override;
   Json get_config() const override;
-  OptimizerPtr clone() const override { return std::make_shared<RMSprop>(*this); }
+  OptimizerPtr clone() const override { return clone_as<RMSprop>(); }
   const RMSpropOptions& options() const { return options_; }
 
  private:

@@ -22,7 +22,7 @@ class SGD : public Optimizer {
   void build(const std::vector<Var>& params) override;
   void apply(const std::vector<Var>& params) override;
   Json get_config() const override;
-  OptimizerPtr clone() const override { return std::make_shared<SGD>(*this); }
+  OptimizerPtr clone() const override { return clone_as<SGD>(); }
   const SGDOptions& options() const { return options_; }
 
  private:

@@ -1,0 +1,114 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "nn/loss.h"
+
+namespace {
+using ad::Tensor;
+
+float value_of(const nn::Loss& loss, const Tensor& prediction, const Tensor& target) {
+  return loss.compute(ad::constant(prediction), target).item();
+}
+}  // namespace
+
+TEST_CASE("every loss matches a value worked out by hand") {
+  Tensor reg_p = Tensor::from({3, 1}, {1, 2, 3}), reg_t = Tensor::from({3}, {1, 1, 1});
+  Tensor bin_p = Tensor::from({2, 1}, {0.8f, 0.3f}), bin_t = Tensor::from({2, 1}, {1, 0});
+  Tensor cat_p = Tensor::from({2, 3}, {0.7f, 0.2f, 0.1f, 0.1f, 0.6f, 0.3f});
+  Tensor onehot = Tensor::from({2, 3}, {1, 0, 0, 0, 0, 1}), labels = Tensor::from({2}, {0, 2});
+  Tensor logits = Tensor::from({1, 3}, {2, 1, 0});
+  struct Case {
+    const char* what;
+    nn::LossPtr loss;
+    Tensor prediction, target;
+    double expected;
+  };
+  const Case cases[] = {
+      {"mse: (0 + 1 + 4) / 3", nn::loss_by_name("mse"), reg_p, reg_t, 5.0 / 3},
+      {"mae: (0 + 1 + 2) / 3", nn::loss_by_name("mean_absolute_error"), reg_p, reg_t, 1.0},
+      {"huber delta 1: (0 + 0.5 + 1.5) / 3", nn::loss_by_name("huber"), reg_p, reg_t, 2.0 / 3},
+      {"huber delta 2: (0 + 0.5 + 2) / 3", std::make_shared<nn::Huber>(nn::HuberOptions{.delta = 2}), reg_p, reg_t,
+       2.5 / 3},
+      {"binary: -(ln 0.8 + ln 0.7) / 2", nn::loss_by_name("binary_crossentropy"), bin_p, bin_t,
+       -(std::log(0.8) + std::log(0.7)) / 2},
+      {"categorical: -(ln 0.7 + ln 0.3) / 2", nn::loss_by_name("categorical_crossentropy"), cat_p, onehot,
+       -(std::log(0.7) + std::log(0.3)) / 2},
+      {"sparse: -(ln 0.7 + ln 0.3) / 2", nn::loss_by_name("sparse_categorical_crossentropy"), cat_p, labels,
+       -(std::log(0.7) + std::log(0.3)) / 2},
+      {"sparse from logits: ln(e^2 + e + 1) - 2",
+       std::make_shared<nn::SparseCategoricalCrossentropy>(nn::CrossentropyLossOptions{.from_logits = true}), logits,
+       Tensor::from({1}, {0}), std::log(std::exp(2.0) + std::exp(1.0) + 1) - 2},
+      {"binary from logits 0: ln 2",
+       std::make_shared<nn::BinaryCrossentropy>(nn::CrossentropyLossOptions{.from_logits = true}),
+       Tensor::from({1, 1}, {0}), Tensor::from({1, 1}, {1}), std::log(2.0)},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    CHECK(value_of(*c.loss, c.prediction, c.target) == doctest::Approx(c.expected).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("loss names and aliases resolve to the Keras classes and unknown names list the known ones") {
+  CHECK(nn::LossRef("mse").get()->name() == "mean_squared_error");
+  CHECK(nn::LossRef("mae").get()->name() == "mean_absolute_error");
+  CHECK(nn::LossRef(nn::Huber({.delta = 3})).get()->get_config()["delta"] == 3.0);
+  CHECK_THROWS_WITH_AS(nn::LossRef("hinge"), doctest::Contains("unknown loss 'hinge'; known: mean_squared_error, mse"),
+                       ad::Error);
+}
+
+TEST_CASE("a loss rebuilt from its config keeps its options") {
+  std::vector<nn::LossPtr> losses = {
+      std::make_shared<nn::Huber>(nn::HuberOptions{.delta = 0.5}),
+      std::make_shared<nn::CategoricalCrossentropy>(nn::CrossentropyLossOptions{.from_logits = true}),
+      std::make_shared<nn::SparseCategoricalCrossentropy>(),
+      std::make_shared<nn::BinaryCrossentropy>(nn::CrossentropyLossOptions{.from_logits = true}),
+      std::make_shared<nn::MeanAbsoluteError>()};
+  for (const nn::LossPtr& l : losses) {
+    CAPTURE(l->name());
+    CHECK(nn::loss_from_config(l->get_config())->get_config() == l->get_config());
+  }
+}
+
+TEST_CASE("cross-entropies on probabilities hand their softmax or sigmoid logits to a from_logits form") {
+  CHECK(nn::SparseCategoricalCrossentropy().on_logits_of("softmax") != nullptr);
+  CHECK(nn::CategoricalCrossentropy().on_logits_of("softmax") != nullptr);
+  CHECK(nn::BinaryCrossentropy().on_logits_of("sigmoid") != nullptr);
+  CHECK(nn::BinaryCrossentropy().on_logits_of("softmax") == nullptr);
+  CHECK(nn::SparseCategoricalCrossentropy({.from_logits = true}).on_logits_of("softmax") == nullptr);
+  CHECK(nn::MeanSquaredError().on_logits_of("sigmoid") == nullptr);
+  auto fused = nn::SparseCategoricalCrossentropy().on_logits_of("softmax");
+  CHECK(fused->get_config()["from_logits"] == true);
+}
+
+TEST_CASE("target checks name the row and value that break the loss's rule") {
+  SUBCASE("a label out of range") {
+    CHECK_THROWS_WITH_AS(
+        nn::SparseCategoricalCrossentropy().check_targets(Tensor::from({3}, {0, 9, 10}), {10}, "fit"),
+        doctest::Contains("fit: label 10 in row 2 of y is not a class index in [0, 10)"), ad::Error);
+  }
+  SUBCASE("a fractional label") {
+    CHECK_THROWS_WITH_AS(nn::SparseCategoricalCrossentropy().check_targets(Tensor::from({2}, {0, 1.5f}), {3}, "fit"),
+                         doctest::Contains("label 1.5 in row 1"), ad::Error);
+  }
+  SUBCASE("one-hot targets given to the sparse loss") {
+    CHECK_THROWS_WITH_AS(nn::SparseCategoricalCrossentropy().check_targets(Tensor::zeros({4, 3}), {3}, "fit"),
+                         doctest::Contains("got y of shape [4,3]"), ad::Error);
+  }
+  SUBCASE("class indices given to the categorical loss") {
+    CHECK_THROWS_WITH_AS(nn::CategoricalCrossentropy().check_targets(Tensor::zeros({4}), {3}, "fit"),
+                         doctest::Contains("one-hot targets [samples, 3], got y of shape [4]"), ad::Error);
+  }
+  SUBCASE("a binary target outside [0, 1]") {
+    CHECK_THROWS_WITH_AS(nn::BinaryCrossentropy().check_targets(Tensor::from({2, 1}, {1, 2}), {1}, "fit"),
+                         doctest::Contains("targets in [0, 1], got 2 in row 1"), ad::Error);
+  }
+  SUBCASE("a regression target of the wrong width") {
+    CHECK_THROWS_WITH_AS(nn::MeanSquaredError().check_targets(Tensor::zeros({4, 2}), {3}, "fit"),
+                         doctest::Contains("needs targets with 3 values per sample"), ad::Error);
+  }
+  SUBCASE("a NaN regression target") {
+    CHECK_THROWS_WITH_AS(nn::MeanSquaredError().check_targets(Tensor::from({2, 1}, {0, NAN}), {1}, "fit"),
+                         doctest::Contains("row 1 of y is not finite"), ad::Error);
+  }
+}

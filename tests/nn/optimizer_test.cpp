@@ -1,0 +1,50 @@
+#include <doctest/doctest.h>
+
+#include "nn/optimizer.h"
+#include "nn/optimizers/adam.h"
+#include "nn/optimizers/rmsprop.h"
+#include "nn/optimizers/sgd.h"
+
+TEST_CASE("optimizers are found by their Keras names in any case") {
+  const std::pair<const char*, const char*> cases[] = {{"sgd", "SGD"}, {"Adam", "Adam"}, {"RMSPROP", "RMSprop"}};
+  for (auto [name, type] : cases) {
+    CAPTURE(name);
+    nn::OptimizerRef ref(name);
+    CHECK(ref.get()->type() == type);
+  }
+  CHECK(nn::OptimizerRef("adam").get()->learning_rate == doctest::Approx(0.001));
+  CHECK_THROWS_WITH_AS(nn::OptimizerRef("adagrad"),
+                       doctest::Contains("unknown optimizer 'adagrad'; known: sgd, adam, rmsprop"), ad::Error);
+}
+
+TEST_CASE("an optimizer rebuilt from its config has the same settings and iteration count") {
+  std::vector<nn::OptimizerPtr> optimizers = {
+      std::make_shared<nn::SGD>(0.02, nn::SGDOptions{.momentum = 0.8, .nesterov = true}),
+      std::make_shared<nn::Adam>(0.003, nn::AdamOptions{.beta_1 = 0.8, .beta_2 = 0.99, .epsilon = 1e-6}),
+      std::make_shared<nn::RMSprop>(0.004, nn::RMSpropOptions{.rho = 0.8, .momentum = 0.1, .epsilon = 1e-5}),
+  };
+  for (const nn::OptimizerPtr& o : optimizers) {
+    CAPTURE(o->type());
+    o->iterations = 7;
+    nn::OptimizerPtr again = nn::optimizer_from_config(o->get_config());
+    CHECK(again->type() == o->type());
+    CHECK(again->get_config() == o->get_config());
+    CHECK(again->iterations == 7);
+  }
+}
+
+TEST_CASE("optimizer_from_config names an unknown type and a mistyped field") {
+  CHECK_THROWS_WITH_AS(nn::optimizer_from_config({{"type", "Adagrad"}}), doctest::Contains("unknown optimizer type 'Adagrad'"),
+                       ad::Error);
+  CHECK_THROWS_WITH_AS(nn::optimizer_from_config({{"type", "SGD"}, {"learning_rate", "fast"}}),
+                       doctest::Contains("field 'learning_rate' must be a number"), ad::Error);
+}
+
+TEST_CASE("a cloned optimizer has its own slots") {
+  ad::Var w = ad::param(ad::Tensor::zeros({2}));
+  nn::Adam adam;
+  adam.build({w});
+  auto copy = adam.clone();
+  copy->slots()[0]["m"].fill(1);  // Tensor copies share storage: clone must not leave them shared
+  CHECK(adam.slots()[0]["m"][0] == 0.f);
+}
