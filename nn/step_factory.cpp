@@ -1,11 +1,14 @@
 #include "nn/step_factory.h"
 
+#include "nn/compiled_step.h"
 #include "nn/eager_step.h"
 
 namespace nn {
 
-std::unique_ptr<StepRunner> make_step_runner(Sequential& model, bool /*eager*/) {
-  return std::make_unique<EagerStep>(model);
+// The compiled step falls back to eager by itself when the graph cannot run the model.
+std::unique_ptr<StepRunner> make_step_runner(Sequential& model, bool eager) {
+  if (eager) return std::make_unique<EagerStep>(model);
+  return std::make_unique<CompiledStep>(model);
 }
 
 }  // namespace nn

@@ -1,0 +1,163 @@
+#include "nn/compiled_step.h"
+
+#include <cmath>
+
+#include "graph/executor.h"
+#include "graph/passes.h"
+#include "nn/activations.h"
+#include "nn/optimizers/adam.h"
+#include "nn/optimizers/sgd.h"
+
+namespace nn {
+
+struct CompiledStep::Entry {
+  std::unique_ptr<graph::Executor> executor;
+  std::string description;
+  Tensor predictions;         // reused: the runner hands out this handle
+  std::string activation;     // applied to the graph's prediction (logits) when not "linear"
+};
+
+namespace {
+
+// The optimizer as the graph's update rule; nullopt with the reason when it has none.
+std::optional<graph::UpdateRule> update_rule(const Optimizer& o, std::string& why) {
+  if (auto* sgd = dynamic_cast<const SGD*>(&o)) {
+    return graph::UpdateRule{.kind = graph::UpdateKind::SGD,
+                             .learning_rate = static_cast<float>(o.learning_rate),
+                             .momentum = static_cast<float>(sgd->options().momentum),
+                             .nesterov = sgd->options().nesterov};
+  }
+  if (auto* adam = dynamic_cast<const Adam*>(&o)) {
+    const AdamOptions& a = adam->options();
+    return graph::UpdateRule{.kind = graph::UpdateKind::Adam,
+                             .learning_rate = static_cast<float>(o.learning_rate),
+                             .beta_1 = static_cast<float>(a.beta_1),
+                             .beta_2 = static_cast<float>(a.beta_2),
+                             .epsilon = static_cast<float>(a.epsilon)};
+  }
+  why = "the compiled step has no update rule for optimizer " + o.type();
+  return std::nullopt;
+}
+
+graph::ExecutionMode mode_of(int m) {
+  return m == 1 ? graph::ExecutionMode::Serial : (m == 2 ? graph::ExecutionMode::Parallel : graph::ExecutionMode::Auto);
+}
+
+}  // namespace
+
+CompiledStep::CompiledStep(Sequential& model, CompiledStepOptions options)
+    : model_(model), options_(options), params_(model.trainable_weights()) {}
+
+CompiledStep::~CompiledStep() = default;
+
+void CompiledStep::fall_back(std::string reason) {
+  reason_ = std::move(reason);
+  train_.clear();
+  predict_.clear();
+  last_ = nullptr;
+  fallback_ = std::make_unique<EagerStep>(model_);
+}
+
+CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y) {
+  auto it = train_.find(x.shape());
+  if (it != train_.end()) return *it->second;
+  std::string why;
+  auto rule = update_rule(*model_.optimizer(), why);
+  if (!rule) ad::fail("{}", why);
+  auto entry = std::make_unique<Entry>();
+  Sequential::TrainingLoss loss = model_.training_loss();
+  // softmax + a cross-entropy is recorded on probabilities: the graph's fusion turns it into
+  // the stable log-sum-exp form and still hands out the probabilities for the metrics.
+  bool probabilities = loss.on_logits && loss.activation == "softmax";
+  graph::Graph g;
+  {
+    ad::Tape tape;
+    Var out = model_.forward(ad::constant(x), loss.on_logits && !probabilities);
+    Var l = probabilities ? model_.loss()->compute(out, y) : loss.loss->compute(out, y);
+    g = graph::Graph::from(tape, l, {.inputs = {x}, .targets = {y}, .parameters = params_, .update = *rule});
+  }
+  TG_CHECK(!g.inputs.empty() && !g.targets.empty(), "the batch does not reach the recorded step as data");
+  if (loss.on_logits && !probabilities) entry->activation = loss.activation;
+  if (options_.fuse) graph::optimize(g);
+  else graph::optimize(g, {.fuse_dense = false, .fuse_softmax_crossentropy = false, .fold_sgd = false});
+  entry->description = g.dump() + g.report();
+  entry->executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode_of(options_.mode)});
+  auto& slots = model_.optimizer()->slots();
+  auto names = rule->slot_names();
+  for (size_t i = 0; i < params_.size(); ++i) {
+    entry->executor->bind(graph::Role::Parameter, static_cast<int>(i), params_[i].value());
+    for (size_t j = 0; j < names.size(); ++j)
+      entry->executor->bind(graph::Role::Slot, static_cast<int>(i * names.size() + j), slots.at(i).at(names[j]));
+  }
+  return *train_.emplace(x.shape(), std::move(entry)).first->second;
+}
+
+CompiledStep::Entry& CompiledStep::predict_entry(const Tensor& x) {
+  auto it = predict_.find(x.shape());
+  if (it != predict_.end()) return *it->second;
+  auto entry = std::make_unique<Entry>();
+  graph::Graph g;
+  {
+    ad::Tape tape;
+    Var out = model_.forward(ad::constant(x));
+    g = graph::Graph::from(tape, out, {.inputs = {x}, .parameters = params_, .backward = false});
+  }
+  TG_CHECK(!g.inputs.empty(), "the batch does not reach the recorded forward pass as data");
+  if (options_.fuse) graph::optimize(g, {.fold_sgd = false});
+  entry->description = g.dump() + g.report();
+  entry->executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode_of(options_.mode)});
+  for (size_t i = 0; i < params_.size(); ++i)
+    entry->executor->bind(graph::Role::Parameter, static_cast<int>(i), params_[i].value());
+  return *predict_.emplace(x.shape(), std::move(entry)).first->second;
+}
+
+float CompiledStep::train(const Tensor& x, const Tensor& y, Tensor& predictions) {
+  if (fallback_) return fallback_->train(x, y, predictions);
+  Entry* e = nullptr;
+  try {
+    e = &train_entry(x, y);
+  } catch (const ad::Error& error) {
+    fall_back(error.what());
+    return fallback_->train(x, y, predictions);
+  }
+  graph::Executor& step = *e->executor;
+  step.bind(graph::Role::Input, 0, x);
+  step.bind(graph::Role::Target, 0, y);
+  Optimizer& optimizer = *model_.optimizer();
+  step.run({.learning_rate = static_cast<float>(optimizer.learning_rate), .iteration = optimizer.iterations + 1});
+  ++optimizer.iterations;
+  last_ = &step;
+  int p = step.graph().prediction;
+  const ad::Shape& shape = step.graph().values[static_cast<size_t>(p)].shape;
+  if (e->predictions.shape() != shape) e->predictions = Tensor::empty(shape);
+  std::copy_n(step.data(p), e->predictions.size(), e->predictions.data());
+  if (e->activation.empty()) {
+    predictions = e->predictions;
+  } else {
+    ad::NoGrad no_grad;
+    predictions = activation(e->activation, ad::constant(e->predictions)).value();
+  }
+  return step.loss();
+}
+
+Tensor CompiledStep::predict(const Tensor& x) {
+  if (fallback_) return fallback_->predict(x);
+  Entry* e = nullptr;
+  try {
+    e = &predict_entry(x);
+  } catch (const ad::Error& error) {
+    fall_back(error.what());
+    return fallback_->predict(x);
+  }
+  graph::Executor& step = *e->executor;
+  step.bind(graph::Role::Input, 0, x);
+  step.run();
+  return step.value(step.graph().prediction);
+}
+
+std::string CompiledStep::describe(const Shape& x_shape) const {
+  auto it = train_.find(x_shape);
+  return it == train_.end() ? std::string() : it->second->description;
+}
+
+}  // namespace nn

@@ -1,0 +1,64 @@
+// CompiledStep: runs fit/evaluate/predict batches as optimized graphs (graph/). On the first
+// batch of each shape it records the model's forward and loss on a tape, with that batch as
+// the placeholder, builds the step's graph (forward, backward, the optimizer's update), runs
+// the fusion passes and compiles an executor; later batches of that shape only run it. The
+// last, smaller batch of an epoch gets a graph of its own. Parameters and optimizer slots are
+// updated in place, so compiled and eager steps can take turns on one model.
+//
+//   nn::CompiledStep step(model);                // model built and compiled
+//   if (!step.supported()) fmt::print("eager: {}\n", step.reason());
+//   float loss = step.train(x, y, predictions);
+//
+// What the graph cannot run (an op without a graph node, RMSprop, ...) makes the runner fall
+// back to an EagerStep for good; reason() says why.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+
+#include "nn/eager_step.h"
+#include "nn/sequential.h"
+#include "nn/step.h"
+
+namespace graph {
+class Executor;
+}
+
+namespace nn {
+
+struct CompiledStepOptions {
+  bool fuse = true;  // false: the unfused graph (for comparisons)
+  int mode = 0;      // graph::ExecutionMode: 0 auto, 1 serial, 2 parallel
+};
+
+class CompiledStep : public StepRunner {
+ public:
+  explicit CompiledStep(Sequential& model, CompiledStepOptions options = {});
+  ~CompiledStep() override;
+  float train(const Tensor& x, const Tensor& y, Tensor& predictions) override;
+  Tensor predict(const Tensor& x) override;
+  const char* kind() const override { return fallback_ ? "eager" : "compiled"; }
+
+  bool supported() const { return !fallback_; }
+  const std::string& reason() const { return reason_; }
+  // The executor of the last train() batch shape (benchmarks read its figures), or nullptr.
+  graph::Executor* last_train_executor() const { return last_; }
+  // Text of the optimized training graph and its fusion report for a batch shape, once built.
+  std::string describe(const Shape& x_shape) const;
+
+ private:
+  struct Entry;
+  Entry& train_entry(const Tensor& x, const Tensor& y);
+  Entry& predict_entry(const Tensor& x);
+  void fall_back(std::string reason);
+
+  Sequential& model_;
+  CompiledStepOptions options_;
+  std::vector<Var> params_;
+  std::map<Shape, std::unique_ptr<Entry>> train_, predict_;
+  std::unique_ptr<EagerStep> fallback_;
+  std::string reason_;
+  graph::Executor* last_ = nullptr;
+};
+
+}  // namespace nn
