@@ -128,7 +128,7 @@ std::string Sequential::summary() const {
              name_);
     shape = *layers_.front()->declared_input_shape();
   }
-  // Keras' layout: 65 columns, fields ending at 29, 55 and 65, a blank line between rows.
+  // Keras' layout: 65 columns, fields ending at 29, 55 and 65, a blank line after each row.
   constexpr size_t kEnds[] = {29, 55, 65};
   auto row = [&](const std::string& a, const std::string& b, const std::string& c) {
     std::string line;
@@ -147,15 +147,13 @@ std::string Sequential::summary() const {
   out += row("Layer (type)", "Output Shape", "Param #");
   out += std::string(65, '=') + "\n";
   int64_t total = 0;
-  bool first_row = true;
   for (const LayerPtr& l : layers_) {
     int64_t params = l->parameter_count_for(shape);
     shape = l->output_shape(shape);
     total += params;
     if (l->type() == "InputLayer") continue;  // Keras lists no InputLayer in a Sequential
-    if (!first_row) out += std::string(65, ' ') + "\n";
-    first_row = false;
     out += row(fmt::format("{} ({})", l->name(), l->type()), keras_shape(shape), std::to_string(params));
+    out += std::string(65, ' ') + "\n";
   }
   out += std::string(65, '=') + "\n";
   out += fmt::format("Total params: {}\nTrainable params: {}\nNon-trainable params: 0\n", with_thousands(total),
