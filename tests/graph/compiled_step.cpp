@@ -1,0 +1,144 @@
+// nn::CompiledStep: fit, evaluate and predict through compiled graphs give what the eager
+// step gives, per batch shape, for each optimizer the graph folds; the rest falls back.
+#include "nn/compiled_step.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "graph/executor.h"
+#include "nn/layers/all.h"
+#include "nn/optimizers/adam.h"
+#include "nn/optimizers/rmsprop.h"
+#include "nn/optimizers/sgd.h"
+#include "nn/sequential.h"
+
+namespace {
+
+using ad::Tensor;
+
+struct Data {
+  Tensor x, labels;
+};
+
+// Three noisy clusters in 6 features: learnable in a few epochs.
+Data clusters(int64_t n, uint64_t seed) {
+  ad::Rng rng(seed);
+  Data d{Tensor({n, 6}), Tensor({n})};
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t c = static_cast<int64_t>(rng.next() % 3);
+    d.labels[i] = static_cast<float>(c);
+    for (int64_t j = 0; j < 6; ++j) d.x[i * 6 + j] = (j % 3 == c ? 1.5f : 0.f) + rng.normal(0, 0.5f);
+  }
+  return d;
+}
+
+nn::Sequential model_with(nn::OptimizerRef optimizer, const char* loss = "sparse_categorical_crossentropy") {
+  nn::Sequential m({nn::Dense(16, "relu"), nn::Dense(8, "tanh"), nn::Dense(3, "softmax")});
+  m.build({6}, 3);
+  m.compile({.loss = loss, .optimizer = std::move(optimizer), .metrics = {"accuracy"}});
+  return m;
+}
+
+void check_close(const std::vector<Tensor>& a, const std::vector<Tensor>& b, float tol) {
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(i);
+    CHECK(ad::max_abs_difference(a[i], b[i]) <= tol);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("fit through compiled graphs matches eager fit for SGD, momentum and Adam") {
+  Data d = clusters(100, 1);  // 100 = 3 batches of 32 and a last batch of 4
+  struct Case {
+    const char* name;
+    std::function<nn::OptimizerRef()> make;
+  };
+  Case cases[] = {{"SGD", [] { return nn::OptimizerRef(nn::SGD(0.05)); }},
+                  {"SGD with momentum", [] { return nn::OptimizerRef(nn::SGD(0.05, {.momentum = 0.9})); }},
+                  {"Nesterov", [] { return nn::OptimizerRef(nn::SGD(0.05, {.momentum = 0.9, .nesterov = true})); }},
+                  {"Adam", [] { return nn::OptimizerRef(nn::Adam(0.01)); }}};
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    nn::Sequential eager = model_with(c.make()), compiled = model_with(c.make());
+    auto he = eager.fit(d.x, d.labels, {.epochs = 3, .seed = 4, .verbose = 0, .eager = true});
+    auto hc = compiled.fit(d.x, d.labels, {.epochs = 3, .seed = 4, .verbose = 0});
+    for (size_t e = 0; e < 3; ++e) {
+      CHECK(hc["loss"][e] == doctest::Approx(he["loss"][e]).epsilon(1e-4));
+      CHECK(hc["accuracy"][e] == doctest::Approx(he["accuracy"][e]).epsilon(1e-6));
+    }
+    check_close(compiled.get_weights(), eager.get_weights(), 1e-4f);
+    CHECK(compiled.optimizer()->iterations == eager.optimizer()->iterations);
+    auto& se = eager.optimizer()->slots();
+    auto& sc = compiled.optimizer()->slots();
+    for (size_t i = 0; i < se.size(); ++i)
+      for (auto& [name, t] : se[i]) CHECK(ad::max_abs_difference(sc[i].at(name), t) <= 1e-4f);
+  }
+}
+
+TEST_CASE("the compiled step runs each batch shape through a graph of its own") {
+  Data d = clusters(40, 2);
+  nn::Sequential m = model_with(nn::SGD(0.1));
+  nn::CompiledStep step(m);
+  Tensor predictions;
+  step.train(d.x.rows(0, 32), d.labels.rows(0, 32), predictions);
+  step.train(d.x.rows(32, 40), d.labels.rows(32, 40), predictions);
+  CHECK(step.supported());
+  CHECK(std::string(step.kind()) == "compiled");
+  CHECK(predictions.shape() == ad::Shape{8, 3});
+  std::string big = step.describe({32, 6}), small = step.describe({8, 6});
+  CHECK(big.find("fused_dense") != std::string::npos);
+  CHECK(big.find("softmax_crossentropy") != std::string::npos);
+  CHECK(small.find("[8,16]") != std::string::npos);
+  CHECK(m.optimizer()->iterations == 2);
+}
+
+TEST_CASE("compiled predictions equal eager predictions") {
+  Data d = clusters(50, 3);
+  nn::Sequential m = model_with(nn::SGD(0.1));
+  nn::CompiledStep compiled(m);
+  Tensor c = compiled.predict(d.x);
+  Tensor e = [&] {
+    ad::NoGrad no_grad;
+    return m.forward(ad::constant(d.x)).value();
+  }();
+  CHECK(ad::max_abs_difference(c, e) <= 1e-5f);
+}
+
+TEST_CASE("an optimizer or loss the graph cannot run falls back to eager and says why") {
+  Data d = clusters(20, 4);
+  SUBCASE("RMSprop") {
+    nn::Sequential m = model_with(nn::RMSprop(0.01));
+    nn::CompiledStep step(m);
+    Tensor p;
+    float loss = step.train(d.x, d.labels, p);
+    CHECK(std::isfinite(loss));
+    CHECK_FALSE(step.supported());
+    CHECK(std::string(step.kind()) == "eager");
+    CHECK(step.reason().find("RMSprop") != std::string::npos);
+  }
+  SUBCASE("mean absolute error") {
+    nn::Sequential m({nn::Dense(3)});
+    m.build({6}, 1);
+    m.compile({.loss = "mae", .optimizer = nn::SGD(0.1)});
+    nn::CompiledStep step(m);
+    Tensor p, y = Tensor::zeros({20, 3});
+    step.train(d.x, y, p);
+    CHECK_FALSE(step.supported());
+    CHECK(step.reason().find("mae_loss") != std::string::npos);
+  }
+}
+
+TEST_CASE("a compiled training step allocates no buffers after its first run") {
+  Data d = clusters(32, 5);
+  nn::Sequential m = model_with(nn::SGD(0.1));
+  nn::CompiledStep step(m);
+  Tensor p;
+  step.train(d.x, d.labels, p);
+  int64_t before = graph::arena_allocation_count();
+  for (int i = 0; i < 20; ++i) step.train(d.x, d.labels, p);
+  CHECK(graph::arena_allocation_count() == before);
+}
