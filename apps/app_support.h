@@ -10,6 +10,7 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <exception>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@ int run_reporting_errors(const char* app, Body&& body) {
     body();
     return 0;
   } catch (const std::exception& error) {
+    std::fflush(stdout);  // what the app printed so far comes first
     fmt::print(stderr, "{}: {}\n", app, error.what());
     return 1;
   }

@@ -27,8 +27,5 @@ TEST_CASE("iris_perceptron reports a bad learning rate in one line and fails") {
 }
 
 TEST_CASE("iris_perceptron explains itself with --help") {
-  AppRun help = run_app("iris_perceptron", "--help");
-  CHECK(help.exit_code == 0);
-  CHECK(contains(help.output, "setosa"));
-  CHECK(contains(help.output, "--length"));
+  check_help_mentions("iris_perceptron", {"setosa", "--length", "--width", "--eta0", "--seed"});
 }

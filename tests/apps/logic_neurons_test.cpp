@@ -28,8 +28,5 @@ TEST_CASE("logic_neurons shows one network with --only and refuses an unknown on
 }
 
 TEST_CASE("logic_neurons explains itself with --help") {
-  AppRun help = run_app("logic_neurons", "--help");
-  CHECK(help.exit_code == 0);
-  CHECK(contains(help.output, "McCulloch-Pitts"));
-  CHECK(contains(help.output, "--only"));
+  check_help_mentions("logic_neurons", {"McCulloch-Pitts", "--only"});
 }

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <sys/wait.h>
@@ -36,3 +37,11 @@ inline AppRun run_app(const std::string& name, const std::string& arguments = ""
 }
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// `--help` succeeds and its text mentions each of `words` (options, what the app is about).
+inline void check_help_mentions(const std::string& name, std::initializer_list<const char*> words) {
+  AppRun help = run_app(name, "--help");
+  CAPTURE(help.output);
+  CHECK(help.exit_code == 0);
+  for (const char* word : words) CHECK_MESSAGE(contains(help.output, word), "--help does not mention ", word);
+}

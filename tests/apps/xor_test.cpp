@@ -36,8 +36,5 @@ TEST_CASE("xor's MLP learns with another seed and hidden width too") {
 }
 
 TEST_CASE("xor explains itself with --help") {
-  AppRun help = run_app("xor", "--help");
-  CHECK(help.exit_code == 0);
-  CHECK(contains(help.output, "--hidden"));
-  CHECK(contains(help.output, "--epochs"));
+  check_help_mentions("xor", {"XOR", "--hidden", "--epochs", "--lr", "--seed"});
 }

@@ -1,0 +1,94 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <unistd.h>
+#include <sstream>
+
+#include "run_app.h"
+
+namespace {
+
+// The number after `label` on the first line that starts with `label`; NaN when none does.
+double number_after(const std::string& output, const std::string& label) {
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(label, 0) == 0) return std::stod(line.substr(label.size()));
+  return NAN;
+}
+
+// A table whose target is a plain linear function of the inputs plus a little noise: any
+// regressor worth the name predicts it far better than the mean does.
+std::filesystem::path linear_table(int rows) {
+  const auto folder = std::filesystem::temp_directory_path() / fmt::format("regression_test_{}", ::getpid());
+  std::filesystem::create_directories(folder);
+  const auto path = folder / "linear.csv";
+  std::ofstream file(path);
+  file << "x1,x2,y\n";
+  std::mt19937 engine(5);
+  std::uniform_real_distribution<double> uniform(-2, 2);
+  std::normal_distribution<double> noise(0, 0.05);
+  for (int i = 0; i < rows; ++i) {
+    double x1 = uniform(engine), x2 = uniform(engine);
+    file << fmt::format("{:.4f},{:.4f},{:.4f}\n", x1, x2, 2 * x1 - x2 + 1 + noise(engine));
+  }
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("regression shows MAE and Huber beating MSE on clean points when the training set has outliers") {
+  AppRun run = run_app("regression");
+  CAPTURE(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK(contains(run.output, "20 of them outliers"));  // 10% of 200 points, drawn with seed 0
+  const double mse = number_after(run.output, "mse"), mae = number_after(run.output, "mae"),
+               huber = number_after(run.output, "huber");
+  REQUIRE(std::isfinite(mse));
+  REQUIRE(std::isfinite(mae));
+  REQUIRE(std::isfinite(huber));
+  CHECK(mae < mse);
+  CHECK(huber < mse);
+  // Outliers 5 to 10 above a curve of amplitude 1 should not drag the robust fits far.
+  CHECK(mae < 0.3);
+  CHECK(huber < 0.3);
+}
+
+TEST_CASE("regression trains on a user's CSV table and reports test errors far below the mean's") {
+  const auto path = linear_table(120);
+  AppRun run = run_app("regression", fmt::format("--csv '{}' --target y --loss mae --epochs 60 --threads 1", path.string()));
+  std::filesystem::remove_all(path.parent_path());
+  CAPTURE(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK(contains(run.output, "predicting 'y' from 2 columns (x1, x2)"));
+  // 20% of 120 rows for the test, then 20% of the 96 left (rounded up) for validation.
+  CHECK(contains(run.output, "76 training, 20 validation and 24 test rows"));
+  CHECK(contains(run.output, "loss mae"));
+  const double model_mae = number_after(run.output, "test MAE");
+  const double mean_mae = number_after(run.output, "always predicting the training mean would give MAE");
+  REQUIRE(std::isfinite(model_mae));
+  REQUIRE(std::isfinite(mean_mae));
+  // y spreads over about +-5, so the mean is off by about 2 on average; a fit of a linear
+  // function must do several times better.
+  CHECK(mean_mae > 1);
+  CHECK(model_mae < mean_mae / 5);
+}
+
+TEST_CASE("regression refuses a CSV without the target column and says which columns there are") {
+  const auto path = linear_table(10);
+  AppRun run = run_app("regression", fmt::format("--csv '{}' --target price", path.string()));
+  std::filesystem::remove_all(path.parent_path());
+  CHECK(run.exit_code == 1);
+  CHECK(contains(run.output, "no column named \"price\""));
+  CHECK(contains(run.output, "\"x1\", \"x2\", \"y\""));
+}
+
+TEST_CASE("regression explains itself with --help and wants --csv for the table options") {
+  check_help_mentions("regression", {"--csv", "--target", "--loss", "--epochs", "--seed", "--threads"});
+  AppRun loss_alone = run_app("regression", "--loss mae");
+  CHECK(loss_alone.exit_code != 0);
+  CHECK(contains(loss_alone.output, "--loss requires --csv"));
+}
