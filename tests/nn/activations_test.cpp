@@ -7,7 +7,7 @@
 TEST_CASE("activations by name compute their functions") {
   ad::Var x = ad::constant(ad::Tensor::from({1, 3}, {-1, 0, 2}));
   struct Case {
-    const char* name;
+    std::string name;
     float expected[3];
   };
   const float e = std::exp(1.f), e2 = std::exp(2.f);

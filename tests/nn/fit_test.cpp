@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <algorithm>
+#include <functional>
 #include <sstream>
 
 #include "nn/layers/all.h"
@@ -64,4 +66,235 @@ TEST_CASE("an MLP of one hidden layer solves XOR") {
   CHECK(h["accuracy"].back() == 1.0);
   Tensor p = model.predict(x);
   for (int64_t i = 0; i < 4; ++i) CHECK(std::round(p[i]) == y[i]);
+}
+
+namespace {
+
+struct Line {
+  Tensor x, y;
+};
+
+// y = 2x - 1 on 40 points.
+Line line_data() {
+  Line d{Tensor::empty({40, 1}), Tensor::empty({40, 1})};
+  for (int64_t i = 0; i < 40; ++i) {
+    d.x[i] = static_cast<float>(i) / 40.f;
+    d.y[i] = 2 * d.x[i] - 1;
+  }
+  return d;
+}
+
+nn::Sequential line_model() {
+  nn::Sequential model({nn::Dense(1, {.input_shape = {1}})});
+  model.compile({.loss = "mse", .optimizer = nn::SGD(0.1), .metrics = {"mae"}});
+  return model;
+}
+
+// Records the order of callback calls.
+struct Recorder : nn::Callback {
+  std::vector<std::string> calls;
+  std::vector<nn::Logs> epoch_logs;
+  void on_train_begin(nn::Sequential&) override { calls.push_back("train_begin"); }
+  void on_epoch_begin(nn::Sequential&, int epoch) override { calls.push_back(fmt::format("epoch_begin {}", epoch)); }
+  void on_batch_end(nn::Sequential&, int batch, const nn::Logs&) override {
+    calls.push_back(fmt::format("batch_end {}", batch));
+  }
+  void on_epoch_end(nn::Sequential&, int epoch, const nn::Logs& logs) override {
+    calls.push_back(fmt::format("epoch_end {}", epoch));
+    epoch_logs.push_back(logs);
+  }
+  void on_train_end(nn::Sequential&, const nn::Logs&) override { calls.push_back("train_end"); }
+};
+
+// Stops training when the batch loss is not finite, as a TerminateOnNaN callback does.
+struct StopOnNaN : nn::Callback {
+  void on_batch_end(nn::Sequential& model, int, const nn::Logs& logs) override {
+    if (!std::isfinite(logs.at("loss"))) model.stop_training = true;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("fit calls the callbacks at the edges of training, epochs and batches, with validation logs") {
+  Line d = line_data();
+  nn::Sequential model = line_model();
+  auto recorder = std::make_shared<Recorder>();
+  nn::History h = model.fit(d.x, d.y, {.epochs = 2, .batch_size = 16, .validation_split = 0.25, .callbacks = {recorder},
+                                       .verbose = 0});
+  // 30 training samples: batches of 16 and 14.
+  const std::vector<std::string> expected = {"train_begin", "epoch_begin 0", "batch_end 0", "batch_end 1", "epoch_end 0",
+                                             "epoch_begin 1", "batch_end 0", "batch_end 1", "epoch_end 1", "train_end"};
+  CHECK(recorder->calls == expected);
+  REQUIRE(recorder->epoch_logs.size() == 2);
+  for (const char* key : {"loss", "mae", "val_loss", "val_mae"}) {
+    CAPTURE(key);
+    CHECK(recorder->epoch_logs[1].count(key) == 1);
+    CHECK(h[key].size() == 2);
+    CHECK(h[key][1] == recorder->epoch_logs[1].at(key));
+  }
+}
+
+TEST_CASE("validation_split takes the last fraction of the data before shuffling, as Keras does") {
+  Line d = line_data();
+  nn::Sequential model = line_model();
+  nn::History h = model.fit(d.x, d.y, {.epochs = 1, .validation_split = 0.25, .verbose = 0});
+  nn::Logs held_out = model.evaluate(d.x.rows(30, 40), d.y.rows(30, 40));
+  CHECK(h["val_loss"][0] == doctest::Approx(held_out.at("loss")).epsilon(1e-6));
+  CHECK(h["val_mae"][0] == doctest::Approx(held_out.at("mae")).epsilon(1e-6));
+}
+
+TEST_CASE("the same seed gives the same weights, shuffling and History") {
+  Synthetic d = banded_images(96, 4);
+  auto run = [&](uint64_t seed) {
+    nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(16, "relu"), nn::Dense(10, "softmax")});
+    model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam", .metrics = {"accuracy"}});
+    nn::History h = model.fit(d.x, d.y, {.epochs = 3, .batch_size = 8, .seed = seed, .verbose = 0});
+    return std::make_pair(h.history, model.get_weights());
+  };
+  auto [h1, w1] = run(11);
+  auto [h2, w2] = run(11);
+  auto [h3, w3] = run(12);
+  CHECK(h1 == h2);
+  REQUIRE(w1.size() == w2.size());
+  for (size_t i = 0; i < w1.size(); ++i) CHECK(w1[i].to_vector() == w2[i].to_vector());
+  CHECK(h1 != h3);
+}
+
+TEST_CASE("shuffling changes the batches but not the data seen in an epoch") {
+  Line d = line_data();
+  nn::Sequential a = line_model(), b = line_model();
+  a.build({1}, 5);
+  b.build({1}, 5);
+  nn::History shuffled = a.fit(d.x, d.y, {.epochs = 1, .batch_size = 8, .shuffle = true, .seed = 1, .verbose = 0});
+  nn::History ordered = b.fit(d.x, d.y, {.epochs = 1, .batch_size = 8, .shuffle = false, .verbose = 0});
+  CHECK(shuffled["loss"][0] != ordered["loss"][0]);
+}
+
+TEST_CASE("labels may be class indices [n], [n,1] or one-hot rows") {
+  Synthetic d = banded_images(64, 5);
+  Tensor onehot = Tensor::zeros({64, 10});
+  for (int64_t i = 0; i < 64; ++i) onehot.at({i, static_cast<int64_t>(d.y[i])}) = 1;
+  struct Case {
+    std::string loss;
+    Tensor y;
+  };
+  const Case cases[] = {{"sparse_categorical_crossentropy", d.y},
+                        {"sparse_categorical_crossentropy", d.y.reshape({64, 1})},
+                        {"categorical_crossentropy", onehot}};
+  std::vector<double> losses;
+  for (const Case& c : cases) {
+    CAPTURE(c.loss);
+    nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(10, "softmax")});
+    model.compile({.loss = c.loss, .optimizer = nn::SGD(0.1), .metrics = {"accuracy"}});
+    nn::History h = model.fit(d.x, d.y.shape() == c.y.shape() ? d.y : c.y,
+                              {.epochs = 2, .batch_size = 16, .seed = 2, .verbose = 0});
+    losses.push_back(h["loss"][1]);
+    CHECK(h["accuracy"][1] > 0.5);
+  }
+  // The same numbers whichever way the labels are written.
+  CHECK(losses[0] == doctest::Approx(losses[1]).epsilon(1e-6));
+  CHECK(losses[0] == doctest::Approx(losses[2]).epsilon(1e-5));
+}
+
+TEST_CASE("fit prints one line per epoch outside a terminal and nothing with verbose 0") {
+  Line d = line_data();
+  nn::Sequential model = line_model();
+  std::ostringstream out;
+  model.fit(d.x, d.y, {.epochs = 2, .batch_size = 20, .verbose = 1, .output = &out, .terminal = false});
+  std::string s = out.str();
+  CHECK(s.rfind("Epoch 1/2\n2/2 [==============================] - ", 0) == 0);
+  CHECK(s.find("\nEpoch 2/2\n2/2 [==============================] - ") != std::string::npos);
+  CHECK(s.find(" - loss: ") != std::string::npos);
+  CHECK(s.find(" - mae: ") != std::string::npos);
+  CHECK(std::count(s.begin(), s.end(), '\n') == 4);
+  std::ostringstream quiet;
+  model.fit(d.x, d.y, {.epochs = 2, .verbose = 0, .output = &quiet});
+  CHECK(quiet.str().empty());
+}
+
+TEST_CASE("fit rejects bad input with messages naming the argument and the values") {
+  Line d = line_data();
+  nn::Sequential model = line_model();
+  struct Case {
+    std::string what;
+    std::function<void()> call;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"batch size 0", [&] { model.fit(d.x, d.y, {.batch_size = 0, .verbose = 0}); }, "batch_size must be positive, got 0"},
+      {"negative epochs", [&] { model.fit(d.x, d.y, {.epochs = -1, .verbose = 0}); }, "epochs must be >= 0, got -1"},
+      {"sample counts differ", [&] { model.fit(d.x, d.y.rows(0, 39), {.verbose = 0}); },
+       "x has 40 samples but y has 39"},
+      {"empty dataset", [&] { model.fit(d.x.rows(0, 0), d.y.rows(0, 0), {.verbose = 0}); }, "empty dataset"},
+      {"feature shape", [&] { model.fit(Tensor::zeros({40, 3}), d.y, {.verbose = 0}); },
+       "x has samples of shape [3] (batch [40,3]) but the model takes [1]"},
+      {"validation_split 1", [&] { model.fit(d.x, d.y, {.validation_split = 1, .verbose = 0}); },
+       "validation_split must be in [0, 1), got 1"},
+      {"validation_split leaving nothing to train on", [&] { model.fit(d.x, d.y, {.validation_split = 0.99, .verbose = 0}); },
+       "validation_split 0.99 of 40 samples leaves no training data"},
+      {"validation data of another width", [&] {
+         model.fit(d.x, d.y, {.validation_data = nn::ValidationData{Tensor::zeros({5, 2}), Tensor::zeros({5, 1})},
+                              .verbose = 0});
+       },
+       "validation x has samples of shape [2]"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    CHECK_THROWS_WITH_AS(c.call(), doctest::Contains(c.message), ad::Error);
+  }
+}
+
+TEST_CASE("fit before compile and labels out of range are named errors") {
+  Synthetic d = banded_images(8, 6);
+  nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(10, "softmax")});
+  CHECK_THROWS_WITH_AS(model.fit(d.x, d.y, {.verbose = 0}), doctest::Contains("fit: model 'sequential' is not compiled"),
+                       ad::Error);
+  model.compile({.loss = "sparse_categorical_crossentropy"});
+  d.y[5] = 10;
+  CHECK_THROWS_WITH_AS(model.fit(d.x, d.y, {.verbose = 0}),
+                       doctest::Contains("fit: label 10 in row 5 of y is not a class index in [0, 10)"), ad::Error);
+  CHECK_THROWS_WITH_AS(model.evaluate(d.x, d.y), doctest::Contains("evaluate: label 10 in row 5"), ad::Error);
+}
+
+TEST_CASE("a loss that becomes NaN stops fit with a clear error, or quietly when a callback stops training") {
+  Line d = line_data();
+  d.y[3] = 1e30f;  // squared, overflows float32 to inf
+  SUBCASE("no callback: an error naming the epoch and batch") {
+    nn::Sequential model = line_model();
+    CHECK_THROWS_WITH_AS(model.fit(d.x, d.y, {.epochs = 2, .batch_size = 40, .verbose = 0}),
+                         doctest::Contains("fit: the loss became inf at epoch 1, batch 1"), ad::Error);
+  }
+  SUBCASE("a callback that sets stop_training") {
+    nn::Sequential model = line_model();
+    auto before = model.get_weights();
+    auto recorder = std::make_shared<Recorder>();
+    nn::History h = model.fit(d.x, d.y, {.epochs = 3, .batch_size = 40, .callbacks = {std::make_shared<StopOnNaN>(), recorder},
+                                         .verbose = 0});
+    CHECK(h["loss"].size() == 1);
+    CHECK(recorder->calls.back() == "train_end");
+    // The weights were not touched by the non-finite step.
+    auto after = model.get_weights();
+    CHECK(std::isfinite(after[0][0]));
+  }
+}
+
+TEST_CASE("epochs = 0 trains nothing and returns an empty History") {
+  Line d = line_data();
+  nn::Sequential model = line_model();
+  model.build({1}, 1);
+  auto before = model.get_weights();
+  nn::History h = model.fit(d.x, d.y, {.epochs = 0, .verbose = 0});
+  CHECK(h.history.empty());
+  CHECK(model.get_weights()[0].to_vector() == before[0].to_vector());
+}
+
+TEST_CASE("predict works in batches of any size and on an unbuilt model") {
+  nn::Sequential model({nn::Dense(3, "softmax")});
+  ad::Rng rng(2);
+  Tensor x = Tensor::uniform({10, 4}, -1, 1, rng);
+  Tensor all = model.predict(x, 100), batched = model.predict(x, 3);
+  CHECK(all.shape() == ad::Shape{10, 3});
+  CHECK(ad::max_abs_difference(all, batched) < 1e-6f);
+  CHECK_THROWS_WITH_AS(model.predict(x, 0), doctest::Contains("batch_size must be positive, got 0"), ad::Error);
+  CHECK_THROWS_WITH_AS(model.predict(Tensor::zeros({2, 5})), doctest::Contains("x has samples of shape [5]"), ad::Error);
 }

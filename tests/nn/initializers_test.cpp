@@ -25,7 +25,7 @@ Stats stats(const ad::Tensor& t) {
 TEST_CASE("uniform initializers stay within Keras' limits and fill them") {
   ad::Rng rng(5);
   struct Case {
-    const char* name;
+    std::string name;
     double limit;  // for a [200, 100] kernel
   };
   const Case cases[] = {{"glorot_uniform", std::sqrt(6.0 / 300)}, {"he_uniform", std::sqrt(6.0 / 200)},
@@ -45,7 +45,8 @@ TEST_CASE("normal initializers have Keras' variance: 2/(fan_in+fan_out), 2/fan_i
   const std::pair<const char*, double> cases[] = {
       {"glorot_normal", 2.0 / 300}, {"he_normal", 2.0 / 200}, {"random_normal", 0.0025}};
   for (auto [name, variance] : cases) {
-    CAPTURE(name);
+    std::string shown = name;
+    CAPTURE(shown);
     Stats s = stats(nn::initialize(name, {200, 100}, rng));
     CHECK(s.variance == doctest::Approx(variance).epsilon(0.05));
     CHECK(std::fabs(s.mean) < 0.01);

@@ -19,7 +19,7 @@ TEST_CASE("every loss matches a value worked out by hand") {
   Tensor onehot = Tensor::from({2, 3}, {1, 0, 0, 0, 0, 1}), labels = Tensor::from({2}, {0, 2});
   Tensor logits = Tensor::from({1, 3}, {2, 1, 0});
   struct Case {
-    const char* what;
+    std::string what;
     nn::LossPtr loss;
     Tensor prediction, target;
     double expected;

@@ -12,7 +12,7 @@ TEST_CASE("accuracy is chosen from the loss and the shapes as Keras chooses it")
   nn::BinaryCrossentropy binary;
   nn::MeanSquaredError mse;
   struct Case {
-    const char* what;
+    std::string what;
     const nn::Loss* loss;
     ad::Shape output, target;
     double expected;  // on the batch below

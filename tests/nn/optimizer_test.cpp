@@ -8,7 +8,8 @@
 TEST_CASE("optimizers are found by their Keras names in any case") {
   const std::pair<const char*, const char*> cases[] = {{"sgd", "SGD"}, {"Adam", "Adam"}, {"RMSPROP", "RMSprop"}};
   for (auto [name, type] : cases) {
-    CAPTURE(name);
+    std::string shown = name;
+    CAPTURE(shown);
     nn::OptimizerRef ref(name);
     CHECK(ref.get()->type() == type);
   }

@@ -5,7 +5,7 @@
 
 TEST_CASE("SGD's first two updates follow Keras' rules for plain, momentum and Nesterov momentum") {
   struct Case {
-    const char* name;
+    std::string name;
     nn::SGDOptions options;
     float first, second;  // w = 1, lr = 0.1, g = 0.5 then -0.2
   };
