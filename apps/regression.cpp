@@ -90,8 +90,9 @@ void compare_losses(const Settings& settings) {
     y_test[i] = std::sin(x_test[i]);
   }
 
-  fmt::print("Fitting y = sin(x) on [-3, 3] from {} noisy points (noise sd {}), {} of them outliers raised by 5 to 10.\n",
-             n, settings.noise, outliers);
+  fmt::print(
+      "Fitting y = sin(x) on [-3, 3] from {} noisy points (noise sd {}), {} of them outliers raised by 5 to 10.\n", n,
+      settings.noise, outliers);
   fmt::print("Network: Dense({0}, relu) -> Dense({0}, relu) -> Dense(1), Adam({1}), {2} epochs, seed {3}.\n",
              settings.hidden, settings.learning_rate, settings.epochs, settings.seed);
   fmt::print("Errors on {} clean test points (no noise, no outliers):\n\n", test_points);
@@ -118,8 +119,8 @@ void fit_table(const Settings& settings) {
   TG_CHECK(n >= 5, "{} has {} rows; training, validation and test need at least 5", settings.csv, n);
   TG_CHECK(features >= 1, "{} has no column besides the target '{}'", settings.csv, settings.target);
 
-  auto [x_rest, x_test, y_rest, y_test] =
-      datasets::train_test_split(table.features, table.target, {.test_size = settings.test_split, .seed = settings.seed});
+  auto [x_rest, x_test, y_rest, y_test] = datasets::train_test_split(
+      table.features, table.target, {.test_size = settings.test_split, .seed = settings.seed});
   auto [x_train, x_valid, y_train, y_valid] =
       datasets::train_test_split(x_rest, y_rest, {.test_size = settings.validation_split, .seed = settings.seed + 1});
   const auto x_scaler = datasets::Standardizer::fit(x_train);
@@ -131,8 +132,9 @@ void fit_table(const Settings& settings) {
              fmt::join(table.feature_names, ", "));
   fmt::print("{} training, {} validation and {} test rows; inputs and target standardised on the training rows.\n",
              x_train.dim(0), x_valid.dim(0), x_test.dim(0));
-  fmt::print("Network: Dense({0}, relu) -> Dense({0}, relu) -> Dense(1), loss {1}, Adam({2}), {3} epochs, seed {4}.\n\n",
-             settings.hidden, settings.loss, settings.learning_rate, settings.epochs, settings.seed);
+  fmt::print(
+      "Network: Dense({0}, relu) -> Dense({0}, relu) -> Dense(1), loss {1}, Adam({2}), {3} epochs, seed {4}.\n\n",
+      settings.hidden, settings.loss, settings.learning_rate, settings.epochs, settings.seed);
   nn::History history = model.fit(
       x_scaler.transform(x_train), as_column(y_scaler.transform(y_train)),
       {.epochs = settings.epochs,
@@ -162,12 +164,18 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", settings.epochs, "Training epochs")->capture_default_str()->check(CLI::Range(1, 1000000));
   app.add_option("--seed", settings.seed, "Seed of the data, the initial weights and the shuffling")
       ->capture_default_str();
-  app.add_option("--threads", settings.threads, "Threads (0: all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
+  app.add_option("--threads", settings.threads, "Threads (0: all cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
   app.add_option("--hidden", settings.hidden, "Units in each of the two hidden layers")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  app.add_option("--lr", settings.learning_rate, "Adam's learning rate")->capture_default_str()->check(CLI::Range(1e-9, 10.0));
-  app.add_option("--samples", settings.samples, "Demonstration: training points")->capture_default_str()->check(CLI::Range(2, 1000000));
+  app.add_option("--lr", settings.learning_rate, "Adam's learning rate")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-9, 10.0));
+  app.add_option("--samples", settings.samples, "Demonstration: training points")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1000000));
   app.add_option("--outliers", settings.outliers, "Demonstration: share of outliers among them")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));

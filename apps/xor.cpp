@@ -25,9 +25,10 @@ void single_perceptron(const ad::Tensor& X, const ad::Tensor& y) {
   perceptron.fit(X, y);
   fmt::print("1. One perceptron (Rosenblatt's learning rule)\n");
   fmt::print("{}\n", perceptron.report());
-  fmt::print("training accuracy {:.2f}: no line puts XOR's 1s on one side and its 0s on the other, so one\n"
-             "threshold unit gets at most 3 of the 4 right\n",
-             perceptron.score(X, y));
+  fmt::print(
+      "training accuracy {:.2f}: no line puts XOR's 1s on one side and its 0s on the other, so one\n"
+      "threshold unit gets at most 3 of the 4 right\n",
+      perceptron.score(X, y));
   fmt::print("{}\n", nn::to_string(apps::truth_table_of(X, perceptron.predict(X), kInputs, {"perceptron"})));
 }
 
@@ -64,7 +65,8 @@ struct MlpOptions {
 void trained_mlp(const ad::Tensor& X, const ad::Tensor& y, const MlpOptions& options) {
   nn::Sequential model({nn::Dense(options.hidden, "tanh"), nn::Dense(1, "sigmoid")});
   model.compile({.loss = "binary_crossentropy", .optimizer = nn::Adam(options.learning_rate), .metrics = {"accuracy"}});
-  nn::History history = model.fit(X, y, {.epochs = options.epochs, .batch_size = 4, .seed = options.seed, .verbose = 0});
+  nn::History history =
+      model.fit(X, y, {.epochs = options.epochs, .batch_size = 4, .seed = options.seed, .verbose = 0});
   const ad::Tensor probability = model.predict(X);
 
   fmt::print("3. A multilayer perceptron trained by backpropagation\n");
@@ -88,8 +90,12 @@ int main(int argc, char** argv) {
   CLI::App app{"XOR: one perceptron fails, two layers of threshold units succeed, an MLP learns it"};
   MlpOptions mlp;
   app.add_option("--hidden", mlp.hidden, "Hidden units of the MLP")->capture_default_str()->check(CLI::Range(1, 10000));
-  app.add_option("--epochs", mlp.epochs, "Training epochs of the MLP")->capture_default_str()->check(CLI::Range(1, 1000000));
-  app.add_option("--lr", mlp.learning_rate, "Adam's learning rate")->capture_default_str()->check(CLI::Range(1e-9, 10.0));
+  app.add_option("--epochs", mlp.epochs, "Training epochs of the MLP")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--lr", mlp.learning_rate, "Adam's learning rate")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-9, 10.0));
   app.add_option("--seed", mlp.seed, "Seed of the MLP's initial weights and shuffling")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -1,11 +1,11 @@
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <unistd.h>
 #include <sstream>
 
 #include "run_app.h"
@@ -59,7 +59,8 @@ TEST_CASE("regression shows MAE and Huber beating MSE on clean points when the t
 
 TEST_CASE("regression trains on a user's CSV table and reports test errors far below the mean's") {
   const auto path = linear_table(120);
-  AppRun run = run_app("regression", fmt::format("--csv '{}' --target y --loss mae --epochs 60 --threads 1", path.string()));
+  AppRun run =
+      run_app("regression", fmt::format("--csv '{}' --target y --loss mae --epochs 60 --threads 1", path.string()));
   std::filesystem::remove_all(path.parent_path());
   CAPTURE(run.output);
   REQUIRE(run.exit_code == 0);
