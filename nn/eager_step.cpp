@@ -8,7 +8,9 @@ namespace nn {
 
 EagerStep::EagerStep(Sequential& model)
     : model_(model), params_(model.trainable_weights()), tape_(std::make_unique<ad::Tape>()) {
-  if (model.compiled()) loss_ = model.training_loss();  // predict needs no loss
+  if (!model.compiled()) return;  // predict needs no loss
+  loss_ = model.training_loss();
+  if (model.optimizer()->slots().size() != params_.size()) model.optimizer()->build(params_);
 }
 
 EagerStep::~EagerStep() = default;

@@ -95,6 +95,7 @@ void Sequential::build(const Shape& input_shape, uint64_t seed) {
     l->build(shape, rng);
     shape = l->output_shape(shape);
   }
+  if (compiled()) compiled_->optimizer->build(trainable_weights());
 }
 
 bool Sequential::built() const {
