@@ -1,5 +1,6 @@
 #include "graph/executor.h"
 
+#include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
 #include <chrono>
@@ -93,10 +94,16 @@ void Executor::execute(int i, const RunContext& context) {
   float scale = n.times_learning_rate ? n.scale * context.learning_rate : n.scale;
   const float* bias = n.kind == Kind::FusedDense ? ptr(n.inputs[2]) : nullptr;
   void* scratch = scratch_.get() + scratch_offsets_[static_cast<size_t>(i)];
-  if (!options_.profile) return gemm->run(ptr(n.inputs[0]), ptr(n.inputs[1]), ptr(n.outputs[0]), bias, scratch, scale);
-  auto start = Clock::now();
-  gemm->run(ptr(n.inputs[0]), ptr(n.inputs[1]), ptr(n.outputs[0]), bias, scratch, scale);
-  gemm_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+  auto gemm_call = [&] { gemm->run(ptr(n.inputs[0]), ptr(n.inputs[1]), ptr(n.outputs[0]), bias, scratch, scale); };
+  auto start = options_.profile ? Clock::now() : Clock::time_point{};
+  if (concurrent_) {
+    // A thread waiting inside oneDNN's loop would otherwise steal another node's task and
+    // enter this thread's oneDNN stream a second time.
+    tbb::this_task_arena::isolate(gemm_call);
+  } else {
+    gemm_call();
+  }
+  if (options_.profile) gemm_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
 }
 
 void Executor::run_serial(const RunContext& context) {
@@ -132,8 +139,15 @@ void Executor::run_parallel(const RunContext& context) {
     pending_[i].store(static_cast<int>(schedule_.predecessors[i].size()), std::memory_order_relaxed);
   tbb::task_group tasks;
   Chain chain{*this, tasks, context};
+  concurrent_ = true;
   for (int r : roots_) tasks.run([chain, r] { chain(r); });
-  tasks.wait();
+  try {
+    tasks.wait();
+  } catch (...) {
+    concurrent_ = false;
+    throw;
+  }
+  concurrent_ = false;
 }
 
 void Executor::run(const RunContext& context) {

@@ -84,6 +84,7 @@ class Executor {
   double serial_best_ = 1e30, parallel_best_ = 1e30, last_seconds_ = 0;
   std::atomic<int64_t> gemm_ns_{0};
   int64_t runs_ = 0;
+  bool concurrent_ = false;  // inside run_parallel
 };
 
 }  // namespace graph

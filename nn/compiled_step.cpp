@@ -81,7 +81,7 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
   if (options_.fuse) graph::optimize(g);
   else graph::optimize(g, {.fuse_dense = false, .fuse_softmax_crossentropy = false, .fold_sgd = false});
   entry->description = g.dump() + g.report();
-  entry->executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode_of(options_.mode)});
+  entry->executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode_of(options_.mode), .profile = options_.profile});
   auto& slots = model_.optimizer()->slots();
   auto names = rule->slot_names();
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -105,7 +105,7 @@ CompiledStep::Entry& CompiledStep::predict_entry(const Tensor& x) {
   TG_CHECK(!g.inputs.empty(), "the batch does not reach the recorded forward pass as data");
   if (options_.fuse) graph::optimize(g, {.fold_sgd = false});
   entry->description = g.dump() + g.report();
-  entry->executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode_of(options_.mode)});
+  entry->executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode_of(options_.mode), .profile = options_.profile});
   for (size_t i = 0; i < params_.size(); ++i)
     entry->executor->bind(graph::Role::Parameter, static_cast<int>(i), params_[i].value());
   return *predict_.emplace(x.shape(), std::move(entry)).first->second;

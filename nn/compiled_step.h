@@ -29,6 +29,7 @@ namespace nn {
 struct CompiledStepOptions {
   bool fuse = true;  // false: the unfused graph (for comparisons)
   int mode = 0;      // graph::ExecutionMode: 0 auto, 1 serial, 2 parallel
+  bool profile = false;  // time the GEMMs (graph::Executor::gemm_seconds), for benchmarks
 };
 
 class CompiledStep : public StepRunner {

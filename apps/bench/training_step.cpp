@@ -1,0 +1,200 @@
+// Training-step benchmark for the Fashion MNIST model (784-300-relu-100-relu-10-softmax, SGD
+// 0.01) on random data of the real size: compiled vs eager, fused vs unfused, serial vs
+// concurrent, against the floor of the step's eight GEMMs alone in oneDNN, all in one run.
+//
+//   bench_training_step --threads 2 --batches 32,256
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include "autodiff/kernels/matmul_plan.h"
+#include "autodiff/threading.h"
+#include "graph/executor.h"
+#include "nn/compiled_step.h"
+#include "nn/eager_step.h"
+#include "nn/layers/all.h"
+#include "nn/optimizers/sgd.h"
+#include "nn/sequential.h"
+
+namespace {
+
+using ad::Tensor;
+using Clock = std::chrono::steady_clock;
+using ad::kernels::Activation;
+using ad::kernels::MatmulPlan;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+constexpr int64_t kLayers[] = {784, 300, 100, 10};
+
+nn::Sequential fashion_model() {
+  nn::Sequential m({nn::Dense(300, "relu"), nn::Dense(100, "relu"), nn::Dense(10, "softmax")});
+  m.build({784}, 42);
+  m.compile({.loss = "sparse_categorical_crossentropy", .optimizer = nn::SGD(0.01), .metrics = {"accuracy"}});
+  return m;
+}
+
+// Floating-point operations of one training step: forward, weight gradients, and input
+// gradients of every layer but the first.
+double step_flops(int64_t batch) {
+  double f = 0;
+  for (int l = 0; l < 3; ++l) f += 2.0 * static_cast<double>(batch * kLayers[l] * kLayers[l + 1]) * (l == 0 ? 2 : 3);
+  return f;
+}
+
+struct Runs {
+  double seconds = 0;
+  int64_t steps = 0;
+  double per_step() const { return seconds / static_cast<double>(steps); }
+};
+
+// Runs `steps` batches of the epoch (wrapping around), after `warmup` untimed ones.
+Runs time_steps(nn::StepRunner& runner, const Tensor& x, const Tensor& y, int64_t batch, int64_t steps, int64_t warmup) {
+  int64_t n = x.shape()[0], per_epoch = (n + batch - 1) / batch;
+  Tensor predictions;
+  auto one = [&](int64_t s) {
+    int64_t b = (s % per_epoch) * batch, e = std::min(n, b + batch);
+    runner.train(x.rows(b, e), y.rows(b, e), predictions);
+  };
+  for (int64_t s = 0; s < warmup; ++s) one(s);
+  auto start = Clock::now();
+  for (int64_t s = 0; s < steps; ++s) one(s);
+  return {seconds_since(start), steps};
+}
+
+// The eight GEMMs of a step, alone: forward with bias and activation, the two input
+// gradients, and the three weight gradients folded into the weights as the compiled step does.
+struct GemmFloor {
+  std::vector<MatmulPlan> plans;
+  std::vector<std::vector<float>> a, b, c, bias;
+  std::vector<std::vector<std::byte>> scratch;
+
+  GemmFloor(int64_t batch, bool forward_only) {
+    for (int l = 0; l < 3; ++l) {
+      Activation act = l < 2 ? Activation::Relu : Activation::None;
+      add({.m = batch, .k = kLayers[l], .n = kLayers[l + 1], .bias = true, .activation = act});
+    }
+    if (forward_only) return;
+    for (int l = 2; l >= 0; --l) {
+      if (l > 0) add({.m = batch, .k = kLayers[l + 1], .n = kLayers[l], .trans_b = true});
+      add({.m = kLayers[l], .k = batch, .n = kLayers[l + 1], .trans_a = true, .scale = -0.01f, .accumulate = true});
+    }
+  }
+  void add(const ad::kernels::MatmulSpec& s) {
+    plans.emplace_back(s);
+    a.emplace_back(static_cast<size_t>(s.m * s.k), 0.01f);
+    b.emplace_back(static_cast<size_t>(s.k * s.n), 0.01f);
+    c.emplace_back(static_cast<size_t>(s.m * s.n), 0.f);
+    bias.emplace_back(static_cast<size_t>(s.n), 0.f);
+    scratch.emplace_back(plans.back().scratchpad_bytes() + 64);
+  }
+  void run() {
+    for (size_t i = 0; i < plans.size(); ++i)
+      plans[i].run(a[i].data(), b[i].data(), c[i].data(), bias[i].data(), scratch[i].data());
+  }
+  double seconds(int64_t reps) {
+    for (int i = 0; i < 10; ++i) run();
+    auto start = Clock::now();
+    for (int64_t i = 0; i < reps; ++i) run();
+    return seconds_since(start) / static_cast<double>(reps);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Training-step benchmark: compiled vs eager graphs of the Fashion MNIST model"};
+  int threads = 0;
+  std::vector<int64_t> batches = {32, 256};
+  int64_t samples = 55000, eager_steps = 300;
+  app.add_option("--threads", threads, "threads (0: all cores)");
+  app.add_option("--batches", batches, "batch sizes")->delimiter(',');
+  app.add_option("--samples", samples, "samples per epoch");
+  app.add_option("--eager-steps", eager_steps, "eager steps timed (its epoch time is extrapolated)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    ad::set_num_threads(threads);
+    fmt::print("CPU: {}, threads: {}\n", ad::kernels::cpu_isa(), ad::num_threads());
+    ad::Rng rng(1);
+    Tensor x = Tensor::uniform({samples, 784}, 0, 1, rng), y({samples});
+    for (int64_t i = 0; i < samples; ++i) y[i] = static_cast<float>(rng.next() % 10);
+    for (int64_t batch : batches) {
+      int64_t per_epoch = (samples + batch - 1) / batch;
+      fmt::print("\n== batch {} ({} steps per epoch of {} samples) ==\n", batch, per_epoch, samples);
+      nn::Sequential model = fashion_model();
+      GemmFloor floor(batch, false);
+      double floor_step = floor.seconds(std::max<int64_t>(200, 20000 / batch));
+      double floor_epoch = floor_step * static_cast<double>(per_epoch);
+      fmt::print("GEMM floor (8 GEMMs alone)     {:8.3f} ms/step  {:7.3f} s/epoch  {:6.1f} GFLOP/s\n", floor_step * 1e3,
+                 floor_epoch, step_flops(batch) / floor_step * 1e-9);
+
+      struct Variant {
+        const char* name;
+        nn::CompiledStepOptions options;
+      };
+      Variant variants[] = {{"compiled, fused, auto", {.fuse = true, .mode = 0}},
+                            {"compiled, fused, serial", {.fuse = true, .mode = 1}},
+                            {"compiled, fused, parallel", {.fuse = true, .mode = 2}},
+                            {"compiled, unfused, serial", {.fuse = false, .mode = 1}}};
+      double fused_epoch = 0, serial_epoch = 0, parallel_epoch = 0, unfused_epoch = 0;
+      for (const Variant& v : variants) {
+        nn::CompiledStep step(model, v.options);
+        Runs r = time_steps(step, x, y, batch, per_epoch, 20);
+        double epoch = r.seconds;
+        fmt::print("{:<30} {:8.3f} ms/step  {:7.3f} s/epoch  {:6.1f} GFLOP/s  epoch/floor {:.2f}x{}\n", v.name,
+                   r.per_step() * 1e3, epoch, step_flops(batch) / r.per_step() * 1e-9, epoch / floor_epoch,
+                   v.options.mode == 0 && step.last_train_executor()
+                       ? fmt::format("  (chose {})", step.last_train_executor()->chosen_mode() ==
+                                                            graph::ExecutionMode::Parallel ? "parallel" : "serial")
+                       : "");
+        if (v.options.mode == 0) fused_epoch = epoch;
+        if (v.options.mode == 1 && v.options.fuse) serial_epoch = epoch;
+        if (v.options.mode == 2) parallel_epoch = epoch;
+        if (!v.options.fuse) unfused_epoch = epoch;
+      }
+      {
+        // Time outside oneDNN: a serial step's wall time less its GEMMs' time.
+        nn::CompiledStep step(model, {.fuse = true, .mode = 1, .profile = true});
+        time_steps(step, x, y, batch, 1, 20);
+        graph::Executor* e = step.last_train_executor();
+        e->reset_profile();
+        Runs r = time_steps(step, x, y, batch, 500, 0);
+        double outside = r.per_step() - e->gemm_seconds() / static_cast<double>(r.steps);
+        fmt::print("time outside oneDNN per step   {:8.1f} us (target < 20)\n", outside * 1e6);
+      }
+      double eager_step;
+      {
+        nn::EagerStep eager(model);
+        eager_step = time_steps(eager, x, y, batch, std::min(eager_steps, per_epoch), 5).per_step();
+      }
+      fmt::print("{:<30} {:8.3f} ms/step  {:7.3f} s/epoch (from {} steps)\n", "eager", eager_step * 1e3,
+                 eager_step * static_cast<double>(per_epoch), std::min(eager_steps, per_epoch));
+      fmt::print("ratios: eager/compiled {:.2f}x, unfused/fused {:.2f}x, serial/parallel {:.2f}x, compiled epoch/GEMM floor {:.2f}x (target <= 1.25x)\n",
+                 eager_step * static_cast<double>(per_epoch) / fused_epoch, unfused_epoch / serial_epoch,
+                 serial_epoch / parallel_epoch, fused_epoch / floor_epoch);
+      if (batch == batches.front()) {
+        int64_t n = std::min<int64_t>(10000, samples);
+        nn::CompiledStep step(model);
+        Tensor images = x.rows(0, n);
+        step.predict(images);
+        double best = 1e30;
+        for (int i = 0; i < 10; ++i) {
+          auto start = Clock::now();
+          step.predict(images);
+          best = std::min(best, seconds_since(start));
+        }
+        GemmFloor forward(n, true);
+        double floor_predict = forward.seconds(10);
+        fmt::print("\npredict {} images in one batch: {:.2f} ms, forward GEMM floor {:.2f} ms, ratio {:.2f}x (target <= 1.2x)\n",
+                   n, best * 1e3, floor_predict * 1e3, best / floor_predict);
+      }
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bench_training_step: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
