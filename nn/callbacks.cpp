@@ -1,0 +1,263 @@
+#include "nn/callbacks.h"
+
+#include <fmt/args.h>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "nn/safetensors.h"
+#include "nn/sequential.h"
+#include "nn/serialization.h"
+
+namespace nn {
+
+// ---- Monitoring ----
+
+Improvement::Improvement(const std::string& who, const std::string& monitor,
+                         const std::string& mode, double min_delta)
+    : min_delta_(std::abs(min_delta)) {
+  if (mode == "min") {
+    maximize_ = false;
+  } else if (mode == "max") {
+    maximize_ = true;
+  } else if (mode == "auto") {
+    maximize_ = monitor.find("acc") != std::string::npos || monitor.find("auc") != std::string::npos;
+  } else {
+    ad::fail("{}: mode is '{}'; it must be \"auto\", \"min\" or \"max\"", who, mode);
+  }
+  TG_CHECK(std::isfinite(min_delta), "{}: min_delta is {}, not a finite number", who, min_delta);
+}
+
+bool Improvement::operator()(double current, std::optional<double> reference) const {
+  if (!reference) return !std::isnan(current);
+  return maximize_ ? current - min_delta_ > *reference : current + min_delta_ < *reference;
+}
+
+double monitored_value(const std::string& who, const std::string& monitor, const Logs& logs) {
+  auto found = logs.find(monitor);
+  if (found != logs.end()) return found->second;
+  std::vector<std::string> names;
+  for (const auto& [name, value] : logs) names.push_back(name);
+  ad::fail("{}: monitors '{}' but the epoch's logs hold only [{}]{}", who, monitor,
+           fmt::join(names, ", "),
+           monitor.starts_with("val_") ? " (validation figures need validation data)" : "");
+}
+
+// ---- EarlyStopping ----
+
+namespace callbacks {
+
+EarlyStopping::EarlyStopping(EarlyStoppingOptions options)
+    : options_(std::move(options)),
+      improvement_("EarlyStopping", options_.monitor, options_.mode, options_.min_delta) {
+  TG_CHECK(options_.patience >= 0, "EarlyStopping: patience is {}; it must be 0 or more",
+           options_.patience);
+  TG_CHECK(options_.start_from_epoch >= 0,
+           "EarlyStopping: start_from_epoch is {}; it must be 0 or more", options_.start_from_epoch);
+}
+
+void EarlyStopping::on_train_begin(Sequential& /*model*/) {
+  wait_ = 0;
+  best_.reset();
+  best_epoch_.reset();
+  stopped_epoch_.reset();
+  best_weights_.clear();
+}
+
+void EarlyStopping::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+  if (epoch < options_.start_from_epoch) return;
+  const double current = monitored_value("EarlyStopping", options_.monitor, logs);
+  // Until some epoch improves (a NaN first figure does not), the current weights are the best.
+  if (options_.restore_best_weights && best_weights_.empty()) {
+    best_weights_ = model.get_weights();
+    best_epoch_ = epoch;
+  }
+  ++wait_;
+  if (improvement_(current, best_)) {
+    best_ = current;
+    best_epoch_ = epoch;
+    if (options_.restore_best_weights) best_weights_ = model.get_weights();
+    // Waiting starts over only when the figure beats the baseline too.
+    if (!options_.baseline || improvement_(current, options_.baseline)) wait_ = 0;
+    return;
+  }
+  // patience epochs in a row without improvement; the first epoch never stops training.
+  if (wait_ >= options_.patience && epoch > 0) {
+    stopped_epoch_ = epoch;
+    model.stop_training = true;
+  }
+}
+
+void EarlyStopping::on_train_end(Sequential& model, const Logs& /*logs*/) {
+  if (stopped_epoch_ && options_.verbose > 0)
+    fmt::print("Epoch {}: early stopping\n", *stopped_epoch_ + 1);
+  if (options_.restore_best_weights && !best_weights_.empty()) {
+    if (options_.verbose > 0)
+      fmt::print("Restoring model weights from the end of the best epoch: {}.\n", *best_epoch_ + 1);
+    model.set_weights(best_weights_);
+  }
+}
+
+// ---- ModelCheckpoint ----
+
+ModelCheckpoint::ModelCheckpoint(std::string path, ModelCheckpointOptions options)
+    : path_(std::move(path)),
+      options_(std::move(options)),
+      improvement_("ModelCheckpoint", options_.monitor, options_.mode) {
+  TG_CHECK(!path_.empty(), "ModelCheckpoint: the path is empty");
+}
+
+void ModelCheckpoint::on_train_begin(Sequential& /*model*/) {
+  best_.reset();
+  saved_.clear();
+}
+
+std::string ModelCheckpoint::path_for(int epoch, const Logs& logs) const {
+  fmt::dynamic_format_arg_store<fmt::format_context> args;
+  args.push_back(fmt::arg("epoch", epoch + 1));
+  for (const auto& [name, value] : logs) args.push_back(fmt::arg(name.c_str(), value));
+  try {
+    return fmt::vformat(path_, args);
+  } catch (const fmt::format_error& e) {
+    std::vector<std::string> names = {"epoch"};
+    for (const auto& [name, value] : logs) names.push_back(name);
+    ad::fail("ModelCheckpoint: cannot fill in the path '{}' ({}); it may name [{}]", path_,
+             e.what(), fmt::join(names, ", "));
+  }
+}
+
+void ModelCheckpoint::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+  const std::string path = path_for(epoch, logs);
+  if (options_.save_best_only) {
+    const double current = monitored_value("ModelCheckpoint", options_.monitor, logs);
+    if (!improvement_(current, best_)) {
+      if (options_.verbose > 0)
+        fmt::print("Epoch {}: {} did not improve from {:.5f}\n", epoch + 1, options_.monitor, *best_);
+      return;
+    }
+    if (options_.verbose > 0)
+      fmt::print("Epoch {}: {} improved from {} to {:.5f}, saving model to {}\n", epoch + 1,
+                 options_.monitor, best_ ? fmt::format("{:.5f}", *best_) : "inf", current, path);
+    best_ = current;
+  } else if (options_.verbose > 0) {
+    fmt::print("Epoch {}: saving model to {}\n", epoch + 1, path);
+  }
+  if (options_.save_weights_only)
+    save_weights(model, path);
+  else
+    model.save(path);
+  saved_.push_back(path);
+}
+
+// ---- CSVLogger ----
+
+CSVLogger::CSVLogger(std::string path, CSVLoggerOptions options)
+    : path_(std::move(path)), options_(options) {
+  TG_CHECK(!path_.empty(), "CSVLogger: the path is empty");
+}
+
+void CSVLogger::on_train_begin(Sequential& /*model*/) {
+  columns_.clear();
+  rows_.clear();
+  kept_.clear();
+  if (options_.append && std::filesystem::exists(path_)) {
+    std::ifstream in(path_, std::ios::binary);
+    TG_CHECK(in.is_open(), "CSVLogger: cannot read '{}' to append to it", path_);
+    kept_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!kept_.empty() && kept_.back() != '\n') kept_ += '\n';
+  }
+  // Fail now, not after the first epoch's work, when the file cannot be written.
+  write_file_atomically(path_, kept_);
+}
+
+namespace {
+
+// loss, the other training figures, val_loss, the other validation figures: the order in
+// which Keras' progress bar shows them.
+std::vector<std::string> csv_columns(const Logs& logs) {
+  std::vector<std::string> train, validation;
+  for (const auto& [name, value] : logs) {
+    const bool is_validation = name.starts_with("val_");
+    auto& list = is_validation ? validation : train;
+    const bool is_loss = name == (is_validation ? "val_loss" : "loss");
+    list.insert(is_loss ? list.begin() : list.end(), name);
+  }
+  std::vector<std::string> columns = {"epoch"};
+  columns.insert(columns.end(), train.begin(), train.end());
+  columns.insert(columns.end(), validation.begin(), validation.end());
+  return columns;
+}
+
+}  // namespace
+
+void CSVLogger::on_epoch_end(Sequential& /*model*/, int epoch, const Logs& logs) {
+  if (columns_.empty()) columns_ = csv_columns(logs);
+  std::string row = fmt::format("{}", epoch + 1);
+  for (size_t i = 1; i < columns_.size(); ++i) {
+    auto found = logs.find(columns_[i]);
+    // The shortest text that reads back as the same double.
+    row += options_.separator + (found == logs.end() ? std::string("NA") : fmt::format("{}", found->second));
+  }
+  rows_.push_back(std::move(row));
+
+  std::string text = kept_;
+  if (kept_.empty()) text += fmt::format("{}\n", fmt::join(columns_, std::string(1, options_.separator)));
+  for (const std::string& r : rows_) text += r + '\n';
+  write_file_atomically(path_, text);
+}
+
+// ---- TerminateOnNaN ----
+
+void TerminateOnNaN::on_train_begin(Sequential& /*model*/) { terminated_batch_.reset(); }
+
+void TerminateOnNaN::on_batch_end(Sequential& model, int batch, const Logs& logs) {
+  auto loss = logs.find("loss");
+  if (loss == logs.end() || std::isfinite(loss->second)) return;
+  fmt::print("Batch {}: Invalid loss, terminating training\n", batch);
+  terminated_batch_ = batch;
+  model.stop_training = true;
+}
+
+// ---- LambdaCallback ----
+
+void LambdaCallback::on_train_begin(Sequential& model) {
+  if (functions_.on_train_begin) functions_.on_train_begin(model);
+}
+void LambdaCallback::on_epoch_begin(Sequential& model, int epoch) {
+  if (functions_.on_epoch_begin) functions_.on_epoch_begin(model, epoch);
+}
+void LambdaCallback::on_batch_end(Sequential& model, int batch, const Logs& logs) {
+  if (functions_.on_batch_end) functions_.on_batch_end(model, batch, logs);
+}
+void LambdaCallback::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+  if (functions_.on_epoch_end) functions_.on_epoch_end(model, epoch, logs);
+}
+void LambdaCallback::on_train_end(Sequential& model, const Logs& logs) {
+  if (functions_.on_train_end) functions_.on_train_end(model, logs);
+}
+
+}  // namespace callbacks
+
+// ---- Factories ----
+
+std::shared_ptr<callbacks::EarlyStopping> EarlyStopping(EarlyStoppingOptions options) {
+  return std::make_shared<callbacks::EarlyStopping>(std::move(options));
+}
+std::shared_ptr<callbacks::ModelCheckpoint> ModelCheckpoint(std::string path,
+                                                           ModelCheckpointOptions options) {
+  return std::make_shared<callbacks::ModelCheckpoint>(std::move(path), std::move(options));
+}
+std::shared_ptr<callbacks::CSVLogger> CSVLogger(std::string path, CSVLoggerOptions options) {
+  return std::make_shared<callbacks::CSVLogger>(std::move(path), options);
+}
+std::shared_ptr<callbacks::TerminateOnNaN> TerminateOnNaN() {
+  return std::make_shared<callbacks::TerminateOnNaN>();
+}
+std::shared_ptr<callbacks::LambdaCallback> LambdaCallback(LambdaCallbackOptions functions) {
+  return std::make_shared<callbacks::LambdaCallback>(std::move(functions));
+}
+
+}  // namespace nn

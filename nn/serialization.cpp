@@ -1,0 +1,190 @@
+// Sequential::save, nn::load_model and the weights-only pair: the model file layout is
+// described in nn/serialization.h.
+#include "nn/serialization.h"
+
+#include <set>
+
+#include "nn/safetensors.h"
+
+namespace nn {
+
+namespace {
+
+constexpr const char* kFormat = "tapegrad.sequential";
+constexpr int kFormatVersion = 1;
+constexpr const char* kOptimizerPrefix = "optimizer/";
+
+// Every weight as "<layer>/<weight>", in model order (the order of trainable_weights(), which
+// is also the order in which the optimizer was built).
+// The tensors share the weights' storage.
+std::vector<NamedTensor> named_weights(const Sequential& model, const std::string& who) {
+  std::vector<NamedTensor> named;
+  std::set<std::string> layer_names;
+  for (const LayerPtr& layer : model.layers()) {
+    TG_CHECK(layer_names.insert(layer->name()).second,
+             "{}: two layers are named '{}'; saved weights need unique layer names", who,
+             layer->name());
+    std::vector<Var> weights = layer->weights();
+    std::vector<std::string> names = layer->weight_names();
+    TG_CHECK(weights.size() == names.size(), "{}: layer '{}' has {} weights but {} weight names",
+             who, layer->name(), weights.size(), names.size());
+    for (size_t i = 0; i < weights.size(); ++i)
+      named.push_back({layer->name() + "/" + names[i], weights[i].value()});
+  }
+  return named;
+}
+
+// The optimizer's state: one tensor per parameter and slot, named after the parameter.
+std::vector<NamedTensor> named_slots(Optimizer& optimizer, const std::vector<NamedTensor>& weights) {
+  std::vector<NamedTensor> named;
+  auto& slots = optimizer.slots();
+  for (size_t i = 0; i < slots.size() && i < weights.size(); ++i)
+    for (auto& [slot, tensor] : slots[i])
+      named.push_back({kOptimizerPrefix + weights[i].name + "/" + slot, tensor});
+  return named;
+}
+
+// Checks that `file` holds exactly the `expected` tensors (names and shapes), listing every
+// difference at once; tensors whose names start with `ignored_prefix` are left to another check.
+void check_tensors(const SafetensorsFile& file, const std::vector<NamedTensor>& expected,
+                   const std::string& who, const std::string& path, const std::string& what,
+                   const std::string& ignored_prefix) {
+  std::vector<std::string> problems;
+  std::set<std::string> wanted;
+  for (const NamedTensor& w : expected) {
+    wanted.insert(w.name);
+    if (!file.contains(w.name)) {
+      problems.push_back(fmt::format("'{}' {} is missing", w.name, ad::to_string(w.tensor.shape())));
+    } else if (file.tensor(w.name).shape() != w.tensor.shape()) {
+      problems.push_back(fmt::format("'{}' has shape {} in the file but {} in the model", w.name,
+                                     ad::to_string(file.tensor(w.name).shape()),
+                                     ad::to_string(w.tensor.shape())));
+    }
+  }
+  for (const NamedTensor& t : file.tensors) {
+    const bool ours = ignored_prefix.empty() ? !t.name.starts_with(kOptimizerPrefix)
+                                             : t.name.starts_with(ignored_prefix);
+    if (ours && !wanted.contains(t.name))
+      problems.push_back(fmt::format("'{}' {} is in the file but not in the model", t.name,
+                                     ad::to_string(t.tensor.shape())));
+  }
+  TG_CHECK(problems.empty(), "{}: '{}': the {} do not match the model: {}", who, path, what,
+           fmt::join(problems, "; "));
+}
+
+// Copies the file's values into the targets' storage: the weights stay the same objects, so
+// anything holding them (an optimizer, a compiled step) sees the loaded values.
+void assign_from(const SafetensorsFile& file, std::vector<NamedTensor>& targets) {
+  for (NamedTensor& target : targets) target.tensor.assign(file.tensor(target.name));
+}
+
+std::string metadata_field(const SafetensorsFile& file, const std::string& path,
+                           const std::string& key) {
+  auto found = file.metadata.find(key);
+  TG_CHECK(found != file.metadata.end(),
+           "load_model: '{}': the file's metadata has no \"{}\"; it is not a saved model "
+           "(load_safetensors reads plain weight files)",
+           path, key);
+  return found->second;
+}
+
+void check_format(const SafetensorsFile& file, const std::string& path) {
+  const std::string format = metadata_field(file, path, "format");
+  TG_CHECK(format == kFormat, "load_model: '{}': the file's format is '{}', not '{}'", path, format,
+           kFormat);
+  const std::string version = metadata_field(file, path, "format_version");
+  TG_CHECK(version == std::to_string(kFormatVersion),
+           "load_model: '{}': format version '{}' is not the version {} this library reads", path,
+           version, kFormatVersion);
+}
+
+int64_t parse_iterations(const std::string& text, const std::string& path) {
+  size_t used = 0;
+  int64_t value = -1;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  TG_CHECK(used == text.size() && !text.empty() && value >= 0,
+           "load_model: '{}': optimizer_iterations is '{}', not a count", path, text);
+  return value;
+}
+
+}  // namespace
+
+void save_weights(const Sequential& model, const std::string& path) {
+  TG_CHECK(model.built(), "save_weights: '{}': the model is not built, so it has no weights yet",
+           path);
+  save_safetensors(path, named_weights(model, "save_weights"));
+}
+
+void load_weights(Sequential& model, const std::string& path) {
+  TG_CHECK(model.built(), "load_weights: '{}': build the model before loading weights into it",
+           path);
+  const SafetensorsFile file = load_safetensors(path);
+  std::vector<NamedTensor> weights = named_weights(model, "load_weights");
+  check_tensors(file, weights, "load_weights", path, "weights", "");
+  assign_from(file, weights);
+}
+
+void Sequential::save(const std::string& path) const {
+  TG_CHECK(built(), "Sequential::save: '{}': the model is not built, so it has no weights yet",
+           path);
+  const std::vector<NamedTensor> weights = named_weights(*this, "Sequential::save");
+  std::vector<NamedTensor> tensors = weights;
+  std::map<std::string, std::string> metadata = {
+      {"format", kFormat},
+      {"format_version", std::to_string(kFormatVersion)},
+      {"config", get_config().dump()},
+  };
+  if (compiled()) {
+    for (NamedTensor& slot : named_slots(*optimizer(), weights)) tensors.push_back(std::move(slot));
+    metadata["optimizer_iterations"] = std::to_string(optimizer()->iterations);
+  }
+  save_safetensors(path, tensors, metadata);
+}
+
+Sequential load_model(const std::string& path) {
+  const SafetensorsFile file = load_safetensors(path);
+  check_format(file, path);
+  Json config;
+  try {
+    config = Json::parse(metadata_field(file, path, "config"));
+  } catch (const Json::exception& e) {
+    ad::fail("load_model: '{}': the saved config is not valid JSON: {}", path, e.what());
+  }
+  Sequential model;
+  try {
+    model = Sequential::from_config(config);
+  } catch (const ad::Error& e) {
+    ad::fail("load_model: '{}': cannot rebuild the model from its config: {}", path, e.what());
+  } catch (const Json::exception& e) {
+    ad::fail("load_model: '{}': cannot rebuild the model from its config: {}", path, e.what());
+  }
+  TG_CHECK(model.built(), "load_model: '{}': the saved config has no input shape to build from",
+           path);
+
+  // Check every tensor before any value is copied.
+  std::vector<NamedTensor> weights = named_weights(model, "load_model");
+  check_tensors(file, weights, "load_model", path, "weights", "");
+  std::vector<NamedTensor> slots;
+  int64_t iterations = 0;
+  if (model.compiled()) {
+    Optimizer& optimizer = *model.optimizer();
+    std::vector<Var> params = model.trainable_weights();
+    if (optimizer.slots().size() != params.size()) optimizer.build(params);
+    slots = named_slots(optimizer, weights);
+    check_tensors(file, slots, "load_model", path, "optimizer slots", kOptimizerPrefix);
+    iterations = parse_iterations(metadata_field(file, path, "optimizer_iterations"), path);
+  } else {
+    check_tensors(file, {}, "load_model", path, "optimizer slots", kOptimizerPrefix);
+  }
+
+  assign_from(file, weights);
+  assign_from(file, slots);
+  if (model.compiled()) model.optimizer()->iterations = iterations;
+  return model;
+}
+
+}  // namespace nn

@@ -1,0 +1,393 @@
+#include "nn/callbacks.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "nn/layers/all.h"
+#include "nn/optimizers/sgd.h"
+#include "nn/safetensors.h"
+#include "nn/serialization.h"
+#include "tests/nn/scratch_folder.h"
+
+namespace {
+
+using ad::Tensor;
+using tests::ScratchFolder;
+
+// y = 2x + 1 to train on; the validation set follows y = -2x - 1, so the better the model fits
+// its training data, the worse its validation loss: the best epoch is the first.
+struct Line {
+  Tensor x, y, x_val, y_val;
+};
+
+Line line_data() {
+  ad::Rng rng(4);
+  Line d{Tensor::uniform({32, 1}, -1, 1, rng), Tensor::zeros({32, 1}),
+         Tensor::uniform({16, 1}, -1, 1, rng), Tensor::zeros({16, 1})};
+  for (int64_t i = 0; i < 32; ++i) d.y[i] = 2 * d.x[i] + 1;
+  for (int64_t i = 0; i < 16; ++i) d.y_val[i] = -2 * d.x_val[i] - 1;
+  return d;
+}
+
+nn::Sequential line_model(double learning_rate = 0.1) {
+  nn::Sequential model({nn::Dense(1, {.input_shape = {1}})});
+  model.build({1}, 7);
+  model.compile({.loss = "mse", .optimizer = nn::SGD(learning_rate), .metrics = {"mae"}});
+  return model;
+}
+
+nn::History fit(nn::Sequential& model, const Line& d, int epochs,
+                std::vector<nn::CallbackPtr> callbacks) {
+  return model.fit(d.x, d.y, {.epochs = epochs, .batch_size = 8,
+                              .validation_data = nn::ValidationData{d.x_val, d.y_val},
+                              .callbacks = std::move(callbacks), .verbose = 0});
+}
+
+// The model's weights after each epoch, as a callback placed before the one under test sees them.
+struct WeightsByEpoch {
+  std::vector<std::vector<Tensor>> weights;
+  nn::CallbackPtr callback() {
+    return nn::LambdaCallback({.on_epoch_end = [this](nn::Sequential& m, int, const nn::Logs&) {
+      weights.push_back(m.get_weights());
+    }});
+  }
+};
+
+std::vector<float> flat(const std::vector<Tensor>& weights) {
+  std::vector<float> out;
+  for (const Tensor& w : weights) out.insert(out.end(), w.values().begin(), w.values().end());
+  return out;
+}
+
+// Drives a callback by hand through epochs whose `monitor` takes these values; before epoch k
+// every weight is set to k, so the weights show which epoch they come from. Returns the
+// number of epochs run.
+int drive(nn::Callback& callback, nn::Sequential& model, const std::string& monitor,
+          const std::vector<double>& values) {
+  model.stop_training = false;
+  callback.on_train_begin(model);
+  int epoch = 0;
+  for (; epoch < static_cast<int>(values.size()) && !model.stop_training; ++epoch) {
+    std::vector<Tensor> weights = model.get_weights();
+    for (Tensor& w : weights) w.fill(static_cast<float>(epoch));
+    model.set_weights(weights);
+    callback.on_epoch_end(model, epoch, {{"loss", 1.0}, {monitor, values[static_cast<size_t>(epoch)]}});
+  }
+  callback.on_train_end(model, {});
+  return epoch;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> split_fields(const std::string& line, char separator = ',') {
+  std::vector<std::string> fields;
+  std::istringstream in(line);
+  for (std::string field; std::getline(in, field, separator);) fields.push_back(field);
+  return fields;
+}
+
+}  // namespace
+
+TEST_CASE("EarlyStopping stops after patience epochs without improvement and restores the best") {
+  struct Case {
+    const char* what;
+    nn::EarlyStoppingOptions options;
+    std::vector<double> values;
+    std::optional<int> stopped_epoch;
+    int best_epoch;
+  };
+  const std::vector<Case> cases = {
+      {"patience 0 stops at the first epoch that does not improve",
+       {.patience = 0}, {1.0, 0.9, 0.95, 0.8}, 2, 1},
+      {"patience 2 waits two epochs",
+       {.patience = 2}, {1.0, 0.8, 0.9, 0.85, 0.95, 0.7}, 3, 1},
+      {"an improvement starts the wait over",
+       {.patience = 2}, {1.0, 0.8, 0.9, 0.7, 0.75, 0.72, 0.6}, 5, 3},
+      {"a change below min_delta is no improvement",
+       {.min_delta = 0.1, .patience = 1}, {1.0, 0.95, 0.8}, 1, 0},
+      {"accuracy is maximized in auto mode",
+       {.monitor = "val_accuracy", .patience = 0}, {0.5, 0.6, 0.55, 0.7}, 2, 1},
+      {"mode max maximizes any figure",
+       {.monitor = "val_loss", .patience = 0, .mode = "max"}, {0.5, 0.6, 0.55}, 2, 1},
+      {"mode min minimizes even accuracy",
+       {.monitor = "val_accuracy", .patience = 0, .mode = "min"}, {0.5, 0.6}, 1, 0},
+      {"no stop when the patience outlasts training",
+       {.patience = 10}, {1.0, 0.5, 0.7, 0.8}, std::nullopt, 1},
+      {"a baseline not beaten stops training sooner",
+       {.patience = 2, .baseline = 0.5}, {1.0, 1.1, 1.2}, 1, 0},
+      {"without the baseline the same figures wait longer",
+       {.patience = 2}, {1.0, 1.1, 1.2}, 2, 0},
+      {"warm-up epochs are not watched",
+       {.patience = 0, .start_from_epoch = 2}, {1.0, 2.0, 3.0, 4.0}, 3, 2},
+      {"a NaN first figure is beaten by any number",
+       {.patience = 0}, {std::nan(""), 2.0, 3.0}, 2, 1},
+  };
+  nn::Sequential model = line_model();
+  for (const Case& c : cases) {
+    for (bool restore : {false, true}) {
+      CAPTURE(c.what);
+      CAPTURE(restore);
+      nn::EarlyStoppingOptions options = c.options;
+      options.restore_best_weights = restore;
+      auto stop = nn::EarlyStopping(options);
+      const int epochs = drive(*stop, model, options.monitor, c.values);
+      CHECK(stop->stopped_epoch() == c.stopped_epoch);
+      CHECK(epochs == (c.stopped_epoch ? *c.stopped_epoch + 1 : static_cast<int>(c.values.size())));
+      CHECK(stop->best_epoch() == c.best_epoch);
+      CHECK(model.stop_training == c.stopped_epoch.has_value());
+      // Restored: the best epoch's weights; else those of the last epoch run.
+      const float expected = static_cast<float>(restore ? c.best_epoch : epochs - 1);
+      CHECK(model.get_weights()[0].to_vector() == std::vector<float>{expected});
+    }
+  }
+}
+
+TEST_CASE("EarlyStopping in fit stops at the right epoch and restores the first epoch's weights") {
+  const Line d = line_data();
+  SUBCASE("when it triggers") {
+    nn::Sequential model = line_model();
+    WeightsByEpoch seen;
+    auto stop = nn::EarlyStopping({.monitor = "val_loss", .patience = 2, .restore_best_weights = true});
+    nn::History history = fit(model, d, 20, {seen.callback(), stop});
+    const std::vector<double>& val_loss = history["val_loss"];
+    // Fitting y = 2x + 1 moves the model away from y = -2x - 1 every epoch.
+    REQUIRE(val_loss.size() >= 2);
+    for (size_t i = 1; i < val_loss.size(); ++i) REQUIRE(val_loss[i] > val_loss[i - 1]);
+    CHECK(history.epochs.size() == 3);
+    CHECK(stop->stopped_epoch() == 2);
+    CHECK(stop->best_epoch() == 0);
+    CHECK(stop->best() == val_loss[0]);
+    CHECK(flat(model.get_weights()) == flat(seen.weights[0]));
+    CHECK(flat(model.get_weights()) != flat(seen.weights.back()));
+  }
+  SUBCASE("when training ends first") {
+    nn::Sequential model = line_model();
+    WeightsByEpoch seen;
+    auto stop = nn::EarlyStopping({.monitor = "val_loss", .patience = 50, .restore_best_weights = true});
+    nn::History history = fit(model, d, 4, {seen.callback(), stop});
+    CHECK(history.epochs.size() == 4);
+    CHECK_FALSE(stop->stopped_epoch().has_value());
+    CHECK(stop->best_epoch() == 0);
+    CHECK(flat(model.get_weights()) == flat(seen.weights[0]));
+    CHECK(flat(model.get_weights()) != flat(seen.weights[3]));
+  }
+  SUBCASE("without restore_best_weights the last weights stay") {
+    nn::Sequential model = line_model();
+    WeightsByEpoch seen;
+    fit(model, d, 20, {seen.callback(), nn::EarlyStopping({.patience = 1})});
+    CHECK(seen.weights.size() == 2);
+    CHECK(flat(model.get_weights()) == flat(seen.weights.back()));
+  }
+}
+
+TEST_CASE("a monitored figure missing from the logs is an error naming the figures there are") {
+  nn::Sequential model = line_model();
+  const Line d = line_data();
+  CHECK_THROWS_WITH_AS(
+      model.fit(d.x, d.y, {.epochs = 1, .callbacks = {nn::EarlyStopping()}, .verbose = 0}),
+      doctest::Contains("EarlyStopping: monitors 'val_loss' but the epoch's logs hold only [loss, "
+                        "mae] (validation figures need validation data)"),
+      ad::Error);
+  CHECK_THROWS_WITH_AS(nn::EarlyStopping({.mode = "maximum"}),
+                       doctest::Contains("mode is 'maximum'; it must be"), ad::Error);
+  CHECK_THROWS_WITH_AS(nn::EarlyStopping({.patience = -1}), doctest::Contains("patience is -1"),
+                       ad::Error);
+  CHECK_THROWS_WITH_AS(nn::ModelCheckpoint("m.model", {.mode = ""}),
+                       doctest::Contains("ModelCheckpoint: mode is ''"), ad::Error);
+}
+
+TEST_CASE("ModelCheckpoint with save_best_only writes only when the figure improves") {
+  ScratchFolder folder;
+  nn::Sequential model = line_model();
+  auto checkpoint = nn::ModelCheckpoint(folder.file("ckpt-{epoch}.model"), {.save_best_only = true});
+  drive(*checkpoint, model, "val_loss", {1.0, 0.8, 0.9, 0.7, 0.7});
+  CHECK(checkpoint->saved() ==
+        std::vector<std::string>{folder.file("ckpt-1.model"), folder.file("ckpt-2.model"),
+                                 folder.file("ckpt-4.model")});
+  CHECK(folder.entries() == std::vector<std::string>{"ckpt-1.model", "ckpt-2.model", "ckpt-4.model"});
+  CHECK(checkpoint->best() == 0.7);
+  // drive() sets every weight to the epoch index: the file of epoch 4 (index 3) holds 3s.
+  CHECK(nn::load_model(folder.file("ckpt-4.model")).get_weights()[0].to_vector() ==
+        std::vector<float>{3.f});
+}
+
+TEST_CASE("ModelCheckpoint without save_best_only writes every epoch, loadable as it was") {
+  ScratchFolder folder;
+  const Line d = line_data();
+  nn::Sequential model = line_model();
+  std::vector<Tensor> predictions;
+  auto record = nn::LambdaCallback({.on_epoch_end = [&](nn::Sequential& m, int, const nn::Logs&) {
+    predictions.push_back(m.predict(d.x_val));
+  }});
+  auto checkpoint = nn::ModelCheckpoint(folder.file("epoch-{epoch:02d}-{val_loss:.3f}.model"));
+  nn::History history = fit(model, d, 3, {record, checkpoint});
+  REQUIRE(checkpoint->saved().size() == 3);
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    CAPTURE(epoch);
+    const std::string expected =
+        folder.file(fmt::format("epoch-0{}-{:.3f}.model", epoch + 1, history["val_loss"][epoch]));
+    CHECK(checkpoint->saved()[epoch] == expected);
+    CHECK(nn::load_model(expected).predict(d.x_val).to_vector() == predictions[epoch].to_vector());
+  }
+  CHECK(folder.entries().size() == 3);
+}
+
+TEST_CASE("ModelCheckpoint can write the weights alone") {
+  ScratchFolder folder;
+  nn::Sequential model = line_model();
+  auto checkpoint = nn::ModelCheckpoint(folder.file("w.safetensors"), {.save_weights_only = true});
+  drive(*checkpoint, model, "val_loss", {1.0, 2.0});
+  const nn::SafetensorsFile file = nn::load_safetensors(folder.file("w.safetensors"));
+  CHECK(file.metadata.empty());
+  CHECK(file.tensor("dense/kernel").to_vector() == std::vector<float>{1.f});
+  nn::Sequential other = line_model();
+  nn::load_weights(other, folder.file("w.safetensors"));
+  CHECK(other.get_weights()[1].to_vector() == std::vector<float>{1.f});
+}
+
+TEST_CASE("ModelCheckpoint names the pattern and the usable names when a path cannot be filled in") {
+  ScratchFolder folder;
+  nn::Sequential model = line_model();
+  auto checkpoint = nn::ModelCheckpoint(folder.file("m-{accuracy}.model"));
+  CHECK_THROWS_WITH_AS(checkpoint->on_epoch_end(model, 0, {{"loss", 1.0}, {"val_loss", 2.0}}),
+                       doctest::Contains("it may name [epoch, loss, val_loss]"), ad::Error);
+  CHECK(folder.entries().empty());
+}
+
+TEST_CASE("CSVLogger writes a header and one row per epoch with the History's numbers") {
+  ScratchFolder folder;
+  const Line d = line_data();
+  const std::string path = folder.file("log.csv");
+  nn::Sequential model = line_model();
+  nn::History history = fit(model, d, 3, {nn::CSVLogger(path)});
+
+  const std::vector<std::string> lines = split_lines(tests::read_text(path));
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] == "epoch,loss,mae,val_loss,val_mae");
+  const std::vector<std::string> columns = split_fields(lines[0]);
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    CAPTURE(epoch);
+    const std::vector<std::string> fields = split_fields(lines[epoch + 1]);
+    REQUIRE(fields.size() == 5);
+    CHECK(fields[0] == std::to_string(epoch + 1));
+    // The text reads back as exactly the recorded double.
+    for (size_t i = 1; i < fields.size(); ++i) CHECK(std::stod(fields[i]) == history[columns[i]][epoch]);
+  }
+  CHECK(folder.entries() == std::vector<std::string>{"log.csv"});
+
+  SUBCASE("a new run replaces the file") {
+    fit(model, d, 1, {nn::CSVLogger(path)});
+    CHECK(split_lines(tests::read_text(path)).size() == 2);
+  }
+  SUBCASE("with append a new run adds its rows under the old header") {
+    fit(model, d, 2, {nn::CSVLogger(path, {.append = true})});
+    const std::vector<std::string> appended = split_lines(tests::read_text(path));
+    REQUIRE(appended.size() == 6);
+    CHECK(std::equal(lines.begin(), lines.end(), appended.begin()));
+    CHECK(split_fields(appended[4])[0] == "1");
+    CHECK(split_fields(appended[5])[0] == "2");
+  }
+}
+
+TEST_CASE("CSVLogger writes NA for a figure an epoch lacks and honours the separator") {
+  ScratchFolder folder;
+  const std::string path = folder.file("log.tsv");
+  nn::Sequential model = line_model();
+  nn::callbacks::CSVLogger logger(path, {.separator = '\t'});
+  logger.on_train_begin(model);
+  CHECK(tests::read_text(path).empty());
+  logger.on_epoch_end(model, 0, {{"loss", 0.5}, {"accuracy", 0.25}, {"val_loss", 0.75}});
+  logger.on_epoch_end(model, 1, {{"loss", 0.125}, {"accuracy", 1.0}});
+  CHECK(tests::read_text(path) ==
+        "epoch\tloss\taccuracy\tval_loss\n"
+        "1\t0.5\t0.25\t0.75\n"
+        "2\t0.125\t1\tNA\n");
+}
+
+TEST_CASE("CSVLogger fails before training when its file cannot be written") {
+  ScratchFolder folder;
+  const Line d = line_data();
+  nn::Sequential model = line_model();
+  const std::vector<Tensor> before = model.get_weights();
+  const std::string path = folder.file("missing/log.csv");
+  CHECK_THROWS_WITH_AS(fit(model, d, 2, {nn::CSVLogger(path)}), doctest::Contains(path.c_str()),
+                       ad::Error);
+  CHECK(flat(model.get_weights()) == flat(before));
+}
+
+TEST_CASE("TerminateOnNaN stops a run whose loss becomes NaN or infinite") {
+  SUBCASE("by hand") {
+    nn::Sequential model = line_model();
+    auto terminate = nn::TerminateOnNaN();
+    terminate->on_train_begin(model);
+    terminate->on_batch_end(model, 0, {{"loss", 3.0}});
+    CHECK_FALSE(model.stop_training);
+    for (double bad : {std::nan(""), std::numeric_limits<double>::infinity(),
+                       -std::numeric_limits<double>::infinity()}) {
+      CAPTURE(bad);
+      model.stop_training = false;
+      terminate->on_batch_end(model, 4, {{"loss", bad}});
+      CHECK(model.stop_training);
+      CHECK(terminate->terminated_batch() == 4);
+    }
+  }
+  SUBCASE("in fit, with a learning rate that makes training diverge") {
+    const Line d = line_data();
+    nn::Sequential model = line_model(1e6);
+    auto terminate = nn::TerminateOnNaN();
+    nn::History history = fit(model, d, 50, {terminate});
+    REQUIRE(terminate->terminated_batch().has_value());
+    CHECK(history.epochs.size() < 50);
+    CHECK_FALSE(std::isfinite(history["loss"].back()));
+  }
+}
+
+TEST_CASE("LambdaCallback sees every epoch and batch, in order") {
+  const Line d = line_data();
+  nn::Sequential model = line_model();
+  std::vector<std::string> events;
+  std::vector<double> epoch_losses;
+  auto callback = nn::LambdaCallback({
+      .on_train_begin = [&](nn::Sequential&) { events.push_back("train_begin"); },
+      .on_epoch_begin = [&](nn::Sequential&, int e) { events.push_back(fmt::format("epoch_begin {}", e)); },
+      .on_batch_end = [&](nn::Sequential&, int b, const nn::Logs&) { events.push_back(fmt::format("batch {}", b)); },
+      .on_epoch_end =
+          [&](nn::Sequential&, int e, const nn::Logs& logs) {
+            events.push_back(fmt::format("epoch_end {}", e));
+            epoch_losses.push_back(logs.at("loss"));
+          },
+      .on_train_end = [&](nn::Sequential&, const nn::Logs&) { events.push_back("train_end"); },
+  });
+  nn::History history = fit(model, d, 3, {callback});
+
+  // 32 samples in batches of 8: 4 batches an epoch.
+  std::vector<std::string> expected = {"train_begin"};
+  for (int e = 0; e < 3; ++e) {
+    expected.push_back(fmt::format("epoch_begin {}", e));
+    for (int b = 0; b < 4; ++b) expected.push_back(fmt::format("batch {}", b));
+    expected.push_back(fmt::format("epoch_end {}", e));
+  }
+  expected.push_back("train_end");
+  CHECK(events == expected);
+  CHECK(epoch_losses == history["loss"]);
+
+  SUBCASE("functions left empty are skipped") {
+    int ends = 0;
+    fit(model, d, 2, {nn::LambdaCallback({.on_epoch_end = [&](nn::Sequential&, int, const nn::Logs&) { ++ends; }})});
+    CHECK(ends == 2);
+  }
+  SUBCASE("a lambda may stop training") {
+    nn::History stopped = fit(model, d, 10, {nn::LambdaCallback({.on_epoch_end = [](nn::Sequential& m, int e, const nn::Logs&) {
+                                if (e == 1) m.stop_training = true;
+                              }})});
+    CHECK(stopped.epochs.size() == 2);
+  }
+}

@@ -1,0 +1,323 @@
+#include "nn/serialization.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "nn/layers/all.h"
+#include "nn/optimizers/adam.h"
+#include "nn/optimizers/sgd.h"
+#include "nn/safetensors.h"
+#include "tests/nn/scratch_folder.h"
+
+namespace {
+
+using ad::Tensor;
+using tests::ScratchFolder;
+
+// Three classes of 4 features, labelled by the largest of three fixed projections.
+struct Classification {
+  Tensor x, y;
+};
+
+Classification classification(int64_t n, uint64_t seed) {
+  ad::Rng rng(seed);
+  Classification data{Tensor::uniform({n, 4}, -1, 1, rng), Tensor::zeros({n})};
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = data.x.data() + i * 4;
+    const float scores[3] = {row[0] + row[1], row[2] - row[0], row[3] - row[1]};
+    data.y[i] = static_cast<float>(std::max_element(scores, scores + 3) - scores);
+  }
+  return data;
+}
+
+nn::Sequential classifier(nn::OptimizerRef optimizer, int hidden = 8) {
+  nn::Sequential model({nn::Dense(hidden, {.activation = "relu", .input_shape = {4}}),
+                        nn::Dense(3, "softmax")});
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = std::move(optimizer),
+                 .metrics = {"accuracy"}});
+  return model;
+}
+
+nn::History train(nn::Sequential& model, const Classification& data, int epochs, uint64_t seed) {
+  return model.fit(data.x, data.y, {.epochs = epochs, .batch_size = 16, .seed = seed, .verbose = 0});
+}
+
+void check_same_weights(nn::Sequential& a, nn::Sequential& b) {
+  std::vector<Tensor> wa = a.get_weights(), wb = b.get_weights();
+  REQUIRE(wa.size() == wb.size());
+  for (size_t i = 0; i < wa.size(); ++i) {
+    CAPTURE(i);
+    CHECK(wa[i].shape() == wb[i].shape());
+    CHECK(wa[i].to_vector() == wb[i].to_vector());
+  }
+}
+
+// Rewrites a saved model with its tensors changed by `edit`, keeping the metadata.
+void rewrite(const std::string& path, const std::function<void(nn::SafetensorsFile&)>& edit) {
+  nn::SafetensorsFile file = nn::load_safetensors(path);
+  edit(file);
+  nn::save_safetensors(path, file.tensors, file.metadata);
+}
+
+}  // namespace
+
+TEST_CASE("a trained model saves to one safetensors file and loads back exactly") {
+  ScratchFolder folder;
+  const Classification data = classification(64, 1);
+  nn::Sequential model = classifier(nn::Adam(0.01));
+  train(model, data, 2, 3);
+  const std::string path = folder.file("classifier.model");
+  model.save(path);
+  CHECK(folder.entries() == std::vector<std::string>{"classifier.model"});
+
+  SUBCASE("the loaded model predicts bit for bit what the saved one did") {
+    nn::Sequential loaded = nn::load_model(path);
+    CHECK(loaded.predict(data.x).to_vector() == model.predict(data.x).to_vector());
+    CHECK(loaded.get_config() == model.get_config());
+    check_same_weights(loaded, model);
+    REQUIRE(loaded.compiled());
+    CHECK(loaded.optimizer()->type() == "Adam");
+    CHECK(loaded.optimizer()->iterations == model.optimizer()->iterations);
+    CHECK(loaded.metrics() == std::vector<std::string>{"accuracy"});
+    CHECK(loaded.loss()->name() == "sparse_categorical_crossentropy");
+  }
+  SUBCASE("the file holds weights by layer name, optimizer slots, and the config as metadata") {
+    nn::SafetensorsFile file = nn::load_safetensors(path);
+    std::vector<std::string> names;
+    for (const nn::NamedTensor& t : file.tensors) names.push_back(t.name);
+    // The weights in model order, then Adam's two slots per weight (map order: m before v).
+    CHECK(names == std::vector<std::string>{
+                       "dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
+                       "optimizer/dense/kernel/m", "optimizer/dense/kernel/v",
+                       "optimizer/dense/bias/m", "optimizer/dense/bias/v",
+                       "optimizer/dense_1/kernel/m", "optimizer/dense_1/kernel/v",
+                       "optimizer/dense_1/bias/m", "optimizer/dense_1/bias/v"});
+    CHECK(file.tensor("dense/kernel").shape() == ad::Shape{4, 8});
+    CHECK(file.tensor("dense_1/bias").shape() == ad::Shape{3});
+    CHECK(file.tensor("dense/kernel").to_vector() == model.get_weights()[0].to_vector());
+    CHECK(file.tensor("optimizer/dense_1/kernel/v").to_vector() ==
+          model.optimizer()->slots()[2].at("v").to_vector());
+    CHECK(file.metadata.at("format") == "tapegrad.sequential");
+    CHECK(file.metadata.at("format_version") == "1");
+    // 64 samples in batches of 16 for 2 epochs: 8 updates.
+    CHECK(file.metadata.at("optimizer_iterations") == "8");
+    CHECK(nn::Json::parse(file.metadata.at("config")) == model.get_config());
+  }
+}
+
+TEST_CASE("a loaded model continues training exactly as the original would") {
+  struct Case {
+    const char* optimizer;
+    std::function<nn::OptimizerRef()> make;
+  };
+  const std::vector<Case> cases = {
+      {"SGD with momentum", [] { return nn::OptimizerRef(nn::SGD(0.05, {.momentum = 0.9})); }},
+      {"Adam", [] { return nn::OptimizerRef(nn::Adam(0.01)); }},
+      {"RMSprop", [] { return nn::OptimizerRef("rmsprop"); }},
+  };
+  const Classification data = classification(48, 5);
+  for (const Case& c : cases) {
+    CAPTURE(c.optimizer);
+    ScratchFolder folder;
+    nn::Sequential original = classifier(c.make());
+    train(original, data, 2, 11);
+    original.save(folder.file("midway.model"));
+    nn::Sequential resumed = nn::load_model(folder.file("midway.model"));
+
+    nn::History original_rest = train(original, data, 2, 12);
+    nn::History resumed_rest = train(resumed, data, 2, 12);
+    CHECK(resumed_rest["loss"] == original_rest["loss"]);
+    CHECK(resumed_rest["accuracy"] == original_rest["accuracy"]);
+    check_same_weights(resumed, original);
+    CHECK(resumed.optimizer()->iterations == original.optimizer()->iterations);
+  }
+}
+
+TEST_CASE("the optimizer state matters: a fresh optimizer continues differently") {
+  // Guards the test above: with momentum, dropping the slots must change the numbers.
+  ScratchFolder folder;
+  const Classification data = classification(48, 5);
+  nn::Sequential original = classifier(nn::SGD(0.05, {.momentum = 0.9}));
+  train(original, data, 2, 11);
+  nn::Sequential fresh = classifier(nn::SGD(0.05, {.momentum = 0.9}));
+  fresh.build({4});
+  fresh.set_weights(original.get_weights());
+  train(original, data, 1, 12);
+  train(fresh, data, 1, 12);
+  CHECK(fresh.get_weights()[0].to_vector() != original.get_weights()[0].to_vector());
+}
+
+TEST_CASE("a built model that was never compiled saves and loads without optimizer state") {
+  ScratchFolder folder;
+  nn::Sequential model({nn::Flatten({2, 3}), nn::Dense(4, "tanh"), nn::Dense(2)});
+  model.build({2, 3}, 9);
+  model.save(folder.file("plain.model"));
+  CHECK(nn::load_safetensors(folder.file("plain.model")).tensors.size() == 4);
+
+  nn::Sequential loaded = nn::load_model(folder.file("plain.model"));
+  CHECK_FALSE(loaded.compiled());
+  ad::Rng rng(2);
+  const Tensor x = Tensor::normal({5, 2, 3}, 0, 1, rng);
+  CHECK(loaded.predict(x).to_vector() == model.predict(x).to_vector());
+}
+
+TEST_CASE("saving a model that has no weights yet is an error naming the file") {
+  ScratchFolder folder;
+  nn::Sequential model({nn::Dense(3)});
+  const std::string path = folder.file("unbuilt.model");
+  CHECK_THROWS_WITH_AS(model.save(path), doctest::Contains((path + "': the model is not built").c_str()),
+                       ad::Error);
+  CHECK_THROWS_WITH_AS(nn::save_weights(model, path), doctest::Contains("not built"), ad::Error);
+  CHECK(folder.entries().empty());
+}
+
+TEST_CASE("save_weights and load_weights carry weights between models of one architecture") {
+  ScratchFolder folder;
+  nn::Sequential source = classifier("sgd");
+  source.build({4}, 1);
+  nn::Sequential target = classifier("sgd");
+  target.build({4}, 2);
+  REQUIRE(target.get_weights()[0].to_vector() != source.get_weights()[0].to_vector());
+  nn::save_weights(source, folder.file("w.safetensors"));
+  nn::load_weights(target, folder.file("w.safetensors"));
+  check_same_weights(target, source);
+}
+
+TEST_CASE("weights of another architecture are refused and the model is left untouched") {
+  ScratchFolder folder;
+  const std::string path = folder.file("w.safetensors");
+  nn::Sequential source = classifier("sgd", 8);
+  source.build({4}, 1);
+  nn::save_weights(source, path);
+
+  struct Case {
+    const char* what;
+    std::function<nn::Sequential()> make;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"wider hidden layer", [] { return classifier("sgd", 9); },
+       "'dense/kernel' has shape [4,8] in the file but [4,9] in the model"},
+      {"another layer name",
+       [] {
+         nn::Dense hidden(8, {.activation = "relu", .input_shape = {4}});
+         hidden.set_name("hidden");
+         return nn::Sequential({hidden, nn::Dense(3, "softmax")});
+       },
+       "'hidden/kernel' [4,8] is missing"},
+      {"a missing layer", [] { return nn::Sequential({nn::Dense(8, {.input_shape = {4}})}); },
+       "'dense_1/kernel' [8,3] is in the file but not in the model"},
+      {"an extra layer",
+       [] {
+         return nn::Sequential({nn::Dense(8, {.activation = "relu", .input_shape = {4}}),
+                                nn::Dense(3), nn::Dense(2)});
+       },
+       "'dense_2/kernel' [3,2] is missing"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    nn::Sequential target = c.make();
+    if (!target.built()) target.build({4}, 2);
+    const std::vector<Tensor> before = target.get_weights();
+    CHECK_THROWS_WITH_AS(nn::load_weights(target, path), doctest::Contains(c.message), ad::Error);
+    CHECK_THROWS_WITH_AS(nn::load_weights(target, path), doctest::Contains(path.c_str()), ad::Error);
+    const std::vector<Tensor> after = target.get_weights();
+    for (size_t i = 0; i < before.size(); ++i) CHECK(after[i].to_vector() == before[i].to_vector());
+  }
+}
+
+TEST_CASE("a model file that does not match its own config is refused naming the problem") {
+  ScratchFolder folder;
+  const Classification data = classification(32, 1);
+  nn::Sequential model = classifier(nn::SGD(0.05, {.momentum = 0.9}));
+  train(model, data, 1, 3);
+  const std::string path = folder.file("model.model");
+
+  struct Case {
+    const char* what;
+    std::function<void(nn::SafetensorsFile&)> edit;
+    const char* message;
+  };
+  auto drop = [](const std::string& name) {
+    return [name](nn::SafetensorsFile& f) {
+      std::erase_if(f.tensors, [&](const nn::NamedTensor& t) { return t.name == name; });
+    };
+  };
+  auto replace = [](const std::string& name, Tensor value) {
+    return [name, value](nn::SafetensorsFile& f) {
+      for (nn::NamedTensor& t : f.tensors)
+        if (t.name == name) t.tensor = value;
+    };
+  };
+  const std::vector<Case> cases = {
+      {"a weight missing", drop("dense_1/bias"), "'dense_1/bias' [3] is missing"},
+      {"a weight of another shape", replace("dense/kernel", Tensor::zeros({4, 9})),
+       "'dense/kernel' has shape [4,9] in the file but [4,8] in the model"},
+      {"an unknown weight",
+       [](nn::SafetensorsFile& f) { f.tensors.push_back({"dense_7/kernel", Tensor::zeros({1})}); },
+       "'dense_7/kernel' [1] is in the file but not in the model"},
+      {"an optimizer slot missing", drop("optimizer/dense/bias/momentum"),
+       "optimizer slots do not match the model: 'optimizer/dense/bias/momentum' [8] is missing"},
+      {"an optimizer slot of another shape", replace("optimizer/dense/kernel/momentum", Tensor::zeros({2})),
+       "'optimizer/dense/kernel/momentum' has shape [2] in the file but [4,8]"},
+      {"no format", [](nn::SafetensorsFile& f) { f.metadata.erase("format"); }, "has no \"format\""},
+      {"another format", [](nn::SafetensorsFile& f) { f.metadata["format"] = "pickle"; },
+       "format is 'pickle'"},
+      {"a newer version", [](nn::SafetensorsFile& f) { f.metadata["format_version"] = "10"; },
+       "format version '10'"},
+      {"no config", [](nn::SafetensorsFile& f) { f.metadata.erase("config"); }, "has no \"config\""},
+      {"config not JSON", [](nn::SafetensorsFile& f) { f.metadata["config"] = "{\"layers\": ["; },
+       "the saved config is not valid JSON"},
+      {"config with an unknown layer",
+       [](nn::SafetensorsFile& f) {
+         nn::Json config = nn::Json::parse(f.metadata["config"]);
+         config["layers"][0]["type"] = "Conv9D";
+         f.metadata["config"] = config.dump();
+       },
+       "cannot rebuild the model from its config: layer_from_config: unknown layer type 'Conv9D'"},
+      {"config with other sizes",
+       [](nn::SafetensorsFile& f) {
+         nn::Json config = nn::Json::parse(f.metadata["config"]);
+         config["layers"][1]["units"] = 5;
+         f.metadata["config"] = config.dump();
+       },
+       "'dense_1/kernel' has shape [8,3] in the file but [8,5] in the model"},
+      {"iterations not a count", [](nn::SafetensorsFile& f) { f.metadata["optimizer_iterations"] = "2x"; },
+       "optimizer_iterations is '2x', not a count"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    model.save(path);
+    rewrite(path, c.edit);
+    CHECK_THROWS_WITH_AS(nn::load_model(path), doctest::Contains(c.message), ad::Error);
+    CHECK_THROWS_WITH_AS(nn::load_model(path), doctest::Contains(path.c_str()), ad::Error);
+  }
+}
+
+TEST_CASE("a truncated or missing model file gives an error naming it") {
+  ScratchFolder folder;
+  nn::Sequential model = classifier("adam");
+  model.build({4}, 1);
+  const std::string path = folder.file("model.model");
+  model.save(path);
+  const std::string whole = tests::read_text(path);
+  tests::write_text(path, whole.substr(0, whole.size() / 2));
+  CHECK_THROWS_WITH_AS(nn::load_model(path), doctest::Contains(path.c_str()), ad::Error);
+  CHECK_THROWS_WITH_AS(nn::load_model(folder.file("absent.model")),
+                       doctest::Contains("absent.model': no such file"), ad::Error);
+}
+
+TEST_CASE("saving over an earlier model replaces it whole") {
+  ScratchFolder folder;
+  const std::string path = folder.file("model.model");
+  nn::Sequential small = classifier("sgd", 2);
+  small.build({4}, 1);
+  small.save(path);
+  nn::Sequential big = classifier("sgd", 16);
+  big.build({4}, 1);
+  big.save(path);
+  CHECK(nn::load_model(path).parameter_count() == big.parameter_count());
+  CHECK(folder.entries() == std::vector<std::string>{"model.model"});
+}
