@@ -46,10 +46,14 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-double median(std::vector<double> values) {
+// The line that scripts/bench.sh reads: the median of the timed runs, with their spread.
+void print_result(const char* name, int64_t batch, std::vector<double> values, const std::string& extra = "") {
   std::sort(values.begin(), values.end());
   size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  double median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  std::printf("RESULT name=%s batch=%lld value=%.4f min=%.4f max=%.4f%s\n", name, static_cast<long long>(batch),
+              median, values.front(), values.back(), extra.c_str());
+  std::fflush(stdout);
 }
 
 std::string cpu_model() {
@@ -82,11 +86,12 @@ torch::nn::Sequential fashion_mnist_model() {
 struct Step {
   torch::nn::Sequential& model;
   torch::optim::SGD& optimizer;
+  std::vector<torch::Tensor> parameters = model->parameters();
 
   torch::Tensor operator()(const torch::Tensor& images, const torch::Tensor& labels) {
     // Dropping the gradients, rather than zeroing them as 1.13's zero_grad() does, lets
     // backward hand over its fresh tensors instead of adding into old ones: PyTorch 2's default.
-    for (auto& parameter : model->parameters()) parameter.mutable_grad().reset();
+    for (auto& parameter : parameters) parameter.mutable_grad().reset();
     auto loss = torch::nll_loss(torch::log_softmax(model->forward(images), 1), labels);
     loss.backward();
     optimizer.step();
@@ -121,11 +126,8 @@ void benchmark_training(const Options& options, const torch::Tensor& images, con
     double loss = step(images.narrow(0, 0, batch), labels.narrow(0, 0, batch)).item<double>();
     std::printf("# batch %lld: epochs", static_cast<long long>(batch));
     for (double s : epochs) std::printf(" %.3f", s);
-    std::printf(" s, %.1f us/step, loss %.3f\n", 1e6 * median(epochs) / ((epoch_size + batch - 1) / batch), loss);
-    std::printf("RESULT name=epoch_seconds batch=%lld value=%.4f min=%.4f max=%.4f images=%lld\n",
-                static_cast<long long>(batch), median(epochs), *std::min_element(epochs.begin(), epochs.end()),
-                *std::max_element(epochs.begin(), epochs.end()), static_cast<long long>(images.size(0)));
-    std::fflush(stdout);
+    std::printf(" s (%lld steps each), loss %.3f\n", static_cast<long long>((epoch_size + batch - 1) / batch), loss);
+    print_result("epoch_seconds", batch, epochs, " images=" + std::to_string(images.size(0)));
   }
 }
 
@@ -147,9 +149,7 @@ void benchmark_prediction(const Options& options, const torch::Tensor& images) {
     auto probabilities = predict();
     times.push_back(1e3 * seconds_since(start));
   }
-  std::printf("RESULT name=predict_ms batch=%lld value=%.3f min=%.3f max=%.3f\n",
-              static_cast<long long>(options.predict_batch), median(times),
-              *std::min_element(times.begin(), times.end()), *std::max_element(times.begin(), times.end()));
+  print_result("predict_ms", options.predict_batch, times);
 }
 
 }  // namespace
