@@ -53,6 +53,11 @@ class Executor {
   Tensor value(int v) const;
   const float* data(int v) const { return pointers_[static_cast<size_t>(v)]; }
 
+  // The GEMM of node i, or nullptr when the node is not one.
+  const ad::kernels::MatmulPlan* gemm_plan(int i) const {
+    const auto& p = gemms_[static_cast<size_t>(i)];
+    return p ? &*p : nullptr;
+  }
   ExecutionMode chosen_mode() const { return chosen_; }
   const BufferPlan& buffer_plan() const { return plan_; }
   double last_run_seconds() const { return last_seconds_; }
