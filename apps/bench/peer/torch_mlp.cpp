@@ -188,6 +188,10 @@ int main(int argc, char** argv) {
               env_or_unset("OPENBLAS_NUM_THREADS"), env_or_unset("OPENBLAS_CORETYPE"), openblas_description().c_str());
   std::fflush(stdout);
 
+  int64_t parameter_count = 0;
+  for (const auto& parameter : fashion_mnist_model()->parameters()) parameter_count += parameter.numel();
+  std::printf("# model: 784 -> 300 relu -> 100 relu -> 10, %lld parameters\n", static_cast<long long>(parameter_count));
+
   torch::manual_seed(options.seed);
   if (options.epochs > 0 && !options.train_batches.empty()) {
     auto images = torch::rand({options.train_images, pixels});
