@@ -139,8 +139,18 @@ void Sequential::save(const std::string& path) const {
       {"config", get_config().dump()},
   };
   if (compiled()) {
-    for (NamedTensor& slot : named_slots(*optimizer(), weights)) tensors.push_back(std::move(slot));
-    metadata["optimizer_iterations"] = std::to_string(optimizer()->iterations);
+    OptimizerPtr state = optimizer();
+    // Compiled before it was built and not trained since: the optimizer has no slots yet.
+    // Save the zeros it would start from, so that the file matches what load_model builds.
+    if (state->slots().size() != weights.size()) {
+      state = state->clone();
+      std::vector<Var> params;
+      for (const LayerPtr& layer : layers())
+        for (const Var& w : layer->weights()) params.push_back(w);
+      state->build(params);
+    }
+    for (NamedTensor& slot : named_slots(*state, weights)) tensors.push_back(std::move(slot));
+    metadata["optimizer_iterations"] = std::to_string(state->iterations);
   }
   save_safetensors(path, tensors, metadata);
 }

@@ -163,6 +163,26 @@ TEST_CASE("a built model that was never compiled saves and loads without optimiz
   CHECK(loaded.predict(x).to_vector() == model.predict(x).to_vector());
 }
 
+TEST_CASE("an optimizer without slots yet is saved with the zeros it would start from") {
+  ScratchFolder folder;
+  nn::Sequential model = classifier(nn::Adam(0.01));
+  model.build({4}, 1);
+  // The state of an optimizer that has not been built for the weights yet.
+  model.optimizer()->slots().clear();
+  model.save(folder.file("fresh.model"));
+  CHECK(model.optimizer()->slots().empty());  // saving changes nothing in the model
+
+  nn::Sequential loaded = nn::load_model(folder.file("fresh.model"));
+  REQUIRE(loaded.optimizer()->slots().size() == 4);
+  CHECK(loaded.optimizer()->slots()[0].at("m").to_vector() == std::vector<float>(32, 0.f));
+  CHECK(loaded.optimizer()->iterations == 0);
+  // Both start training from the same state.
+  const Classification data = classification(32, 2);
+  train(model, data, 1, 4);
+  train(loaded, data, 1, 4);
+  check_same_weights(loaded, model);
+}
+
 TEST_CASE("saving a model that has no weights yet is an error naming the file") {
   ScratchFolder folder;
   nn::Sequential model({nn::Dense(3)});
