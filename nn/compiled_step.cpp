@@ -12,7 +12,7 @@ namespace nn {
 
 struct CompiledStep::Entry {
   std::unique_ptr<graph::Executor> executor;
-  std::string description;
+  std::string description, dot_before, dot_after;
   Tensor predictions;         // reused: the runner hands out this handle
   std::string activation;     // applied to the graph's prediction (logits) when not "linear"
 };
@@ -46,7 +46,11 @@ graph::ExecutionMode mode_of(int m) {
 }  // namespace
 
 CompiledStep::CompiledStep(Sequential& model, CompiledStepOptions options)
-    : model_(model), options_(options), params_(model.trainable_weights()) {}
+    : model_(model), options_(options), params_(model.trainable_weights()) {
+  for (const LayerPtr& layer : model.layers())
+    for (const std::string& w : layer->weight_names()) names_.push_back(layer->name() + "/" + w);
+  if (names_.size() != params_.size()) names_.clear();  // dumps then number them
+}
 
 CompiledStep::~CompiledStep() = default;
 
@@ -74,13 +78,16 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
     ad::Tape tape;
     Var out = model_.forward(ad::constant(x), loss.on_logits && !probabilities);
     Var l = probabilities ? model_.loss()->compute(out, y) : loss.loss->compute(out, y);
-    g = graph::Graph::from(tape, l, {.inputs = {x}, .targets = {y}, .parameters = params_, .update = *rule});
+    g = graph::Graph::from(tape, l, {.inputs = {x}, .targets = {y}, .parameters = params_, .parameter_names = names_, .update = *rule});
   }
   TG_CHECK(!g.inputs.empty() && !g.targets.empty(), "the batch does not reach the recorded step as data");
   if (loss.on_logits && !probabilities) entry->activation = loss.activation;
+  entry->description = "before the passes:\n" + g.dump();
+  entry->dot_before = g.to_dot();
   if (options_.fuse) graph::optimize(g);
   else graph::optimize(g, {.fuse_dense = false, .fuse_softmax_crossentropy = false, .fold_sgd = false});
-  entry->description = g.dump() + g.report();
+  entry->description += "after the passes:\n" + g.dump() + "fusion report:\n" + g.report();
+  entry->dot_after = g.to_dot();
   entry->executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode_of(options_.mode), .profile = options_.profile});
   auto& slots = model_.optimizer()->slots();
   auto names = rule->slot_names();
@@ -100,7 +107,7 @@ CompiledStep::Entry& CompiledStep::predict_entry(const Tensor& x) {
   {
     ad::Tape tape;
     Var out = model_.forward(ad::constant(x));
-    g = graph::Graph::from(tape, out, {.inputs = {x}, .parameters = params_, .backward = false});
+    g = graph::Graph::from(tape, out, {.inputs = {x}, .parameters = params_, .parameter_names = names_, .backward = false});
   }
   TG_CHECK(!g.inputs.empty(), "the batch does not reach the recorded forward pass as data");
   if (options_.fuse) graph::optimize(g, {.fold_sgd = false});
@@ -158,6 +165,12 @@ Tensor CompiledStep::predict(const Tensor& x) {
 std::string CompiledStep::describe(const Shape& x_shape) const {
   auto it = train_.find(x_shape);
   return it == train_.end() ? std::string() : it->second->description;
+}
+
+std::string CompiledStep::to_dot(const Shape& x_shape, bool optimized) const {
+  auto it = train_.find(x_shape);
+  if (it == train_.end()) return {};
+  return optimized ? it->second->dot_after : it->second->dot_before;
 }
 
 }  // namespace nn

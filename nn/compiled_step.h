@@ -44,8 +44,10 @@ class CompiledStep : public StepRunner {
   const std::string& reason() const { return reason_; }
   // The executor of the last train() batch shape (benchmarks read its figures), or nullptr.
   graph::Executor* last_train_executor() const { return last_; }
-  // Text of the optimized training graph and its fusion report for a batch shape, once built.
+  // Text of the training graph for a batch shape, once built: before and after the passes,
+  // and the fusion report; or the same as Graphviz DOT.
   std::string describe(const Shape& x_shape) const;
+  std::string to_dot(const Shape& x_shape, bool optimized) const;
 
  private:
   struct Entry;
@@ -56,6 +58,7 @@ class CompiledStep : public StepRunner {
   Sequential& model_;
   CompiledStepOptions options_;
   std::vector<Var> params_;
+  std::vector<std::string> names_;  // "dense/kernel", ... for the dumps
   std::map<Shape, std::unique_ptr<Entry>> train_, predict_;
   std::unique_ptr<EagerStep> fallback_;
   std::string reason_;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <fstream>
 #include <optional>
 #include <vector>
 
@@ -114,6 +115,10 @@ int main(int argc, char** argv) {
   app.add_option("--batches", batches, "batch sizes")->delimiter(',');
   app.add_option("--samples", samples, "samples per epoch");
   app.add_option("--eager-steps", eager_steps, "eager steps timed (its epoch time is extrapolated)");
+  bool report = false;
+  std::string dot;
+  app.add_flag("--report", report, "print the first batch size's step graph before and after the passes");
+  app.add_option("--dot", dot, "write that graph as PREFIX.before.dot and PREFIX.after.dot");
   CLI11_PARSE(app, argc, argv);
   try {
     ad::set_num_threads(threads);
@@ -150,6 +155,14 @@ int main(int argc, char** argv) {
                        ? fmt::format("  (chose {})", step.last_train_executor()->chosen_mode() ==
                                                             graph::ExecutionMode::Parallel ? "parallel" : "serial")
                        : "");
+        if (v.options.mode == 0 && batch == batches.front()) {
+          ad::Shape shape{batch, 784};
+          if (report) fmt::print("{}", step.describe(shape));
+          if (!dot.empty()) {
+            std::ofstream(dot + ".before.dot") << step.to_dot(shape, false);
+            std::ofstream(dot + ".after.dot") << step.to_dot(shape, true);
+          }
+        }
         if (v.options.mode == 0) fused_epoch = epoch;
         if (v.options.mode == 1 && v.options.fuse) serial_epoch = epoch;
         if (v.options.mode == 2) parallel_epoch = epoch;
