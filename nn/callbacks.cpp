@@ -140,7 +140,7 @@ void ModelCheckpoint::on_epoch_end(Sequential& model, int epoch, const Logs& log
     }
     if (options_.verbose > 0)
       fmt::print("Epoch {}: {} improved from {} to {:.5f}, saving model to {}\n", epoch + 1,
-                 options_.monitor, best_ ? fmt::format("{:.5f}", *best_) : "inf", current, path);
+                 options_.monitor, best_ ? fmt::format("{:.5f}", *best_) : improvement_.maximizes() ? "-inf" : "inf", current, path);
     best_ = current;
   } else if (options_.verbose > 0) {
     fmt::print("Epoch {}: saving model to {}\n", epoch + 1, path);

@@ -42,16 +42,17 @@ class Improvement {
 // The monitored figure from the logs; throws naming the callback and the figures it could use.
 double monitored_value(const std::string& who, const std::string& monitor, const Logs& logs);
 
+// Keras' options, the most used first (designated initializers must keep this order).
 struct EarlyStoppingOptions {
   std::string monitor = "val_loss";
-  double min_delta = 0;  // a change smaller than this is no improvement
   int patience = 0;      // epochs without improvement before stopping
-  int verbose = 0;
+  double min_delta = 0;  // a change smaller than this is no improvement
   std::string mode = "auto";
   std::optional<double> baseline = std::nullopt;  // training stops unless the figure beats this
   // Puts back the weights of the best epoch when training ends, whether it stopped early or not.
   bool restore_best_weights = false;
   int start_from_epoch = 0;  // epochs of warm-up that are not watched
+  int verbose = 0;
 };
 
 namespace callbacks {
@@ -83,10 +84,10 @@ std::shared_ptr<callbacks::EarlyStopping> EarlyStopping(EarlyStoppingOptions opt
 
 struct ModelCheckpointOptions {
   std::string monitor = "val_loss";
-  int verbose = 0;
-  bool save_best_only = false;  // write only when the monitored figure improves
+  bool save_best_only = false;     // write only when the monitored figure improves
   bool save_weights_only = false;  // the weights alone, as save_weights() writes them
   std::string mode = "auto";
+  int verbose = 0;
 };
 
 namespace callbacks {

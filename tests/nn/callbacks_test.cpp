@@ -112,7 +112,7 @@ TEST_CASE("EarlyStopping stops after patience epochs without improvement and res
       {"an improvement starts the wait over",
        {.patience = 2}, {1.0, 0.8, 0.9, 0.7, 0.75, 0.72, 0.6}, 5, 3},
       {"a change below min_delta is no improvement",
-       {.min_delta = 0.1, .patience = 1}, {1.0, 0.95, 0.8}, 1, 0},
+       {.patience = 1, .min_delta = 0.1}, {1.0, 0.95, 0.8}, 1, 0},
       {"accuracy is maximized in auto mode",
        {.monitor = "val_accuracy", .patience = 0}, {0.5, 0.6, 0.55, 0.7}, 2, 1},
       {"mode max maximizes any figure",
@@ -155,7 +155,8 @@ TEST_CASE("EarlyStopping in fit stops at the right epoch and restores the first 
   SUBCASE("when it triggers") {
     nn::Sequential model = line_model();
     WeightsByEpoch seen;
-    auto stop = nn::EarlyStopping({.monitor = "val_loss", .patience = 2, .restore_best_weights = true});
+    auto stop = nn::EarlyStopping({.monitor = "val_loss", .patience = 2, .min_delta = 0, .mode = "auto",
+                                  .restore_best_weights = true});
     nn::History history = fit(model, d, 20, {seen.callback(), stop});
     const std::vector<double>& val_loss = history["val_loss"];
     // Fitting y = 2x + 1 moves the model away from y = -2x - 1 every epoch.
