@@ -8,7 +8,7 @@
 //                    .callbacks = {stop, nn::CSVLogger("training.csv"),
 //                                  nn::ModelCheckpoint("ckpt-{epoch}.model",
 //                                                      {.save_best_only = true})}});
-//   fmt::print("best epoch: {}\n", stop->best_epoch() + 1);
+//   if (stop->best_epoch()) fmt::print("best epoch: {}\n", *stop->best_epoch() + 1);
 //
 // Epochs count from 0 in the API (as Callback does) and from 1 in messages, file names and
 // CSV rows (as Keras shows them).
@@ -93,7 +93,7 @@ struct ModelCheckpointOptions {
 namespace callbacks {
 
 // The path is a fmt pattern over the epoch (counted from 1) and the logs:
-// "ckpt-{epoch:03d}-{val_loss:.3f}.model".
+// "ckpt-{epoch:03d}-{val_loss:.3f}.model"; other braces in the path are written doubled.
 class ModelCheckpoint : public Callback {
  public:
   ModelCheckpoint(std::string path, ModelCheckpointOptions options = {});
