@@ -58,7 +58,7 @@ Var maximum(const Var& a, const Var& b);
 Var minimum(const Var& a, const Var& b);
 Var clip(const Var& a, float low, float high);
 
-// ---- Matrix product (ops/matmul.cpp): [m,k] x [k,n] -> [m,n], in oneDNN ----
+// ---- Matrix product (ops/matmul.cpp): [m,k] x [k,n] -> [m,n], in oneDNN (tiny ones in plain loops) ----
 Var matmul(const Var& a, const Var& b);
 
 // ---- Softmax family along the last axis, max-shifted (ops/softmax.cpp) ----

@@ -1,4 +1,5 @@
-// matmul: [m,k] x [k,n] -> [m,n] through a cached oneDNN primitive.
+// matmul: [m,k] x [k,n] -> [m,n] through kernels::matmul (a cached oneDNN primitive, or plain loops
+// for products too small to pay for a oneDNN call).
 // Backward: dA = dC · Bᵀ and dB = Aᵀ · dC, the transposes being memory layouts, not copies.
 #include <utility>
 
