@@ -1,0 +1,98 @@
+// The main job, run as a user runs it but on a slice of the data and one epoch.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "../nn/scratch_folder.h"
+#include "datasets/fashion_mnist.h"
+#include "nn/sequential.h"
+#include "run_app.h"
+
+namespace {
+
+bool dataset_installed() {
+  try {
+    return std::filesystem::exists(datasets::fashion_mnist::locate().folder);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("fashion_mnist trains on a slice and reports, saves and plots what it did") {
+  if (!dataset_installed()) {
+    MESSAGE("Debian's dataset-fashion-mnist is not installed: skipped");
+    return;
+  }
+  tests::ScratchFolder out;
+  AppRun run = run_app("fashion_mnist",
+                       fmt::format("--epochs 2 --train-limit 3000 --seed 1 --out '{}'", out.path().string()));
+  CAPTURE(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK(contains(run.output, "Total params: 266,610"));
+  CHECK(contains(run.output, "Epoch 1/2"));
+  CHECK(contains(run.output, "Epoch 2/2"));
+  // Not a terminal: one finished line per epoch, no redrawing.
+  CHECK_FALSE(contains(run.output, "\r"));
+  CHECK(std::regex_search(run.output, std::regex(R"(94/94 \[=+\] - .* - loss: [0-9.]+ - accuracy: [0-9.]+ - val_loss: [0-9.]+ - val_accuracy: [0-9.]+)")));
+  // The first three test images are an ankle boot, a pullover and a trouser.
+  CHECK(contains(run.output, "test image 0:"));
+  CHECK(contains(run.output, "true Ankle boot"));
+  CHECK(contains(run.output, "true Pullover"));
+  CHECK(contains(run.output, "true Trouser"));
+
+  std::smatch m;
+  REQUIRE(std::regex_search(run.output, m,
+                            std::regex(R"(test accuracy ([0-9.]+), test loss ([0-9.]+), ([0-9.]+) s per epoch \((\d+) threads, ([^)]+)\))")));
+  double accuracy = std::stod(m[1]);
+  CHECK(accuracy > 0.6);  // 3,000 images, two epochs: far above chance (0.1), far below the full run
+  CHECK(accuracy <= 1.0);
+
+  // The history CSV has a header and one row per epoch; the picture is an SVG with both panels.
+  std::string csv = read_file(out.path() / "history.csv");
+  CHECK(csv.rfind("epoch,", 0) == 0);
+  CHECK(contains(csv, "val_accuracy"));
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
+  std::string svg = read_file(out.path() / "learning_curves.svg");
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK(contains(svg, ">loss<"));
+  CHECK(contains(svg, ">accuracy<"));
+
+  // The saved model loads and classifies the first test image as the app did.
+  nn::Sequential model = nn::load_model((out.path() / "fashion_mnist.model").string());
+  auto data = datasets::fashion_mnist::load();
+  ad::Tensor first = ad::Tensor::empty({1, 28, 28});
+  for (int64_t i = 0; i < 784; ++i) first[i] = data.test.images.data[static_cast<size_t>(i)] / 255.f;
+  ad::Tensor proba = model.predict(first);
+  REQUIRE(proba.shape() == ad::Shape{1, 10});
+  int64_t best = 0;
+  for (int64_t j = 1; j < 10; ++j)
+    if (proba[j] > proba[best]) best = j;
+  CHECK(contains(run.output, fmt::format("test image 0: predicted {} ", datasets::fashion_mnist::class_names()[static_cast<size_t>(best)])));
+}
+
+TEST_CASE("fashion_mnist rejects bad options and a missing dataset with a clear message") {
+  AppRun zero = run_app("fashion_mnist", "--batch-size 0");
+  CHECK(zero.exit_code != 0);
+  CHECK(contains(zero.output, "--batch-size"));
+
+  AppRun missing = run_app("fashion_mnist", "--data /nonexistent/fashion --epochs 1");
+  CAPTURE(missing.output);
+  CHECK(missing.exit_code != 0);
+  CHECK(contains(missing.output, "/nonexistent/fashion"));
+}
+
+TEST_CASE("fashion_mnist --help lists the options of the book's run") {
+  check_help_mentions("fashion_mnist", {"--epochs", "--batch-size", "--lr", "--optimizer", "--threads", "--seed", "--out", "--eager"});
+}
