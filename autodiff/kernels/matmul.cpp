@@ -1,6 +1,7 @@
 #include "autodiff/kernels/matmul.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -226,8 +227,13 @@ void matmul(const MatmulSpec& s, const float* a, const float* b, float* c, const
     }
     p.scratchpad.set_data_handle(scratchpad);
   }
-  dnnl_status_t status = dnnl_primitive_execute(entry->primitive.get(), stream().get(),
-                                                static_cast<int>(p.args.size()), p.args.data());
+  // Isolated: while oneDNN's TBB loop runs, this thread must not pick up another task that
+  // would run a second primitive on the same (per-thread) stream in the middle of this one.
+  dnnl_status_t status = dnnl_success;
+  tbb::this_task_arena::isolate([&] {
+    status = dnnl_primitive_execute(entry->primitive.get(), stream().get(), static_cast<int>(p.args.size()),
+                                    p.args.data());
+  });
   TG_CHECK(status == dnnl_success, "matmul: oneDNN failed on [{},{}] x [{},{}] with status {}", s.m, s.k, s.k, s.n,
            static_cast<int>(status));
   std::lock_guard lock(entry->pool_mutex);
