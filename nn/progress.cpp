@@ -48,6 +48,7 @@ std::vector<std::pair<std::string, double>> display_order(const Logs& logs) {
 ProgressBar::ProgressBar(ProgressOptions options)
     : options_(std::move(options)), out_(options_.output ? options_.output : &std::cout) {
   terminal_ = options_.terminal ? *options_.terminal : (!options_.output && isatty(fileno(stdout)));
+  if (options_.verbose >= 2) terminal_ = false;  // Keras' verbose 2: one line per epoch, always
 }
 
 double ProgressBar::now() const {

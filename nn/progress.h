@@ -22,7 +22,7 @@
 namespace nn {
 
 struct ProgressOptions {
-  int verbose = 1;
+  int verbose = 1;  // 0: nothing; 1: a live bar on a terminal; 2: one line per epoch everywhere
   std::ostream* output = nullptr;    // nullptr: standard output
   std::optional<bool> terminal{};    // unset: whether standard output is a terminal
   double refresh_seconds = 0.1;

@@ -98,6 +98,13 @@ void Sequential::build(const Shape& input_shape, uint64_t seed) {
   if (compiled()) compiled_->optimizer->build(trainable_weights());
 }
 
+void Sequential::build_for(const Shape& x_shape, uint64_t seed) {
+  if (built()) return;
+  TG_CHECK(!layers_.empty(), "Sequential: model '{}' has no layers", name_);
+  const auto& declared = layers_.front()->declared_input_shape();
+  build(declared ? *declared : sample_shape(x_shape), seed);
+}
+
 bool Sequential::built() const {
   if (layers_.empty()) return false;
   for (const LayerPtr& l : layers_)
@@ -218,10 +225,8 @@ Sequential::TrainingLoss Sequential::training_loss() const {
 
 Var Sequential::forward(const Var& x, bool logits) {
   TG_CHECK(!layers_.empty(), "Sequential: model '{}' has no layers", name_);
-  if (!built()) {
-    TG_CHECK(x.value().rank() >= 1, "Sequential: needs a batch [samples, ...], got a scalar");
-    build(sample_shape(x.shape()), 0);
-  }
+  TG_CHECK(x.value().rank() >= 1, "Sequential: needs a batch [samples, ...], got a scalar");
+  build_for(x.shape(), 0);
   Var h = x;
   for (size_t i = 0; i + 1 < layers_.size(); ++i) h = layers_[i]->call(h);
   return logits ? layers_.back()->call_pre_activation(h) : layers_.back()->call(h);

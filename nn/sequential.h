@@ -9,6 +9,9 @@
 //   ad::Tensor proba = model.predict(x_test.rows(0, 3));
 //   model.save("fashion.model");
 //   nn::Sequential again = nn::load_model("fashion.model");
+//
+// Copies of a Sequential share its layers, weights and compile settings (as Tensor handles
+// share storage); rebuild from get_config() for an independent model.
 #pragma once
 #include <iosfwd>
 #include <optional>
@@ -44,7 +47,7 @@ struct FitOptions {
   bool shuffle = true;
   uint64_t seed = 0;            // shuffling (and initial weights, when fit builds the model)
   std::vector<CallbackPtr> callbacks{};
-  int verbose = 1;              // 0: silent; 1: progress bar (one line per epoch when not a terminal)
+  int verbose = 1;              // 0: silent; 1: progress bar (one line per epoch when not a terminal); 2: one line
   bool eager = false;           // run op by op instead of the compiled graph
   std::ostream* output = nullptr;  // where the progress goes; nullptr: standard output
   std::optional<bool> terminal{};  // redraw in place (true) or one line per epoch (false); unset: ask isatty
@@ -131,6 +134,8 @@ class Sequential {
 
  private:
   void check_built(const char* who) const;
+  // Builds, when not built yet, for the first layer's declared input shape or else x's.
+  void build_for(const Shape& x_shape, uint64_t seed);
   void check_compiled(const char* who) const;
   Logs evaluate_batches(StepRunner& runner, const Tensor& x, const Tensor& y, int batch_size,
                         ProgressBar* progress);

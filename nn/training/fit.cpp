@@ -105,10 +105,7 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
     validation = ValidationData{x_all.rows(split_at, n), y_all.rows(split_at, n)};
   }
 
-  if (!built()) {
-    const auto& declared = layers_.empty() ? std::nullopt : layers_.front()->declared_input_shape();
-    build(declared ? *declared : sample_shape(x.shape()), options.seed);
-  }
+  build_for(x.shape(), options.seed);
   check_features(*this, x, who, "x");
   compiled_->loss->check_targets(y, output_shape(), who);
   if (validation) {
@@ -172,7 +169,7 @@ Logs Sequential::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions opti
   check_compiled(who);
   TG_CHECK(options.batch_size > 0, "evaluate: batch_size must be positive, got {}", options.batch_size);
   check_pair(x, y, who, "x", "y");
-  check_built(who);
+  build_for(x.shape(), 0);
   check_features(*this, x, who, "x");
   compiled_->loss->check_targets(y, output_shape(), who);
   std::unique_ptr<StepRunner> runner = make_step_runner(*this, false);
@@ -184,10 +181,7 @@ Tensor Sequential::predict(const Tensor& x, int batch_size) {
   const char* who = "predict";
   TG_CHECK(batch_size > 0, "predict: batch_size must be positive, got {}", batch_size);
   TG_CHECK(x.rank() >= 1, "predict: x {} needs a sample axis", ad::to_string(x.shape()));
-  if (!built()) {
-    const auto& declared = layers_.empty() ? std::nullopt : layers_.front()->declared_input_shape();
-    build(declared ? *declared : sample_shape(x.shape()), 0);
-  }
+  build_for(x.shape(), 0);
   check_features(*this, x, who, "x");
   Shape out_shape = output_shape();
   out_shape.insert(out_shape.begin(), samples(x));

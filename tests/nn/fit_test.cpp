@@ -298,3 +298,26 @@ TEST_CASE("predict works in batches of any size and on an unbuilt model") {
   CHECK_THROWS_WITH_AS(model.predict(x, 0), doctest::Contains("batch_size must be positive, got 0"), ad::Error);
   CHECK_THROWS_WITH_AS(model.predict(Tensor::zeros({2, 5})), doctest::Contains("x has samples of shape [5]"), ad::Error);
 }
+
+TEST_CASE("evaluate prints one bar with verbose 1, and fit with verbose 2 prints one line even on a terminal") {
+  Line d = line_data();
+  nn::Sequential model = line_model();
+  std::ostringstream out;
+  nn::Logs logs = model.evaluate(d.x, d.y, {.batch_size = 20, .verbose = 1, .output = &out, .terminal = false});
+  CHECK(out.str().rfind("2/2 [==============================] - ", 0) == 0);
+  CHECK(out.str().find(fmt::format(" - loss: {:.4f} - mae: {:.4f}\n", logs.at("loss"), logs.at("mae"))) !=
+        std::string::npos);
+  std::ostringstream fit_out;
+  model.fit(d.x, d.y, {.epochs = 1, .batch_size = 4, .verbose = 2, .output = &fit_out, .terminal = true});
+  std::string printed = fit_out.str();
+  CHECK(printed.find('\r') == std::string::npos);
+  CHECK(std::count(printed.begin(), printed.end(), '\n') == 2);
+}
+
+TEST_CASE("a model without layers says so instead of training") {
+  nn::Sequential empty;
+  empty.compile({.loss = "mse"});
+  CHECK_THROWS_WITH_AS(empty.fit(Tensor::zeros({2, 1}), Tensor::zeros({2, 1}), {.verbose = 0}),
+                       doctest::Contains("model 'sequential' has no layers"), ad::Error);
+  CHECK_THROWS_WITH_AS(empty.predict(Tensor::zeros({2, 1})), doctest::Contains("has no layers"), ad::Error);
+}
