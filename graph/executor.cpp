@@ -4,6 +4,7 @@
 #include <tbb/task_group.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 
 namespace graph {
@@ -38,6 +39,16 @@ int64_t arena_allocation_count() { return arena_allocations.load(); }
 Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(graph)), options_(options) {
   graph_.compact();
   order_in_place_writes(graph_);
+  // A step whose loss is not finite must leave parameters and slots as they were (as an eager
+  // step does): every in-place write waits for the loss, and is skipped when it is NaN or Inf.
+  loss_node_ = graph_.loss >= 0 ? graph_.values[static_cast<size_t>(graph_.loss)].producer : -1;
+  writes_leaf_.assign(graph_.nodes.size(), false);
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    Node& n = graph_.nodes[i];
+    for (int out : n.outputs)
+      if (graph_.values[static_cast<size_t>(out)].role != Role::Temporary) writes_leaf_[i] = true;
+    if (writes_leaf_[i] && loss_node_ >= 0 && loss_node_ != static_cast<int>(i)) n.after.push_back(loss_node_);
+  }
   schedule_ = schedule(graph_);
   std::vector<int> keep = {graph_.loss, graph_.prediction};
   keep.insert(keep.end(), graph_.gradients.begin(), graph_.gradients.end());
@@ -88,8 +99,14 @@ void Executor::allocate() {
 
 void Executor::execute(int i, const RunContext& context) {
   const Node& n = graph_.nodes[static_cast<size_t>(i)];
+  if (writes_leaf_[static_cast<size_t>(i)] && skip_updates_.load(std::memory_order_relaxed)) return;
   auto& gemm = gemms_[static_cast<size_t>(i)];
-  if (!gemm) return run_node(graph_, n, pointers_, context);
+  if (!gemm) {
+    run_node(graph_, n, pointers_, context);
+    if (i == loss_node_ && !std::isfinite(pointers_[static_cast<size_t>(graph_.loss)][0]))
+      skip_updates_.store(true, std::memory_order_relaxed);
+    return;
+  }
   auto ptr = [&](int v) { return pointers_[static_cast<size_t>(v)]; };
   float scale = n.times_learning_rate ? n.scale * context.learning_rate : n.scale;
   const float* bias = n.kind == Kind::FusedDense ? ptr(n.inputs[2]) : nullptr;
@@ -158,6 +175,7 @@ void Executor::run(const RunContext& context) {
              graph_.values[v].name);
   }
   if (!arena_) allocate();
+  skip_updates_.store(false, std::memory_order_relaxed);
   ExecutionMode mode = chosen_;
   int trials = options_.trial_runs;
   bool timing = options_.mode == ExecutionMode::Auto && runs_ >= 1 && runs_ <= 2 * trials;

@@ -3,7 +3,8 @@
 // run() then only points them at the step's arrays. Independent nodes (a dense layer's weight
 // gradient and input gradient; a layer's update and the backward GEMMs below it) run at the
 // same time as TBB tasks, in the same arena as oneDNN's own loops. In Auto mode the first runs
-// time the serial and the concurrent order and keep the faster.
+// time the serial and the concurrent order and keep the faster. A run whose loss is NaN or Inf
+// updates nothing: parameters and slots keep their values, as after an eager step.
 //
 //   graph::Executor step(std::move(g), {.mode = graph::ExecutionMode::Auto});
 //   step.bind(graph::Role::Input, 0, x);          // tensors share storage: no copy
@@ -90,6 +91,9 @@ class Executor {
   std::atomic<int64_t> gemm_ns_{0};
   int64_t runs_ = 0;
   bool concurrent_ = false;  // inside run_parallel
+  int loss_node_ = -1;
+  std::vector<bool> writes_leaf_;  // per node: updates a parameter or slot in place
+  std::atomic<bool> skip_updates_{false};
 };
 
 }  // namespace graph

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "graph/passes.h"
 #include "mlp.h"
@@ -134,4 +135,30 @@ TEST_CASE("a label out of range throws from inside the step instead of reading o
     s.executor->bind(graph::Role::Target, 0, bad);
     CHECK_THROWS_WITH_AS(s.executor->run(), doctest::Contains("label 7"), ad::Error);
   }
+}
+
+TEST_CASE("a step whose loss is NaN leaves parameters and slots as they were") {
+  // tanh carries the NaN through (relu would map it to 0 and keep the loss finite).
+  Mlp mlp({.widths = {5, 4, 3}, .activation = "tanh", .loss = "mse", .batch = 4});
+  Tensor x = mlp.x.clone();
+  x[0] = NAN;
+  for (auto mode : {graph::ExecutionMode::Serial, graph::ExecutionMode::Parallel})
+    for (graph::UpdateRule rule : {graph::UpdateRule{.kind = graph::UpdateKind::SGD},
+                                   graph::UpdateRule{.kind = graph::UpdateKind::SGD, .momentum = 0.9f}}) {
+      Step s = compile(mlp, rule, mode);
+      std::vector<Tensor> slots;
+      for (size_t i = 0; i < s.params.size(); ++i)
+        for (size_t j = 0; j < rule.slot_names().size(); ++j) {
+          slots.push_back(Tensor::full(s.params[i].shape(), 0.5f));
+          s.executor->bind(graph::Role::Slot, static_cast<int>(i), slots.back());
+        }
+      s.executor->bind(graph::Role::Input, 0, x);
+      s.executor->run();
+      CHECK(std::isnan(s.executor->loss()));
+      for (size_t i = 0; i < s.params.size(); ++i) CHECK(ad::max_abs_difference(s.params[i].value(), mlp.initial[i]) == 0.f);
+      for (const Tensor& t : slots) CHECK(ad::max_abs_difference(t, Tensor::full(t.shape(), 0.5f)) == 0.f);
+      s.executor->bind(graph::Role::Input, 0, mlp.x);  // a finite batch updates again
+      s.executor->run();
+      CHECK(ad::max_abs_difference(s.params[0].value(), mlp.initial[0]) > 0.f);
+    }
 }
