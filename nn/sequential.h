@@ -4,7 +4,7 @@
 //                         nn::Dense(10, "softmax")});
 //   model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = nn::SGD(0.01),
 //                  .metrics = {"accuracy"}});
-//   nn::History history = model.fit(x_train, y_train, {.epochs = 30, .validation_data = {{x_valid, y_valid}}});
+//   nn::History history = model.fit(x_train, y_train, {.epochs = 30, .validation_data = {x_valid, y_valid}});
 //   nn::Logs test = model.evaluate(x_test, y_test);
 //   ad::Tensor proba = model.predict(x_test.rows(0, 3));
 //   model.save("fashion.model");
@@ -39,10 +39,26 @@ struct ValidationData {
   Tensor x, y;
 };
 
+// FitOptions::validation_data: none by default, or a pair, written {x_valid, y_valid} or
+// nn::ValidationData{x_valid, y_valid} (a std::optional would not take the bare pair).
+class OptionalValidationData {
+ public:
+  OptionalValidationData() = default;
+  OptionalValidationData(ValidationData data) : data_(std::move(data)) {}
+  OptionalValidationData(Tensor x, Tensor y) : data_(ValidationData{std::move(x), std::move(y)}) {}
+  bool has_value() const { return data_.has_value(); }
+  explicit operator bool() const { return has_value(); }
+  const ValidationData& operator*() const { return *data_; }
+  const ValidationData* operator->() const { return &*data_; }
+
+ private:
+  std::optional<ValidationData> data_;
+};
+
 struct FitOptions {
   int epochs = 1;
   int batch_size = 32;
-  std::optional<ValidationData> validation_data{};
+  OptionalValidationData validation_data{};
   double validation_split = 0;  // the last fraction of x/y, as in Keras (ignored with validation_data)
   bool shuffle = true;
   uint64_t seed = 0;            // shuffling (and initial weights, when fit builds the model)

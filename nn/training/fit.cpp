@@ -91,7 +91,8 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
   check_pair(x_all, y_all, who, "x", "y");
 
   Tensor x = x_all, y = y_all;
-  std::optional<ValidationData> validation = options.validation_data;
+  std::optional<ValidationData> validation;
+  if (options.validation_data) validation = *options.validation_data;
   if (!validation && options.validation_split != 0) {
     double split = options.validation_split;
     TG_CHECK(split > 0 && split < 1, "fit: validation_split must be in [0, 1), got {}", split);

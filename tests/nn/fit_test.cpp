@@ -321,3 +321,19 @@ TEST_CASE("a model without layers says so instead of training") {
                        doctest::Contains("model 'sequential' has no layers"), ad::Error);
   CHECK_THROWS_WITH_AS(empty.predict(Tensor::zeros({2, 1})), doctest::Contains("has no layers"), ad::Error);
 }
+
+TEST_CASE("validation data given as a braced pair is evaluated after each epoch") {
+  Line d = line_data();
+  Tensor x_valid = d.x.rows(30, 40), y_valid = d.y.rows(30, 40);
+  SUBCASE("{x, y}") {
+    nn::Sequential model = line_model();
+    nn::History h = model.fit(d.x.rows(0, 30), d.y.rows(0, 30), {.epochs = 2, .validation_data = {x_valid, y_valid}, .verbose = 0});
+    CHECK(h["val_loss"].size() == 2);
+    CHECK(h["val_loss"][1] == doctest::Approx(model.evaluate(x_valid, y_valid).at("loss")).epsilon(1e-6));
+  }
+  SUBCASE("{{x, y}}") {
+    nn::Sequential model = line_model();
+    nn::History h = model.fit(d.x.rows(0, 30), d.y.rows(0, 30), {.epochs = 1, .validation_data = {{x_valid, y_valid}}, .verbose = 0});
+    CHECK(h["val_loss"][0] == doctest::Approx(model.evaluate(x_valid, y_valid).at("loss")).epsilon(1e-6));
+  }
+}
