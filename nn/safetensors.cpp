@@ -173,8 +173,10 @@ const ad::Tensor& SafetensorsFile::tensor(const std::string& name) const {
 
 SafetensorsFile load_safetensors(const std::string& path, SafetensorsLimits limits) {
   std::error_code error;
-  TG_CHECK(std::filesystem::is_regular_file(path, error),
-           "load_safetensors: '{}': no such file (or not a regular file)", path);
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  TG_CHECK(std::filesystem::exists(status), "load_safetensors: '{}': no such file", path);
+  TG_CHECK(std::filesystem::is_regular_file(status), "load_safetensors: '{}': not a regular file",
+           path);
   const uint64_t file_bytes = std::filesystem::file_size(path, error);
   TG_CHECK(!error, "load_safetensors: '{}': cannot read its size: {}", path, error.message());
   std::ifstream in(path, std::ios::binary);
