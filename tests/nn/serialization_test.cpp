@@ -40,8 +40,10 @@ nn::Sequential classifier(nn::OptimizerRef optimizer, int hidden = 8) {
   return model;
 }
 
-nn::History train(nn::Sequential& model, const Classification& data, int epochs, uint64_t seed) {
-  return model.fit(data.x, data.y, {.epochs = epochs, .batch_size = 16, .seed = seed, .verbose = 0});
+nn::History train(nn::Sequential& model, const Classification& data, int epochs, uint64_t seed,
+                  bool eager = false) {
+  return model.fit(data.x, data.y,
+                   {.epochs = epochs, .batch_size = 16, .seed = seed, .verbose = 0, .eager = eager});
 }
 
 void check_same_weights(nn::Sequential& a, nn::Sequential& b) {
@@ -119,19 +121,22 @@ TEST_CASE("a loaded model continues training exactly as the original would") {
   };
   const Classification data = classification(48, 5);
   for (const Case& c : cases) {
-    CAPTURE(c.optimizer);
-    ScratchFolder folder;
-    nn::Sequential original = classifier(c.make());
-    train(original, data, 2, 11);
-    original.save(folder.file("midway.model"));
-    nn::Sequential resumed = nn::load_model(folder.file("midway.model"));
+    for (bool eager : {false, true}) {
+      CAPTURE(c.optimizer);
+      CAPTURE(eager);
+      ScratchFolder folder;
+      nn::Sequential original = classifier(c.make());
+      train(original, data, 2, 11, eager);
+      original.save(folder.file("midway.model"));
+      nn::Sequential resumed = nn::load_model(folder.file("midway.model"));
 
-    nn::History original_rest = train(original, data, 2, 12);
-    nn::History resumed_rest = train(resumed, data, 2, 12);
-    CHECK(resumed_rest["loss"] == original_rest["loss"]);
-    CHECK(resumed_rest["accuracy"] == original_rest["accuracy"]);
-    check_same_weights(resumed, original);
-    CHECK(resumed.optimizer()->iterations == original.optimizer()->iterations);
+      nn::History original_rest = train(original, data, 2, 12, eager);
+      nn::History resumed_rest = train(resumed, data, 2, 12, eager);
+      CHECK(resumed_rest["loss"] == original_rest["loss"]);
+      CHECK(resumed_rest["accuracy"] == original_rest["accuracy"]);
+      check_same_weights(resumed, original);
+      CHECK(resumed.optimizer()->iterations == original.optimizer()->iterations);
+    }
   }
 }
 
