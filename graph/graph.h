@@ -104,7 +104,7 @@ struct ReportLine {
 class Graph {
  public:
   // The DAG of `loss` on `tape`; throws ad::Error naming the op the graph does not support.
-  static Graph from(const ad::Tape& tape, const ad::Var& loss, const FromOptions& options);
+  static Graph from(const ad::Tape& tape, const ad::Var& loss, const FromOptions& options = {});
 
   std::vector<Value> values;
   std::vector<Node> nodes;            // in a topological order

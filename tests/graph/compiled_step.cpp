@@ -142,3 +142,28 @@ TEST_CASE("a compiled training step allocates no buffers after its first run") {
   for (int i = 0; i < 20; ++i) step.train(d.x, d.labels, p);
   CHECK(graph::arena_allocation_count() == before);
 }
+
+TEST_CASE("models with Flatten, a Dense without bias and a separate Activation train compiled as eagerly") {
+  ad::Rng rng(6);
+  Tensor x = Tensor::uniform({40, 2, 3}, -1, 1, rng), labels({40});
+  for (int64_t i = 0; i < 40; ++i) labels[i] = static_cast<float>(i % 4);
+  auto make = [] {
+    nn::Sequential m({nn::Flatten({2, 3}), nn::Dense(5, nn::DenseOptions{.activation = "sigmoid", .use_bias = false}),
+                      nn::Dense(4), nn::Activation("softmax")});
+    m.build({2, 3}, 8);
+    m.compile({.loss = "sparse_categorical_crossentropy", .optimizer = nn::SGD(0.2), .metrics = {"accuracy"}});
+    return m;
+  };
+  nn::Sequential eager = make(), compiled = make();
+  auto he = eager.fit(x, labels, {.epochs = 2, .batch_size = 16, .seed = 1, .verbose = 0, .eager = true});
+  auto hc = compiled.fit(x, labels, {.epochs = 2, .batch_size = 16, .seed = 1, .verbose = 0});
+  CHECK(hc["loss"][1] == doctest::Approx(he["loss"][1]).epsilon(1e-4));
+  check_close(compiled.get_weights(), eager.get_weights(), 1e-5f);
+  nn::CompiledStep step(compiled);
+  Tensor p;
+  step.train(x.rows(0, 16), labels.rows(0, 16), p);
+  CHECK(step.supported());
+  std::string text = step.describe({16, 2, 3});
+  CHECK(text.find("left alone") != std::string::npos);  // the bias-free matmul
+  CHECK(text.find("fused_dense") != std::string::npos);  // the second Dense
+}
