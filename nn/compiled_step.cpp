@@ -45,9 +45,15 @@ graph::ExecutionMode mode_of(int m) {
 
 }  // namespace
 
-CompiledStep::CompiledStep(Sequential& model, CompiledStepOptions options)
-    : model_(model), options_(options), params_(model.trainable_weights()) {
-  for (const LayerPtr& layer : model.layers())
+CompiledStep::CompiledStep(Sequential& model, CompiledStepOptions options) : model_(model), options_(options) {}
+
+// Called after a forward pass was recorded, so a model that built itself on it is included.
+void CompiledStep::refresh_parameters() {
+  std::vector<Var> now = model_.trainable_weights();
+  if (now.size() == params_.size()) return;
+  params_ = std::move(now);
+  names_.clear();
+  for (const LayerPtr& layer : model_.layers())
     for (const std::string& w : layer->weight_names()) names_.push_back(layer->name() + "/" + w);
   if (names_.size() != params_.size()) names_.clear();  // dumps then number them
 }
@@ -78,6 +84,7 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
     ad::Tape tape;
     Var out = model_.forward(ad::constant(x), loss.on_logits && !probabilities);
     Var l = probabilities ? model_.loss()->compute(out, y) : loss.loss->compute(out, y);
+    refresh_parameters();
     g = graph::Graph::from(tape, l, {.inputs = {x}, .targets = {y}, .parameters = params_, .parameter_names = names_, .update = *rule});
   }
   TG_CHECK(!g.inputs.empty() && !g.targets.empty(), "the batch does not reach the recorded step as data");
@@ -89,6 +96,8 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
   entry->description += "after the passes:\n" + g.dump() + "fusion report:\n" + g.report();
   entry->dot_after = g.to_dot();
   entry->executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode_of(options_.mode), .profile = options_.profile});
+  // As fit does: an optimizer meets its parameters on the first step.
+  if (model_.optimizer()->slots().size() != params_.size()) model_.optimizer()->build(params_);
   auto& slots = model_.optimizer()->slots();
   auto names = rule->slot_names();
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -107,6 +116,7 @@ CompiledStep::Entry& CompiledStep::predict_entry(const Tensor& x) {
   {
     ad::Tape tape;
     Var out = model_.forward(ad::constant(x));
+    refresh_parameters();
     g = graph::Graph::from(tape, out, {.inputs = {x}, .parameters = params_, .parameter_names = names_, .backward = false});
   }
   TG_CHECK(!g.inputs.empty(), "the batch does not reach the recorded forward pass as data");

@@ -54,6 +54,7 @@ class CompiledStep : public StepRunner {
   Entry& train_entry(const Tensor& x, const Tensor& y);
   Entry& predict_entry(const Tensor& x);
   void fall_back(std::string reason);
+  void refresh_parameters();
 
   Sequential& model_;
   CompiledStepOptions options_;

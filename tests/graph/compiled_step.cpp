@@ -167,3 +167,17 @@ TEST_CASE("models with Flatten, a Dense without bias and a separate Activation t
   CHECK(text.find("left alone") != std::string::npos);  // the bias-free matmul
   CHECK(text.find("fused_dense") != std::string::npos);  // the second Dense
 }
+
+TEST_CASE("a compiled step made for a model that is not built yet trains the weights the model builds") {
+  Data d = clusters(32, 9);
+  nn::Sequential m({nn::Dense(4, "relu"), nn::Dense(3, "softmax")});
+  m.compile({.loss = "sparse_categorical_crossentropy", .optimizer = nn::SGD(0.5, {.momentum = 0.5})});
+  nn::CompiledStep step(m);
+  Tensor p;
+  step.train(d.x, d.labels, p);  // builds the model on this first batch
+  REQUIRE(m.built());
+  std::vector<Tensor> before = m.get_weights();
+  step.train(d.x, d.labels, p);
+  CHECK(ad::max_abs_difference(m.get_weights()[0], before[0]) > 0.f);
+  CHECK(step.supported());
+}
