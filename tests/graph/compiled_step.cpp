@@ -181,3 +181,40 @@ TEST_CASE("a compiled step made for a model that is not built yet trains the wei
   CHECK(ad::max_abs_difference(m.get_weights()[0], before[0]) > 0.f);
   CHECK(step.supported());
 }
+
+TEST_CASE("fit through compiled graphs matches eager fit for each loss and its output activation") {
+  Data d = clusters(48, 10);
+  struct Case {
+    const char* loss;
+    const char* activation;
+    int64_t units;
+  };
+  Case cases[] = {{"binary_crossentropy", "sigmoid", 1},  // eager computes it from logits
+                  {"categorical_crossentropy", "softmax", 3},
+                  {"mse", "linear", 3},
+                  {"mse", "tanh", 3}};
+  for (const Case& c : cases) {
+    CAPTURE(c.loss);
+    CAPTURE(c.activation);
+    Tensor y;
+    if (c.units == 1) {
+      y = Tensor({48, 1});
+      for (int64_t i = 0; i < 48; ++i) y[i] = d.labels[i] == 0 ? 1.f : 0.f;
+    } else {
+      y = Tensor({48, 3});
+      for (int64_t i = 0; i < 48; ++i) y[i * 3 + static_cast<int64_t>(d.labels[i])] = 1.f;
+    }
+    auto make = [&] {
+      nn::Sequential m({nn::Dense(8, "relu"), nn::Dense(c.units, c.activation)});
+      m.build({6}, 2);
+      m.compile({.loss = c.loss, .optimizer = nn::SGD(0.1), .metrics = {"accuracy"}});
+      return m;
+    };
+    nn::Sequential eager = make(), compiled = make();
+    auto he = eager.fit(d.x, y, {.epochs = 2, .batch_size = 16, .seed = 3, .verbose = 0, .eager = true});
+    auto hc = compiled.fit(d.x, y, {.epochs = 2, .batch_size = 16, .seed = 3, .verbose = 0});
+    CHECK(hc["loss"][1] == doctest::Approx(he["loss"][1]).epsilon(1e-4));
+    CHECK(hc["accuracy"][1] == doctest::Approx(he["accuracy"][1]));
+    check_close(compiled.get_weights(), eager.get_weights(), 1e-5f);
+  }
+}
