@@ -1,6 +1,7 @@
 // The main job, run as a user runs it but on a slice of the data and one epoch.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -80,6 +81,29 @@ TEST_CASE("fashion_mnist trains on a slice and reports, saves and plots what it 
   for (int64_t j = 1; j < 10; ++j)
     if (proba[j] > proba[best]) best = j;
   CHECK(contains(run.output, fmt::format("test image 0: predicted {} ", datasets::fashion_mnist::class_names()[static_cast<size_t>(best)])));
+}
+
+TEST_CASE("fashion_mnist trained compiled and eagerly reaches the same test accuracy within half a point") {
+  if (!dataset_installed()) {
+    MESSAGE("Debian's dataset-fashion-mnist is not installed: skipped");
+    return;
+  }
+  auto accuracy_of = [](const std::string& extra) {
+    tests::ScratchFolder out;
+    AppRun run = run_app("fashion_mnist", fmt::format("--epochs 1 --train-limit 5000 --seed 2 --out '{}' {}",
+                                                      out.path().string(), extra));
+    CAPTURE(run.output);
+    REQUIRE(run.exit_code == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(run.output, m, std::regex(R"(test accuracy ([0-9.]+))")));
+    return std::stod(m[1]);
+  };
+  double compiled = accuracy_of("");
+  double eager = accuracy_of("--eager");
+  CAPTURE(compiled);
+  CAPTURE(eager);
+  CHECK(compiled > 0.6);
+  CHECK(std::abs(compiled - eager) <= 0.005);
 }
 
 TEST_CASE("fashion_mnist rejects bad options and a missing dataset with a clear message") {
