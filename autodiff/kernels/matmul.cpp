@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "autodiff/error.h"
+#include "autodiff/kernels/matmul_primitive.h"
 #include "autodiff/kernels/onednn.h"
 
 namespace ad::kernels {
@@ -41,14 +42,13 @@ struct KeyHash {
   }
 };
 
-// The memory objects and argument list of one call. Making them costs microseconds, more than
-// a small product, so they are made once and pointed at each call's arrays; a call takes one
-// from its entry's pool and gives it back, so that concurrent calls each have their own.
+// The memory objects of one call. Making them costs microseconds, more than a small product,
+// so they are made once and pointed at each call's arrays; a call takes one from its entry's
+// pool and gives it back, so that concurrent calls each have their own.
 struct Bound {
-  memory src, weights, dst, bias, scale, scratchpad;
-  float scale_value = 1.f;
+  explicit Bound(const dnnl::matmul::primitive_desc& pd, const MatmulSpec& s) : arguments(pd, s) {}
+  MatmulArguments arguments;
   std::unique_ptr<void, decltype(&std::free)> own_scratchpad{nullptr, &std::free};  // when the caller has none
-  std::vector<dnnl_exec_arg_t> args;  // the C API takes a plain array: no map built per call
 };
 
 struct Entry {
@@ -62,43 +62,11 @@ struct Entry {
 std::shared_mutex cache_mutex;
 std::unordered_map<Key, std::shared_ptr<const Entry>, KeyHash> cache;
 
-dnnl::algorithm eltwise_algorithm(Activation a) {
-  switch (a) {
-    case Activation::Relu: return dnnl::algorithm::eltwise_relu;
-    case Activation::Sigmoid: return dnnl::algorithm::eltwise_logistic;
-    case Activation::Tanh: return dnnl::algorithm::eltwise_tanh;
-    case Activation::None: break;
-  }
-  return dnnl::algorithm::undef;
-}
-
-memory::desc matrix_desc(int64_t rows, int64_t cols, bool transposed) {
-  // A transposed operand is stored [cols,rows]; reading it with swapped strides is free.
-  return memory::desc({rows, cols}, memory::data_type::f32,
-                      transposed ? memory::dims{1, rows} : memory::dims{cols, 1});
-}
-
 std::shared_ptr<const Entry> create(const MatmulSpec& s) {
-  memory::desc a = matrix_desc(s.m, s.k, s.trans_a), b = matrix_desc(s.k, s.n, s.trans_b);
-  memory::desc c({s.m, s.n}, memory::data_type::f32, memory::dims{s.n, 1});
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (s.scale != 1.f) attr.set_scales_mask(DNNL_ARG_SRC, 0);
-  dnnl::post_ops post;
-  if (s.accumulate) post.append_sum(1.f);
-  if (s.activation != Activation::None) post.append_eltwise(eltwise_algorithm(s.activation), 0.f, 0.f);
-  attr.set_post_ops(post);
-  dnnl::matmul::primitive_desc pd;
-  if (s.bias) {
-    memory::desc bias({1, s.n}, memory::data_type::f32, memory::dims{s.n, 1});
-    pd = dnnl::matmul::primitive_desc(engine(), a, b, bias, c, attr);
-  } else {
-    pd = dnnl::matmul::primitive_desc(engine(), a, b, c, attr);
-  }
   auto entry = std::make_shared<Entry>();
-  entry->pd = pd;
-  entry->primitive = dnnl::matmul(pd);
-  entry->scratchpad_bytes = pd.scratchpad_desc().get_size();
+  entry->pd = matmul_primitive_desc(s);
+  entry->primitive = dnnl::matmul(entry->pd);
+  entry->scratchpad_bytes = entry->pd.scratchpad_desc().get_size();
   return entry;
 }
 
@@ -123,26 +91,7 @@ std::unique_ptr<Bound> take_bound(const Entry& entry, const MatmulSpec& s) {
       return bound;
     }
   }
-  const dnnl::engine& eng = engine();
-  const dnnl::matmul::primitive_desc& pd = entry.pd;
-  auto bound = std::make_unique<Bound>();
-  Bound& p = *bound;
-  p.src = memory(matrix_desc(s.m, s.k, s.trans_a), eng, DNNL_MEMORY_NONE);
-  p.weights = memory(matrix_desc(s.k, s.n, s.trans_b), eng, DNNL_MEMORY_NONE);
-  p.dst = memory(pd.dst_desc(), eng, DNNL_MEMORY_NONE);
-  p.args = {{DNNL_ARG_SRC, p.src.get()}, {DNNL_ARG_WEIGHTS, p.weights.get()}, {DNNL_ARG_DST, p.dst.get()}};
-  if (s.bias) {
-    p.bias = memory(pd.bias_desc(), eng, DNNL_MEMORY_NONE);
-    p.args.push_back({DNNL_ARG_BIAS, p.bias.get()});
-  }
-  if (s.scale != 1.f) {
-    p.scale = memory(memory::desc({1}, memory::data_type::f32, memory::dims{1}), eng, &p.scale_value);
-    p.args.push_back({DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, p.scale.get()});
-  }
-  if (entry.scratchpad_bytes) {
-    p.scratchpad = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
-    p.args.push_back({DNNL_ARG_SCRATCHPAD, p.scratchpad.get()});
-  }
+  auto bound = std::make_unique<Bound>(entry.pd, s);
   return bound;
 }
 
@@ -212,27 +161,17 @@ void matmul(const MatmulSpec& s, const float* a, const float* b, float* c, const
   auto entry = lookup(s);
   std::unique_ptr<Bound> bound = take_bound(*entry, s);
   Bound& p = *bound;
-  p.src.set_data_handle(const_cast<float*>(a));
-  p.weights.set_data_handle(const_cast<float*>(b));
-  p.dst.set_data_handle(c);
-  if (s.bias) p.bias.set_data_handle(const_cast<float*>(bias));
-  p.scale_value = s.scale;
-  if (entry->scratchpad_bytes) {
-    if (!scratchpad) {
-      if (!p.own_scratchpad)
-        p.own_scratchpad.reset(std::aligned_alloc(64, (entry->scratchpad_bytes + 63) / 64 * 64));
-      TG_CHECK(p.own_scratchpad != nullptr, "matmul: cannot allocate a scratchpad of {} bytes",
-               entry->scratchpad_bytes);
-      scratchpad = p.own_scratchpad.get();
-    }
-    p.scratchpad.set_data_handle(scratchpad);
+  if (entry->scratchpad_bytes && !scratchpad) {
+    if (!p.own_scratchpad) p.own_scratchpad.reset(std::aligned_alloc(64, (entry->scratchpad_bytes + 63) / 64 * 64));
+    TG_CHECK(p.own_scratchpad != nullptr, "matmul: cannot allocate a scratchpad of {} bytes", entry->scratchpad_bytes);
+    scratchpad = p.own_scratchpad.get();
   }
+  p.arguments.point_at(a, b, c, bias, scratchpad, s.scale);
   // Isolated: while oneDNN's TBB loop runs, this thread must not pick up another task that
   // would run a second primitive on the same (per-thread) stream in the middle of this one.
   dnnl_status_t status = dnnl_success;
   tbb::this_task_arena::isolate([&] {
-    status = dnnl_primitive_execute(entry->primitive.get(), stream().get(), static_cast<int>(p.args.size()),
-                                    p.args.data());
+    status = p.arguments.execute(entry->primitive);
   });
   TG_CHECK(status == dnnl_success, "matmul: oneDNN failed on [{},{}] x [{},{}] with status {}", s.m, s.k, s.k, s.n,
            static_cast<int>(status));

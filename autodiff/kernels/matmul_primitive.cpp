@@ -1,0 +1,78 @@
+#include "autodiff/kernels/matmul_primitive.h"
+
+#include "autodiff/kernels/onednn.h"
+
+namespace ad::kernels {
+
+namespace {
+
+using dnnl::memory;
+
+memory::desc matrix_desc(int64_t rows, int64_t cols, bool transposed) {
+  // A transposed operand is stored [cols,rows]; reading it with swapped strides is free.
+  return memory::desc({rows, cols}, memory::data_type::f32,
+                      transposed ? memory::dims{1, rows} : memory::dims{cols, 1});
+}
+
+dnnl::algorithm eltwise_algorithm(Activation a) {
+  switch (a) {
+    case Activation::Relu: return dnnl::algorithm::eltwise_relu;
+    case Activation::Sigmoid: return dnnl::algorithm::eltwise_logistic;
+    case Activation::Tanh: return dnnl::algorithm::eltwise_tanh;
+    case Activation::None: break;
+  }
+  return dnnl::algorithm::undef;
+}
+
+}  // namespace
+
+dnnl::matmul::primitive_desc matmul_primitive_desc(const MatmulSpec& s) {
+  memory::desc a = matrix_desc(s.m, s.k, s.trans_a), b = matrix_desc(s.k, s.n, s.trans_b);
+  memory::desc c({s.m, s.n}, memory::data_type::f32, memory::dims{s.n, 1});
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (s.scale != 1.f) attr.set_scales_mask(DNNL_ARG_SRC, 0);
+  dnnl::post_ops post;
+  if (s.accumulate) post.append_sum(1.f);
+  if (s.activation != Activation::None) post.append_eltwise(eltwise_algorithm(s.activation), 0.f, 0.f);
+  attr.set_post_ops(post);
+  if (!s.bias) return dnnl::matmul::primitive_desc(engine(), a, b, c, attr);
+  memory::desc bias({1, s.n}, memory::data_type::f32, memory::dims{s.n, 1});
+  return dnnl::matmul::primitive_desc(engine(), a, b, bias, c, attr);
+}
+
+MatmulArguments::MatmulArguments(const dnnl::matmul::primitive_desc& pd, const MatmulSpec& s) {
+  const dnnl::engine& eng = engine();
+  src_ = memory(pd.src_desc(), eng, DNNL_MEMORY_NONE);
+  weights_ = memory(pd.weights_desc(), eng, DNNL_MEMORY_NONE);
+  dst_ = memory(pd.dst_desc(), eng, DNNL_MEMORY_NONE);
+  args_ = {{DNNL_ARG_SRC, src_.get()}, {DNNL_ARG_WEIGHTS, weights_.get()}, {DNNL_ARG_DST, dst_.get()}};
+  if (s.bias) {
+    bias_ = memory(pd.bias_desc(), eng, DNNL_MEMORY_NONE);
+    args_.push_back({DNNL_ARG_BIAS, bias_.get()});
+  }
+  if (s.scale != 1.f) {
+    scale_ = memory(memory::desc({1}, memory::data_type::f32, memory::dims{1}), eng, &scale_value_);
+    args_.push_back({DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, scale_.get()});
+  }
+  if (pd.scratchpad_desc().get_size()) {
+    scratchpad_ = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
+    args_.push_back({DNNL_ARG_SCRATCHPAD, scratchpad_.get()});
+  }
+}
+
+void MatmulArguments::point_at(const float* a, const float* b, float* c, const float* bias, void* scratchpad,
+                               float scale) {
+  src_.set_data_handle(const_cast<float*>(a));
+  weights_.set_data_handle(const_cast<float*>(b));
+  dst_.set_data_handle(c);
+  if (bias_) bias_.set_data_handle(const_cast<float*>(bias));
+  if (scratchpad_) scratchpad_.set_data_handle(scratchpad);
+  scale_value_ = scale;
+}
+
+dnnl_status_t MatmulArguments::execute(const dnnl::matmul& primitive) const {
+  return dnnl_primitive_execute(primitive.get(), stream().get(), static_cast<int>(args_.size()), args_.data());
+}
+
+}  // namespace ad::kernels
