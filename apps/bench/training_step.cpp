@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -21,6 +22,14 @@
 #include "nn/sequential.h"
 
 namespace {
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t mid = values.size() / 2;
+  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
 
 using ad::Tensor;
 using Clock = std::chrono::steady_clock;
@@ -150,10 +159,15 @@ int main(int argc, char** argv) {
       // Rounds take turns so that a busy moment on a shared machine hits every variant alike;
       // each keeps its best epoch.
       double floor_epoch = 1e30, eager_step = 1e30;
+      std::vector<double> default_epochs;  // the default variant's epoch of each round
       int64_t eager_count = std::min(eager_steps, per_epoch);
       for (int round = 0; round < rounds; ++round) {
         floor_epoch = std::min(floor_epoch, floor.seconds(per_epoch) * static_cast<double>(per_epoch));
-        for (Variant& v : variants) v.best = std::min(v.best, time_steps(*v.step, x, y, batch, per_epoch, 0).seconds);
+        for (Variant& v : variants) {
+          double seconds = time_steps(*v.step, x, y, batch, per_epoch, 0).seconds;
+          v.best = std::min(v.best, seconds);
+          if (&v == &variants[0]) default_epochs.push_back(seconds);
+        }
         nn::EagerStep eager(model);
         eager_step = std::min(eager_step, time_steps(eager, x, y, batch, eager_count, 3).per_step());
       }
@@ -196,17 +210,22 @@ int main(int argc, char** argv) {
       double fused = variants[0].best, serial = variants[1].best, parallel = variants[2].best, unfused = variants[3].best;
       fmt::print("ratios: eager/compiled {:.2f}x, unfused/fused {:.2f}x, serial/parallel {:.2f}x, compiled epoch/GEMM floor {:.2f}x (target <= 1.25x)\n",
                  eager_step * static_cast<double>(per_epoch) / fused, unfused / serial, serial / parallel, fused / floor_epoch);
+      // For scripts/bench.sh (format in apps/bench/peer/README.md): the median, as the peer reports.
+      fmt::print("RESULT name=epoch_seconds batch={} value={:.4f}\n", batch, median(default_epochs));
       if (batch == batches.front()) {
         int64_t n = std::min<int64_t>(10000, samples);
         nn::CompiledStep step(model);
         Tensor images = x.rows(0, n);
         step.predict(images);
         double best = 1e30;
+        std::vector<double> times;
         for (int i = 0; i < 10; ++i) {
           auto start = Clock::now();
           step.predict(images);
-          best = std::min(best, seconds_since(start));
+          times.push_back(seconds_since(start));
+          best = std::min(best, times.back());
         }
+        fmt::print("RESULT name=predict_ms batch={} value={:.3f}\n", n, median(times) * 1e3);
         GemmFloor forward(n, true);
         double floor_predict = forward.seconds(10);
         fmt::print("\npredict {} images in one batch: {:.2f} ms, forward GEMM floor {:.2f} ms, ratio {:.2f}x (target <= 1.2x)\n",
