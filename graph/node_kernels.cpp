@@ -3,6 +3,7 @@
 // the stable forms the passes promise (log-sum-exp, softmax - onehot).
 #include "graph/node_kernels.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -148,16 +149,68 @@ void loss_grad(const Node& n, const Shape& shape, const float* p, const float* t
   }
 }
 
-// The fused forward: probabilities and the loss from logits in one pass over each row.
+// e^x for x <= 0, as a loop body the compiler vectorises (no calls, no branches): x = k ln2 + r
+// with |r| <= ln2/2, e^r by its Taylor series to r^7 (relative error below 1e-7), 2^k put
+// straight into the exponent bits. Below -87 the result is 0, as float e^x underflows there.
+float exp_nonpositive(float x) {
+  constexpr float kLog2e = 1.44269504f, kLn2Hi = 0.693145752f, kLn2Lo = 1.42860677e-6f;
+  constexpr float kRound = 12582912.f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
+  constexpr float kLowest = -87.f;
+  // Selects as bit masks, as in relu_mask: float selects keep branches. A NaN keeps its
+  // lanes and comes out NaN.
+  uint32_t keep = 0u - static_cast<uint32_t>(!(x < kLowest));
+  float c = std::bit_cast<float>((std::bit_cast<uint32_t>(x) & keep) | (std::bit_cast<uint32_t>(kLowest) & ~keep));
+  float t = c * kLog2e + kRound;
+  float k = t - kRound;
+  float r = c - k * kLn2Hi - k * kLn2Lo;
+  float p = 1.f / 5040;
+  p = p * r + 1.f / 720;
+  p = p * r + 1.f / 120;
+  p = p * r + 1.f / 24;
+  p = p * r + 1.f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  uint32_t bits = (std::bit_cast<uint32_t>(t) - std::bit_cast<uint32_t>(kRound) + 127u) << 23;
+  return std::bit_cast<float>(std::bit_cast<uint32_t>(p * std::bit_cast<float>(bits)) & keep);
+}
+
+// The loops below are built for the baseline and for AVX2 (picked at load time), so the
+// library runs anywhere and still uses 8-wide vectors where it can.
+#define TG_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+
+TG_VECTOR_CLONES void exp_nonpositive_in_place(int64_t n, float* __restrict x) {
+  for (int64_t i = 0; i < n; ++i) x[i] = exp_nonpositive(x[i]);
+}
+
+// As fmax over the row (NaNs are passed over), without a call per element.
+float row_max(const float* z, int64_t width) {
+  float m = -INFINITY;
+  for (int64_t j = 0; j < width; ++j) m = z[j] > m ? z[j] : m;
+  return m;
+}
+
+// The fused forward: probabilities and the loss from logits. Each row is shifted by its max,
+// all exponentials are taken in one vectorised pass, then each row is normalised: its sum s
+// gives the probabilities e / s and the log-sum-exp max + log(s).
 void softmax_crossentropy(const Node& n, const Shape& shape, const float* z, const float* t, float* loss,
                           float* probs) {
   Rows r = rows_of(shape);
+  for (int64_t i = 0; i < r.rows; ++i) {
+    const float* zi = z + i * r.width;
+    float* pi = probs + i * r.width;
+    float m = row_max(zi, r.width);
+    for (int64_t j = 0; j < r.width; ++j) pi[j] = zi[j] - m;
+  }
+  exp_nonpositive_in_place(r.rows * r.width, probs);
   double total = 0;
   for (int64_t i = 0; i < r.rows; ++i) {
     const float* zi = z + i * r.width;
     float* pi = probs + i * r.width;
-    float lse = log_sum_exp(zi, r.width);
-    for (int64_t j = 0; j < r.width; ++j) pi[j] = std::exp(zi[j] - lse);
+    float s = 0;
+    for (int64_t j = 0; j < r.width; ++j) s += pi[j];
+    float inverse = 1 / s, lse = row_max(zi, r.width) + std::log(s);
+    for (int64_t j = 0; j < r.width; ++j) pi[j] *= inverse;
     if (n.loss == Kind::SparseCategoricalCrossentropy) {
       total -= zi[label_at(t, i, r.width, "sparse_categorical_crossentropy")] - lse;
     } else {
@@ -215,8 +268,43 @@ void derivative_row(int64_t w, const float* __restrict y, const float* __restric
   }
 }
 
-void add_scaled_row(int64_t w, float s, const float* __restrict dz, float* __restrict db) {
-  for (int64_t j = 0; j < w; ++j) db[j] += s * dz[j];
+TG_VECTOR_CLONES void add_scaled_rows(int64_t rows, int64_t w, float s, const float* __restrict dz,
+                                      float* __restrict db) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < w; ++j) db[j] += s * dz[i * w + j];
+}
+
+// relu, the common case, in one pass: each row's mask and its share of the column sums, for
+// `w` columns of rows `stride` apart.
+TG_VECTOR_CLONES void relu_bias_rows(int64_t rows, int64_t w, int64_t stride, const float* __restrict y,
+                                     const float* __restrict dy, float* __restrict dz, float* __restrict db, float s) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const float *yi = y + i * stride, *dyi = dy + i * stride;
+    float* dzi = dz + i * stride;
+    for (int64_t j = 0; j < w; ++j) {
+      float v = relu_mask(yi[j], dyi[j]);
+      dzi[j] = v;
+      db[j] += s * v;
+    }
+  }
+}
+
+// Large layers split their columns between threads: each owns its bias entries, so the sums
+// need no reduction afterwards and every thread still reads its rows front to back.
+void relu_bias_grad(int64_t rows, int64_t w, const float* y, const float* dy, float* dz, float* db, float s) {
+  if (rows * w < ad::kParallelThreshold || ad::num_threads() < 2) return relu_bias_rows(rows, w, w, y, dy, dz, db, s);
+  constexpr int64_t kAlign = 16;  // columns: whole cache lines per task
+  int64_t chunk = (w / (2 * ad::num_threads()) + kAlign - 1) / kAlign * kAlign;
+  if (chunk < kAlign) chunk = kAlign;
+  int64_t tasks = (w + chunk - 1) / chunk;
+  tbb::parallel_for(int64_t{0}, tasks, [&](int64_t t) {
+    int64_t lo = t * chunk, hi = std::min(w, lo + chunk);
+    relu_bias_rows(rows, hi - lo, w, y + lo, dy + lo, dz + lo, db + lo, s);
+  });
+}
+
+TG_VECTOR_CLONES void relu_rows(int64_t n, const float* __restrict y, const float* __restrict dy, float* __restrict dz) {
+  for (int64_t j = 0; j < n; ++j) dz[j] = relu_mask(y[j], dy[j]);
 }
 
 template <Activation A>
@@ -226,10 +314,17 @@ void activation_bias_grad(int64_t rows, int64_t w, const float* y, const float* 
   if (db && !fold)
     for (int64_t j = 0; j < w; ++j) db[j] = 0.f;
   float s = fold ? update_scale : 1.f;
-  for (int64_t i = 0; i < rows; ++i) {
-    if constexpr (A != Activation::None) derivative_row<A>(w, y + i * w, dy + i * w, dz + i * w);
-    if (db) add_scaled_row(w, s, dz + i * w, db);
+  if constexpr (A == Activation::Relu) {
+    if (db) {
+      relu_bias_grad(rows, w, y, dy, dz, db, s);
+    } else {
+      relu_rows(rows * w, y, dy, dz);
+    }
+    return;
   }
+  for (int64_t i = 0; i < rows; ++i)
+    if constexpr (A != Activation::None) derivative_row<A>(w, y + i * w, dy + i * w, dz + i * w);
+  if (db) add_scaled_rows(rows, w, s, dz, db);
 }
 
 void activation_bias_grad(const Node& n, const Shape& shape, const float* y, const float* dy, float* dz, float* db,
