@@ -1,0 +1,80 @@
+// The node kernels' fast paths (vectorised exponentials, relu backward with bias sums split
+// across threads) checked against the unfused graph, on layers large enough to take them.
+#include "graph/node_kernels.h"
+
+#include <doctest/doctest.h>
+
+#include "autodiff/threading.h"
+#include "mlp.h"
+
+using namespace graph_test;
+
+namespace {
+
+struct Step {
+  float loss;
+  std::vector<Tensor> weights;  // after the SGD update
+};
+
+Step train_once(const Mlp& mlp, const graph::OptimizeOptions& options) {
+  auto params = mlp.fresh_params();
+  graph::UpdateRule sgd{.kind = graph::UpdateKind::SGD, .learning_rate = 0.1f};
+  graph::Graph g = record(mlp, params, sgd);
+  graph::optimize(g, options);
+  graph::Executor e(std::move(g), {.mode = graph::ExecutionMode::Serial});
+  e.bind(graph::Role::Input, 0, mlp.x);
+  e.bind(graph::Role::Target, 0, mlp.y);
+  for (size_t i = 0; i < params.size(); ++i) e.bind(graph::Role::Parameter, static_cast<int>(i), params[i].value());
+  e.run({.learning_rate = 0.1f});
+  Step s{e.loss(), {}};
+  for (const Var& p : params) s.weights.push_back(p.value().clone());
+  return s;
+}
+
+// Restores the default thread count when a case ends, even on a failed check.
+struct Threads {
+  explicit Threads(int n) { ad::set_num_threads(n); }
+  ~Threads() { ad::set_num_threads(0); }
+};
+
+}  // namespace
+
+TEST_CASE("the fused step updates wide relu layers as the unfused one does, on one thread and on two") {
+  // 64 x 300 and 64 x 100 hidden gradients: large enough that the relu backward splits its
+  // columns between threads, and not multiples of the vector width.
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    Threads scope(threads);
+    Mlp mlp({.widths = {40, 300, 100, 10}, .activation = "relu", .batch = 64, .seed = 5});
+    Step plain = train_once(mlp, {.fuse_dense = false, .fuse_softmax_crossentropy = false, .fold_sgd = false});
+    Step fused = train_once(mlp, {});
+    CHECK(fused.loss == doctest::Approx(plain.loss).epsilon(1e-5));
+    for (size_t i = 0; i < plain.weights.size(); ++i) {
+      CAPTURE(i);
+      // Every weight moved: a kernel that skipped a layer or a bias would leave it as it was.
+      CHECK(compare(plain.weights[i], mlp.initial[i], 1e-7f, 0.f) != "");
+      std::string diff = compare(fused.weights[i], plain.weights[i], 1e-6f, 1e-5f);
+      CHECK_MESSAGE(diff.empty(), diff);
+    }
+  }
+}
+
+TEST_CASE("fused softmax cross-entropy matches softmax then cross-entropy for logits spread over tens") {
+  // Scaling the last layer spreads the logits: the exponentials span many binades, while the
+  // probabilities stay above the unfused form's 1e-7 clip (at 20 times they no longer do, and
+  // the unfused loss is the clipped one).
+  for (float scale : {1.f, 4.f, 8.f}) {
+    CAPTURE(scale);
+    Mlp mlp({.widths = {30, 50, 10}, .activation = "tanh", .batch = 37, .seed = 9});
+    Tensor& last = mlp.initial[2];
+    for (int64_t i = 0; i < last.size(); ++i) last[i] *= scale;
+    Step plain = train_once(mlp, {.fuse_dense = false, .fuse_softmax_crossentropy = false, .fold_sgd = false});
+    Step fused = train_once(mlp, {.fuse_dense = false, .fuse_softmax_crossentropy = true, .fold_sgd = false});
+    CHECK(fused.loss == doctest::Approx(plain.loss).epsilon(1e-5));
+    for (size_t i = 0; i < plain.weights.size(); ++i) {
+      CAPTURE(i);
+      std::string diff = compare(fused.weights[i], plain.weights[i], 1e-6f, 1e-5f);
+      CHECK_MESSAGE(diff.empty(), diff);
+    }
+  }
+}
