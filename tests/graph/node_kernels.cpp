@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "autodiff/threading.h"
 #include "mlp.h"
 
@@ -77,4 +79,22 @@ TEST_CASE("fused softmax cross-entropy matches softmax then cross-entropy for lo
       CHECK_MESSAGE(diff.empty(), diff);
     }
   }
+}
+
+TEST_CASE("fused softmax cross-entropy rejects labels that are not whole class numbers in range") {
+  Mlp mlp({.widths = {6, 5, 4}, .activation = "relu", .batch = 3, .seed = 2});
+  auto params = mlp.fresh_params();
+  graph::Graph g = record(mlp, params, {.kind = graph::UpdateKind::SGD, .learning_rate = 0.1f});
+  graph::optimize(g);
+  graph::Executor e(std::move(g), {.mode = graph::ExecutionMode::Serial});
+  for (size_t i = 0; i < params.size(); ++i) e.bind(graph::Role::Parameter, static_cast<int>(i), params[i].value());
+  e.bind(graph::Role::Input, 0, mlp.x);
+  for (float bad : {1.5f, -1.f, 4.f, 1e10f, NAN}) {
+    CAPTURE(bad);
+    Tensor labels = Tensor::from({3}, {0.f, bad, 2.f});
+    e.bind(graph::Role::Target, 0, labels);
+    CHECK_THROWS_WITH_AS(e.run(), doctest::Contains("in row 1 is outside [0, 4)"), ad::Error);
+  }
+  e.bind(graph::Role::Target, 0, Tensor::from({3}, {0.f, 3.f, 2.f}));
+  CHECK_NOTHROW(e.run());
 }
