@@ -253,21 +253,29 @@ float activation_derivative(float y) {
 // dz = dy * f'(y) and the column sums of dz in one pass over the rows (the inner loops are
 // contiguous, so they vectorise); the sums go to db, or straight into the bias
 // (bias += update_scale * dz, row by row) when the SGD update was folded in.
-// One row: dz = dy * f'(y). The arrays never overlap (the buffer plan gives dz its own);
-// saying so lets the compiler vectorise.
+// The buffer plan may give dz the memory of dy (plan_buffers.cpp): each loop below then runs
+// its in-place form, which reads and writes through dz alone, so that the pointers marked
+// __restrict (which let the compiler vectorise) never alias.
 // relu masks the bits: written as a select or a multiply by 0/1, the compiler keeps a branch
 // (and mispredicts half the time on real data); an integer AND with a compare mask vectorises.
 float relu_mask(float y, float dy) {
   return std::bit_cast<float>(std::bit_cast<uint32_t>(dy) & (0u - static_cast<uint32_t>(y > 0)));
 }
 
-template <Activation A>
-void derivative_row(int64_t w, const float* __restrict y, const float* __restrict dy, float* __restrict dz) {
+template <Activation A, bool InPlace>
+void derivative_loop(int64_t w, const float* __restrict y, const float* __restrict dy, float* __restrict dz) {
+  const float* d = InPlace ? dz : dy;
   if constexpr (A == Activation::Relu) {
-    for (int64_t j = 0; j < w; ++j) dz[j] = relu_mask(y[j], dy[j]);
+    for (int64_t j = 0; j < w; ++j) dz[j] = relu_mask(y[j], d[j]);
   } else {
-    for (int64_t j = 0; j < w; ++j) dz[j] = dy[j] * activation_derivative<A>(y[j]);
+    for (int64_t j = 0; j < w; ++j) dz[j] = d[j] * activation_derivative<A>(y[j]);
   }
+}
+
+template <Activation A>
+void derivative_row(int64_t w, const float* y, const float* dy, float* dz) {
+  if (dy == dz) return derivative_loop<A, true>(w, y, nullptr, dz);
+  derivative_loop<A, false>(w, y, dy, dz);
 }
 
 TG_VECTOR_CLONES void add_scaled_rows(int64_t rows, int64_t w, float s, const float* __restrict dz,
@@ -276,19 +284,28 @@ TG_VECTOR_CLONES void add_scaled_rows(int64_t rows, int64_t w, float s, const fl
     for (int64_t j = 0; j < w; ++j) db[j] += s * dz[i * w + j];
 }
 
-// relu, the common case, in one pass: each row's mask and its share of the column sums, for
-// `w` columns of rows `stride` apart.
-TG_VECTOR_CLONES void relu_bias_rows(int64_t rows, int64_t w, int64_t stride, const float* __restrict y,
-                                     const float* __restrict dy, float* __restrict dz, float* __restrict db, float s) {
+template <bool InPlace>
+[[gnu::always_inline]] inline void relu_bias_loop(int64_t rows, int64_t w, int64_t stride, const float* __restrict y,
+                                                  const float* __restrict dy, float* __restrict dz,
+                                                  float* __restrict db, float s) {
   for (int64_t i = 0; i < rows; ++i) {
-    const float *yi = y + i * stride, *dyi = dy + i * stride;
+    const float* yi = y + i * stride;
     float* dzi = dz + i * stride;
+    const float* dyi = InPlace ? dzi : dy + i * stride;
     for (int64_t j = 0; j < w; ++j) {
       float v = relu_mask(yi[j], dyi[j]);
       dzi[j] = v;
       db[j] += s * v;
     }
   }
+}
+
+// relu, the common case, in one pass: each row's mask and its share of the column sums, for
+// `w` columns of rows `stride` apart.
+TG_VECTOR_CLONES void relu_bias_rows(int64_t rows, int64_t w, int64_t stride, const float* y, const float* dy,
+                                     float* dz, float* db, float s) {
+  if (dy == dz) return relu_bias_loop<true>(rows, w, stride, y, nullptr, dz, db, s);
+  relu_bias_loop<false>(rows, w, stride, y, dy, dz, db, s);
 }
 
 // Large layers split their columns between threads: each owns its bias entries, so the sums
@@ -308,8 +325,16 @@ void relu_bias_grad(int64_t rows, int64_t w, const float* y, const float* dy, fl
   });
 }
 
-TG_VECTOR_CLONES void relu_rows(int64_t n, const float* __restrict y, const float* __restrict dy, float* __restrict dz) {
-  for (int64_t j = 0; j < n; ++j) dz[j] = relu_mask(y[j], dy[j]);
+template <bool InPlace>
+[[gnu::always_inline]] inline void relu_loop(int64_t n, const float* __restrict y, const float* __restrict dy,
+                                             float* __restrict dz) {
+  const float* d = InPlace ? dz : dy;
+  for (int64_t j = 0; j < n; ++j) dz[j] = relu_mask(y[j], d[j]);
+}
+
+TG_VECTOR_CLONES void relu_rows(int64_t n, const float* y, const float* dy, float* dz) {
+  if (dy == dz) return relu_loop<true>(n, y, nullptr, dz);
+  relu_loop<false>(n, y, dy, dz);
 }
 
 template <Activation A>

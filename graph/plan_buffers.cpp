@@ -9,6 +9,16 @@ namespace {
 constexpr int64_t kAlignFloats = 16;  // 64 bytes
 int64_t aligned(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
 
+// The input whose buffer an element-wise node may write its first output over: the incoming
+// gradient of an activation's backward (dz = dy * f'(y) reads dy[i] only to write dz[i]). In
+// place, the write lands on lines the node has just read, instead of a fresh stream.
+int in_place_input(const Node& n) {
+  bool elementwise = (n.kind == Kind::ActivationBiasGrad && n.activation != ad::kernels::Activation::None) ||
+                     n.kind == Kind::ReluGrad || n.kind == Kind::SigmoidGrad || n.kind == Kind::TanhGrad;
+  if (!elementwise || n.inputs.size() != 2 || n.inputs[0] == n.inputs[1]) return -1;
+  return n.inputs[1];
+}
+
 }  // namespace
 
 BufferPlan plan_buffers(const Graph& g, const Schedule& s, const std::vector<int>& keep) {
@@ -36,11 +46,16 @@ BufferPlan plan_buffers(const Graph& g, const Schedule& s, const std::vector<int
     int64_t size = aligned(std::max<int64_t>(g.values[static_cast<size_t>(v)].size(), 1));
     plan.unshared_floats += size;
     int writer = g.values[static_cast<size_t>(v)].producer;
+    const Node& w = g.nodes[static_cast<size_t>(writer)];
+    // v may take over the in-place input's buffer when its writer is that input's last user.
+    int source = w.outputs[0] == v ? in_place_input(w) : -1;
+    if (source >= 0 && (plan.offsets[static_cast<size_t>(source)] < 0 || g.values[static_cast<size_t>(source)].size() != g.values[static_cast<size_t>(v)].size()))
+      source = -1;
     // Placed values whose memory v may not share: kept ones, and those some node may still touch.
     std::vector<std::pair<int64_t, int64_t>> busy;
     for (int u : placed) {
       bool done = !kept[static_cast<size_t>(u)] && !kept[static_cast<size_t>(v)];
-      for (int node : touch[static_cast<size_t>(u)]) done = done && s.before(node, writer);
+      for (int node : touch[static_cast<size_t>(u)]) done = done && (s.before(node, writer) || (u == source && node == writer));
       if (!done) {
         int64_t o = plan.offsets[static_cast<size_t>(u)];
         busy.push_back({o, o + aligned(std::max<int64_t>(g.values[static_cast<size_t>(u)].size(), 1))});
@@ -51,6 +66,11 @@ BufferPlan plan_buffers(const Graph& g, const Schedule& s, const std::vector<int
     for (auto [lo, hi] : busy) {
       if (offset + size <= lo) break;
       offset = std::max(offset, hi);
+    }
+    if (source >= 0) {
+      int64_t o = plan.offsets[static_cast<size_t>(source)];
+      bool free = std::none_of(busy.begin(), busy.end(), [&](auto r) { return r.first < o + size && o < r.second; });
+      if (free) offset = o;
     }
     plan.offsets[static_cast<size_t>(v)] = offset;
     plan.floats = std::max(plan.floats, offset + size);

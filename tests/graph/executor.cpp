@@ -86,15 +86,25 @@ TEST_CASE("buffers of values that are dead are shared, and never while a node ma
   CHECK(plan.floats < plan.unshared_floats);
   graph::Schedule sched = graph::schedule(g);
   // Any two values whose memory overlaps: every node touching the first finishes before the
-  // second's writer starts (or the other way round).
+  // second's writer starts (or the other way round). The one exception: an activation's
+  // backward may write its result exactly over its incoming gradient, element by element.
   std::vector<std::vector<int>> touch(g.values.size());
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     for (int v : g.nodes[i].inputs) touch[static_cast<size_t>(v)].push_back(static_cast<int>(i));
     for (int v : g.nodes[i].outputs) touch[static_cast<size_t>(v)].push_back(static_cast<int>(i));
   }
+  auto in_place = [&](int n, int a, int b) {
+    const graph::Node& node = g.nodes[static_cast<size_t>(n)];
+    bool elementwise = node.kind == graph::Kind::ActivationBiasGrad || node.kind == graph::Kind::ReluGrad ||
+                       node.kind == graph::Kind::SigmoidGrad || node.kind == graph::Kind::TanhGrad;
+    return elementwise && node.inputs.size() == 2 && node.inputs[1] == a && node.outputs[0] == b &&
+           plan.offsets[static_cast<size_t>(a)] == plan.offsets[static_cast<size_t>(b)] &&
+           g.values[static_cast<size_t>(a)].size() == g.values[static_cast<size_t>(b)].size();
+  };
   auto done_before = [&](int a, int b) {
+    int writer = g.values[static_cast<size_t>(b)].producer;
     for (int n : touch[static_cast<size_t>(a)])
-      if (!sched.before(n, g.values[static_cast<size_t>(b)].producer)) return false;
+      if (!sched.before(n, writer) && !(n == writer && in_place(n, a, b))) return false;
     return true;
   };
   int overlaps = 0;
@@ -108,6 +118,25 @@ TEST_CASE("buffers of values that are dead are shared, and never while a node ma
       }
     }
   CHECK(overlaps > 0);
+}
+
+TEST_CASE("a relu's backward writes its result over its incoming gradient, fused or not") {
+  Mlp mlp({.widths = {50, 60, 60, 10}, .batch = 32});
+  for (bool optimized : {true, false}) {
+    CAPTURE(optimized);
+    Step s = compile(mlp, {.kind = graph::UpdateKind::SGD}, graph::ExecutionMode::Serial, optimized);
+    const graph::Graph& g = s.executor->graph();
+    const graph::BufferPlan& plan = s.executor->buffer_plan();
+    int shared = 0;
+    for (const graph::Node& n : g.nodes) {
+      bool relu_backward = n.kind == graph::Kind::ReluGrad ||
+                           (n.kind == graph::Kind::ActivationBiasGrad && n.activation == ad::kernels::Activation::Relu);
+      if (!relu_backward) continue;
+      CHECK(plan.offsets[static_cast<size_t>(n.outputs[0])] == plan.offsets[static_cast<size_t>(n.inputs[1])]);
+      ++shared;
+    }
+    CHECK(shared == 2);
+  }
 }
 
 TEST_CASE("a compiled step allocates no buffers after its first run") {
