@@ -1,7 +1,8 @@
 // Buffer planning: every temporary value gets an offset in one arena, and two values share
 // memory only when every node touching the first is sure to finish before the second is
-// written, in the serial order and in any concurrent one. A compiled step then needs one
-// allocation, made on its first run.
+// written, in the serial order and in any concurrent one; or when the second is an activation
+// gradient written element by element over its incoming gradient, whose last reader is that
+// very node. A compiled step then needs one allocation, made on its first run.
 //
 //   graph::BufferPlan plan = graph::plan_buffers(g, graph::schedule(g), {g.loss});
 //   float* y = arena + plan.offsets[value];   // plan.floats in total
