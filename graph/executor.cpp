@@ -65,6 +65,8 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
     scratch_bytes_ += static_cast<int64_t>((gemms_[i]->scratchpad_bytes() + 63) / 64 * 64);
   }
   pending_ = std::make_unique<std::atomic<int>[]>(count);
+  node_ns_ = std::make_unique<std::atomic<int64_t>[]>(count);
+  reset_profile();
   for (size_t i = 0; i < count; ++i)
     if (schedule_.predecessors[i].empty()) roots_.push_back(static_cast<int>(i));
   pointers_.assign(graph_.values.size(), nullptr);
@@ -98,6 +100,24 @@ void Executor::allocate() {
 }
 
 void Executor::execute(int i, const RunContext& context) {
+  if (!options_.profile) return execute_node(i, context);
+  auto start = Clock::now();
+  execute_node(i, context);
+  node_ns_[static_cast<size_t>(i)] += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+}
+
+double Executor::gemm_seconds() const {
+  double total = 0;
+  for (size_t i = 0; i < gemms_.size(); ++i)
+    if (gemms_[i]) total += node_seconds(static_cast<int>(i));
+  return total;
+}
+
+void Executor::reset_profile() {
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) node_ns_[i] = 0;
+}
+
+void Executor::execute_node(int i, const RunContext& context) {
   const Node& n = graph_.nodes[static_cast<size_t>(i)];
   if (writes_leaf_[static_cast<size_t>(i)] && skip_updates_.load(std::memory_order_relaxed)) return;
   auto& gemm = gemms_[static_cast<size_t>(i)];
@@ -112,7 +132,6 @@ void Executor::execute(int i, const RunContext& context) {
   const float* bias = n.kind == Kind::FusedDense ? ptr(n.inputs[2]) : nullptr;
   void* scratch = scratch_.get() + scratch_offsets_[static_cast<size_t>(i)];
   auto gemm_call = [&] { gemm->run(ptr(n.inputs[0]), ptr(n.inputs[1]), ptr(n.outputs[0]), bias, scratch, scale); };
-  auto start = options_.profile ? Clock::now() : Clock::time_point{};
   if (concurrent_) {
     // A thread waiting inside oneDNN's loop would otherwise steal another node's task and
     // enter this thread's oneDNN stream a second time.
@@ -120,7 +139,6 @@ void Executor::execute(int i, const RunContext& context) {
   } else {
     gemm_call();
   }
-  if (options_.profile) gemm_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
 }
 
 void Executor::run_serial(const RunContext& context) {

@@ -30,7 +30,7 @@ enum class ExecutionMode : uint8_t { Auto, Serial, Parallel };
 struct ExecutorOptions {
   ExecutionMode mode = ExecutionMode::Auto;
   int trial_runs = 3;    // Auto: timed runs of each order before choosing
-  bool profile = false;  // time the GEMMs (gemm_seconds)
+  bool profile = false;  // time every node (node_seconds, gemm_seconds)
 };
 
 // Arena allocations made by all executors so far: tests check it stays put in steady state.
@@ -62,13 +62,16 @@ class Executor {
   ExecutionMode chosen_mode() const { return chosen_; }
   const BufferPlan& buffer_plan() const { return plan_; }
   double last_run_seconds() const { return last_seconds_; }
-  double gemm_seconds() const { return gemm_ns_.load() * 1e-9; }  // since the last reset
-  void reset_profile() { gemm_ns_ = 0; }
+  // With `profile`: time spent in node i, and in all GEMM nodes, since the last reset.
+  double node_seconds(int i) const { return static_cast<double>(node_ns_[static_cast<size_t>(i)].load()) * 1e-9; }
+  double gemm_seconds() const;
+  void reset_profile();
   int64_t runs() const { return runs_; }
 
  private:
   void allocate();
-  void execute(int node, const RunContext& context);
+  void execute(int node, const RunContext& context);  // with the profile's clock when asked
+  void execute_node(int node, const RunContext& context);
   void run_serial(const RunContext& context);
   void run_parallel(const RunContext& context);
   struct Chain;
@@ -88,7 +91,7 @@ class Executor {
   std::vector<int> roots_;
   ExecutionMode chosen_ = ExecutionMode::Serial;
   double serial_best_ = 1e30, parallel_best_ = 1e30, last_seconds_ = 0;
-  std::atomic<int64_t> gemm_ns_{0};
+  std::unique_ptr<std::atomic<int64_t>[]> node_ns_;  // per node, with `profile`
   int64_t runs_ = 0;
   bool concurrent_ = false;  // inside run_parallel
   int loss_node_ = -1;

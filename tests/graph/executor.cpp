@@ -19,12 +19,13 @@ struct Step {
   std::unique_ptr<graph::Executor> executor;
 };
 
-Step compile(const Mlp& mlp, graph::UpdateRule rule, graph::ExecutionMode mode, bool optimized = true) {
+Step compile(const Mlp& mlp, graph::UpdateRule rule, graph::ExecutionMode mode, bool optimized = true,
+             bool profile = false) {
   Step s;
   s.params = mlp.fresh_params();
   auto g = record(mlp, s.params, rule);
   if (optimized) graph::optimize(g);
-  s.executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode});
+  s.executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode, .profile = profile});
   s.executor->bind(graph::Role::Input, 0, mlp.x);
   s.executor->bind(graph::Role::Target, 0, mlp.y);
   for (size_t i = 0; i < s.params.size(); ++i)
@@ -49,6 +50,31 @@ TEST_CASE("serial and concurrent execution give the same losses and weights over
     CHECK_MESSAGE(diff.empty(), diff);
   }
   CHECK(parallel.executor->chosen_mode() == graph::ExecutionMode::Parallel);
+}
+
+TEST_CASE("a profiled executor times every node it runs, and the GEMM nodes add up to gemm_seconds") {
+  Mlp mlp({.widths = {30, 40, 5}, .batch = 16});
+  for (auto mode : {graph::ExecutionMode::Serial, graph::ExecutionMode::Parallel}) {
+    Step s = compile(mlp, {.kind = graph::UpdateKind::SGD, .learning_rate = 0.1f}, mode, true, true);
+    graph::Executor& e = *s.executor;
+    for (int i = 0; i < 3; ++i) e.run({.learning_rate = 0.1f});
+    double gemms = 0;
+    int gemm_nodes = 0;
+    for (size_t i = 0; i < e.graph().nodes.size(); ++i) {
+      int n = static_cast<int>(i);
+      CAPTURE(graph::kind_name(e.graph().nodes[i].kind));
+      CHECK(e.node_seconds(n) > 0);
+      if (e.gemm_plan(n)) {
+        gemms += e.node_seconds(n);
+        ++gemm_nodes;
+      }
+    }
+    CHECK(gemm_nodes > 0);
+    CHECK(e.gemm_seconds() == doctest::Approx(gemms));
+    e.reset_profile();
+    CHECK(e.gemm_seconds() == 0);
+    CHECK(e.node_seconds(0) == 0);
+  }
 }
 
 TEST_CASE("auto mode times both orders in its first runs and then keeps one") {
