@@ -1,10 +1,12 @@
-// The node kernels' fast paths (vectorised exponentials, relu backward with bias sums split
-// across threads) checked against the unfused graph, on layers large enough to take them.
+// The node kernels' fast paths (vectorised exponentials, softmax rows in chunks, relu backward
+// four rows at a time with bias sums split across threads) checked against the unfused graph,
+// on layers large enough to take them.
 #include "graph/node_kernels.h"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 
 #include "autodiff/threading.h"
 #include "mlp.h"
@@ -42,12 +44,14 @@ struct Threads {
 }  // namespace
 
 TEST_CASE("the fused step updates wide relu layers as the unfused one does, on one thread and on two") {
-  // 64 x 300 and 64 x 100 hidden gradients: large enough that the relu backward splits its
-  // columns between threads, and not multiples of the vector width.
+  // 67 x 300 and 67 x 100 hidden gradients: the first is large enough that the relu backward
+  // splits its rows between threads (34 and 33 rows, neither a multiple of the four rows taken
+  // at a time), the second runs on one thread with three rows left over; neither width is a
+  // multiple of the vector width.
   for (int threads : {1, 2}) {
     CAPTURE(threads);
     Threads scope(threads);
-    Mlp mlp({.widths = {40, 300, 100, 10}, .activation = "relu", .batch = 64, .seed = 5});
+    Mlp mlp({.widths = {40, 300, 100, 10}, .activation = "relu", .batch = 67, .seed = 5});
     Step plain = train_once(mlp, {.fuse_dense = false, .fuse_softmax_crossentropy = false, .fold_sgd = false});
     Step fused = train_once(mlp, {});
     CHECK(fused.loss == doctest::Approx(plain.loss).epsilon(1e-5));
@@ -63,11 +67,14 @@ TEST_CASE("the fused step updates wide relu layers as the unfused one does, on o
 
 TEST_CASE("fused softmax cross-entropy matches softmax then cross-entropy for logits spread over tens") {
   // Scaling the last layer spreads the logits: the exponentials span many binades, while the
-  // probabilities stay above the unfused form's 1e-7 clip (at 20 times they no longer do, and
-  // the unfused loss is the clipped one).
-  for (float scale : {1.f, 4.f, 8.f}) {
+  // probabilities stay above the unfused form's 1e-7 clip (at 6 times some of these 150 rows'
+  // no longer do, and the unfused loss is the clipped one).
+  // 150 rows: two whole chunks of 64 rows and a part; both the sparse and the one-hot targets.
+  for (std::string loss : {"sparse_categorical_crossentropy", "categorical_crossentropy"})
+  for (float scale : {1.f, 2.5f, 4.f}) {
+    CAPTURE(loss);
     CAPTURE(scale);
-    Mlp mlp({.widths = {30, 50, 10}, .activation = "tanh", .batch = 37, .seed = 9});
+    Mlp mlp({.widths = {30, 50, 10}, .activation = "tanh", .loss = loss, .batch = 150, .seed = 9});
     Tensor& last = mlp.initial[2];
     for (int64_t i = 0; i < last.size(); ++i) last[i] *= scale;
     Step plain = train_once(mlp, {.fuse_dense = false, .fuse_softmax_crossentropy = false, .fold_sgd = false});
@@ -79,6 +86,26 @@ TEST_CASE("fused softmax cross-entropy matches softmax then cross-entropy for lo
       CHECK_MESSAGE(diff.empty(), diff);
     }
   }
+}
+
+TEST_CASE("fused softmax cross-entropy sums the rows' logs exactly when their product outgrows a double") {
+  // Equal logits: every row's sum of exponentials is the width, 10, so 400 rows multiply to
+  // 1e400, past a double's range; the loss must still be log(10), and every probability 0.1.
+  Mlp mlp({.widths = {3, 10}, .activation = "relu", .batch = 400, .seed = 4});
+  for (Tensor& t : mlp.initial) t = Tensor::zeros(t.shape());
+  auto params = mlp.fresh_params();
+  graph::Graph g = record(mlp, params, {.kind = graph::UpdateKind::SGD, .learning_rate = 0.1f});
+  graph::optimize(g);
+  int prediction = g.prediction;
+  graph::Executor e(std::move(g), {.mode = graph::ExecutionMode::Serial});
+  for (size_t i = 0; i < params.size(); ++i) e.bind(graph::Role::Parameter, static_cast<int>(i), params[i].value());
+  e.bind(graph::Role::Input, 0, mlp.x);
+  e.bind(graph::Role::Target, 0, mlp.y);
+  e.run({.learning_rate = 0.1f});
+  CHECK(e.loss() == doctest::Approx(std::log(10.f)).epsilon(1e-6));
+  Tensor p = e.value(prediction);
+  REQUIRE(p.size() == 4000);
+  for (int64_t i = 0; i < p.size(); ++i) REQUIRE(p[i] == doctest::Approx(0.1f).epsilon(1e-6));
 }
 
 TEST_CASE("fused softmax cross-entropy rejects labels that are not whole class numbers in range") {
