@@ -53,6 +53,9 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
   std::vector<int> keep = {graph_.loss, graph_.prediction};
   keep.insert(keep.end(), graph_.gradients.begin(), graph_.gradients.end());
   plan_ = plan_buffers(graph_, schedule_, keep);
+  kept_.assign(graph_.values.size(), false);
+  for (int v : keep)
+    if (v >= 0) kept_[static_cast<size_t>(v)] = true;
   size_t count = graph_.nodes.size();
   gemms_.resize(count);
   scratch_offsets_.assign(count, 0);
@@ -71,8 +74,11 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
     if (schedule_.predecessors[i].empty()) roots_.push_back(static_cast<int>(i));
   pointers_.assign(graph_.values.size(), nullptr);
   bound_.resize(graph_.values.size());
-  for (size_t v = 0; v < graph_.values.size(); ++v)
-    if (graph_.values[v].role == Role::Constant) pointers_[v] = graph_.values[v].data.data();
+  for (size_t v = 0; v < graph_.values.size(); ++v) {
+    Role role = graph_.values[v].role;
+    if (role == Role::Constant) pointers_[v] = graph_.values[v].data.data();
+    if (role != Role::Constant && role != Role::Temporary) bindable_.push_back(static_cast<int>(v));
+  }
   chosen_ = options_.mode == ExecutionMode::Parallel ? ExecutionMode::Parallel : ExecutionMode::Serial;
 }
 
@@ -80,7 +86,8 @@ Executor::~Executor() = default;
 
 void Executor::bind(Role role, int index, Tensor t) {
   bool any = false;
-  for (size_t v = 0; v < graph_.values.size(); ++v) {
+  for (int i : bindable_) {
+    auto v = static_cast<size_t>(i);
     const Value& val = graph_.values[v];
     if (val.role != role || val.binding != index) continue;
     TG_CHECK(t.size() == val.size(), "Executor::bind: {} {} ('{}') has shape {} but the graph was made for {}",
@@ -92,11 +99,22 @@ void Executor::bind(Role role, int index, Tensor t) {
   (void)any;  // a value the optimized graph no longer reads needs no binding
 }
 
+void Executor::bind_output(int v, Tensor t) {
+  TG_CHECK(v >= 0 && v < static_cast<int>(graph_.values.size()) && kept_[static_cast<size_t>(v)] &&
+               graph_.values[static_cast<size_t>(v)].role == Role::Temporary,
+           "Executor::bind_output: value {} is not the loss, the prediction or a gradient of this graph", v);
+  const Value& val = graph_.values[static_cast<size_t>(v)];
+  TG_CHECK(t.size() == val.size(), "Executor::bind_output: value {} ('{}') has shape {} but the tensor has shape {}", v,
+           val.name, ad::to_string(val.shape), ad::to_string(t.shape()));
+  pointers_[static_cast<size_t>(v)] = t.data();
+  bound_[static_cast<size_t>(v)] = std::move(t);
+}
+
 void Executor::allocate() {
   arena_ = aligned_array<float>(plan_.floats * static_cast<int64_t>(sizeof(float)));
   scratch_ = aligned_array<std::byte>(scratch_bytes_);
   for (size_t v = 0; v < graph_.values.size(); ++v)
-    if (plan_.offsets[v] >= 0) pointers_[v] = arena_.get() + plan_.offsets[v];
+    if (plan_.offsets[v] >= 0 && !bound_[v].data()) pointers_[v] = arena_.get() + plan_.offsets[v];
 }
 
 void Executor::execute(int i, const RunContext& context) {

@@ -47,6 +47,10 @@ class Executor {
   // Points every value bound to (role, index) at `t`'s storage; shapes must have the same
   // element count as the placeholder the graph was recorded with.
   void bind(Role role, int index, Tensor t);
+  // Has runs write value v, one of those read after a run (the loss, the prediction, a
+  // gradient), straight into t's storage instead of the arena: a caller that wants it in a
+  // tensor of its own is spared a copy per step.
+  void bind_output(int v, Tensor t);
   void run(const RunContext& context = {});
 
   float loss() const;
@@ -87,6 +91,8 @@ class Executor {
   std::unique_ptr<std::byte[], void (*)(void*)> scratch_{nullptr, nullptr};
   std::vector<float*> pointers_;
   std::vector<Tensor> bound_;  // keeps bound storage alive
+  std::vector<int> bindable_;  // values with a role that bind() fills
+  std::vector<bool> kept_;     // values read after a run: bind_output may place them
   std::unique_ptr<std::atomic<int>[]> pending_;
   std::vector<int> roots_;
   ExecutionMode chosen_ = ExecutionMode::Serial;

@@ -13,7 +13,8 @@ namespace nn {
 struct CompiledStep::Entry {
   std::unique_ptr<graph::Executor> executor;
   std::string description, dot_before, dot_after;
-  Tensor predictions;         // reused: the runner hands out this handle
+  Tensor predictions;         // the step writes into it; the runner hands out this handle
+  bool copy_predictions = false;
   std::string activation;     // applied to the graph's prediction (logits) when not "linear"
 };
 
@@ -105,6 +106,13 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
     for (size_t j = 0; j < names.size(); ++j)
       entry->executor->bind(graph::Role::Slot, static_cast<int>(i * names.size() + j), slots.at(i).at(names[j]));
   }
+  // The step writes the model's outputs straight into the tensor that train() hands out
+  // (unless they are not computed at all: a model that passes its input through).
+  graph::Executor& step = *entry->executor;
+  const graph::Value& p = step.graph().values[static_cast<size_t>(step.graph().prediction)];
+  entry->predictions = Tensor::empty(p.shape);
+  entry->copy_predictions = p.role != graph::Role::Temporary;
+  if (!entry->copy_predictions) step.bind_output(step.graph().prediction, entry->predictions);
   return *train_.emplace(x.shape(), std::move(entry)).first->second;
 }
 
@@ -144,10 +152,8 @@ float CompiledStep::train(const Tensor& x, const Tensor& y, Tensor& predictions)
   step.run({.learning_rate = static_cast<float>(optimizer.learning_rate), .iteration = optimizer.iterations + 1});
   ++optimizer.iterations;
   last_ = &step;
-  int p = step.graph().prediction;
-  const ad::Shape& shape = step.graph().values[static_cast<size_t>(p)].shape;
-  if (e->predictions.shape() != shape) e->predictions = Tensor::empty(shape);
-  std::copy_n(step.data(p), e->predictions.size(), e->predictions.data());
+  if (e->copy_predictions)
+    std::copy_n(step.data(step.graph().prediction), e->predictions.size(), e->predictions.data());
   if (e->activation.empty()) {
     predictions = e->predictions;
   } else {

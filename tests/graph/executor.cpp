@@ -182,6 +182,38 @@ TEST_CASE("binding a tensor of the wrong size names the value and both shapes") 
   CHECK_THROWS_WITH_AS(s.executor->bind(graph::Role::Input, 0, Tensor({3, 4})), doctest::Contains("[3,4]"), ad::Error);
 }
 
+TEST_CASE("a kept value bound to a tensor of the caller's is written there, before or after the first run") {
+  Mlp mlp({.widths = {6, 5, 4}, .activation = "tanh", .batch = 3, .seed = 8});
+  Step reference = compile(mlp, {}, graph::ExecutionMode::Serial);
+  reference.executor->run();
+  int p = reference.executor->graph().prediction;
+  Tensor expected = reference.executor->value(p);
+  for (bool after_first_run : {false, true}) {
+    CAPTURE(after_first_run);
+    Step s = compile(mlp, {}, graph::ExecutionMode::Serial);
+    Tensor out = Tensor::full(expected.shape(), -7.f);
+    if (after_first_run) s.executor->run();
+    s.executor->bind_output(p, out);
+    s.executor->run();
+    CHECK(s.executor->data(p) == out.data());
+    std::string diff = compare(out, expected, 0.f, 0.f);
+    CHECK_MESSAGE(diff.empty(), diff);
+  }
+}
+
+TEST_CASE("bind_output refuses a value the run does not keep, and a tensor of the wrong size") {
+  Mlp mlp({.widths = {6, 5, 4}, .batch = 3});
+  Step s = compile(mlp, {}, graph::ExecutionMode::Serial);
+  const graph::Graph& g = s.executor->graph();
+  int p = g.prediction;
+  int input = -1;
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (g.values[v].role == graph::Role::Input) input = static_cast<int>(v);
+  REQUIRE(input >= 0);
+  CHECK_THROWS_WITH_AS(s.executor->bind_output(input, Tensor({3, 6})), doctest::Contains("is not the loss, the prediction or a gradient"), ad::Error);
+  CHECK_THROWS_WITH_AS(s.executor->bind_output(p, Tensor({4, 4})), doctest::Contains("[4,4]"), ad::Error);
+}
+
 TEST_CASE("a label out of range throws from inside the step instead of reading out of bounds") {
   Mlp mlp({.widths = {4, 3}, .batch = 2});
   for (auto mode : {graph::ExecutionMode::Serial, graph::ExecutionMode::Parallel}) {
