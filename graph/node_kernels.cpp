@@ -194,42 +194,62 @@ float row_max(const float* z, int64_t width) {
   return m;
 }
 
+// The largest of n values (NaNs are passed over), in eight independent lanes so that the
+// compiler vectorises it.
+float flat_max(const float* z, int64_t n) {
+  constexpr int kLanes = 8;
+  float lane[kLanes];
+  for (float& m : lane) m = -INFINITY;
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) lane[k] = z[i + k] > lane[k] ? z[i + k] : lane[k];
+  for (; i < n; ++i) lane[0] = z[i] > lane[0] ? z[i] : lane[0];
+  float m = lane[0];
+  for (int k = 1; k < kLanes; ++k) m = lane[k] > m ? lane[k] : m;
+  return m;
+}
+
 // The fused forward: probabilities and the loss from logits, a chunk of rows at a time (so the
-// chunk stays in L1 between passes). Each row is shifted by its max, all exponentials of the
-// chunk are taken in one vectorised pass, then each row is normalised by its sum s. The loss
-// needs each row's log-sum-exp max + log(s); the logs are summed as the log of the product of
-// the sums, taken whenever that product grows large: every s lies in [1, width] (the max term
-// contributes e^0 = 1), so the product only grows, and one log serves many rows. (Dense targets
-// weight each row's log by the row's target sum, so they take it row by row.)
+// chunk stays in L1 between passes). Softmax is the same for any shift of a row; the chunk's
+// max c serves every row whose own max is within about 40 of it (their exponential sums s
+// stay above 1e-17, far from underflow), so the shift, the exponentials and the max are each
+// one flat vectorised pass. A row farther below (or with a NaN) is redone with its own max.
+// The loss needs each row's log-sum-exp shift + log(s); the logs are summed as the log of the
+// product of the sums, taken whenever that product leaves [1e-250, 1e250]: each s lies in
+// [1e-17, width], and one log serves many rows. (Dense targets weight each row's log by the
+// row's target sum, so they take it row by row.)
 void softmax_crossentropy(const Node& n, const Shape& shape, const float* z, const float* t, float* loss,
                           float* probs) {
   Rows r = rows_of(shape);
-  constexpr int64_t kChunk = 64;                // rows
-  constexpr double kLogProductAbove = 1e250;    // well below double's 1.8e308 / width
-  float maxes[kChunk];
+  constexpr int64_t kChunk = 64;            // rows
+  constexpr float kSmallestSum = 1e-17f;    // e^-39: smaller sums are redone with the row's max
+  constexpr double kProductBound = 1e250;   // within double's range times any width or 1e-17
   double total = 0, product = 1;
   for (int64_t begin = 0; begin < r.rows; begin += kChunk) {
-    int64_t end = std::min(r.rows, begin + kChunk);
+    int64_t end = std::min(r.rows, begin + kChunk), count = (end - begin) * r.width;
+    const float* zc = z + begin * r.width;
+    float* pc = probs + begin * r.width;
+    float c = flat_max(zc, count);
+    for (int64_t k = 0; k < count; ++k) pc[k] = zc[k] - c;
+    exp_nonpositive_in_place(count, pc);
     for (int64_t i = begin; i < end; ++i) {
       const float* zi = z + i * r.width;
       float* pi = probs + i * r.width;
-      float m = row_max(zi, r.width);
-      maxes[i - begin] = m;
-      for (int64_t j = 0; j < r.width; ++j) pi[j] = zi[j] - m;
-    }
-    exp_nonpositive_in_place((end - begin) * r.width, probs + begin * r.width);
-    for (int64_t i = begin; i < end; ++i) {
-      const float* zi = z + i * r.width;
-      float* pi = probs + i * r.width;
-      float s = 0;
+      float s = 0, shift = c;
       for (int64_t j = 0; j < r.width; ++j) s += pi[j];
+      if (!(s >= kSmallestSum)) {
+        shift = row_max(zi, r.width);
+        for (int64_t j = 0; j < r.width; ++j) pi[j] = zi[j] - shift;
+        exp_nonpositive_in_place(r.width, pi);
+        s = 0;
+        for (int64_t j = 0; j < r.width; ++j) s += pi[j];
+      }
       float inverse = 1 / s;
       for (int64_t j = 0; j < r.width; ++j) pi[j] *= inverse;
-      float m = maxes[i - begin];
       if (n.loss == Kind::SparseCategoricalCrossentropy) {
-        total += m - zi[label_at(t, i, r.width, "sparse_categorical_crossentropy")];
+        total += shift - zi[label_at(t, i, r.width, "sparse_categorical_crossentropy")];
         product *= static_cast<double>(s);
-        if (!(product <= kLogProductAbove)) {  // NaN too: it goes into the total now
+        if (!(product <= kProductBound && product >= 1 / kProductBound)) {  // NaN too: into the total now
           total += std::log(product);
           product = 1;
         }
@@ -241,7 +261,7 @@ void softmax_crossentropy(const Node& n, const Shape& shape, const float* z, con
           weight += yi[j];
           dot += static_cast<double>(yi[j]) * zi[j];
         }
-        total += weight * (m + std::log(static_cast<double>(s))) - dot;
+        total += weight * (shift + std::log(static_cast<double>(s))) - dot;
       }
     }
   }

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -106,6 +107,46 @@ TEST_CASE("fused softmax cross-entropy sums the rows' logs exactly when their pr
   Tensor p = e.value(prediction);
   REQUIRE(p.size() == 4000);
   for (int64_t i = 0; i < p.size(); ++i) REQUIRE(p[i] == doctest::Approx(0.1f).epsilon(1e-6));
+}
+
+TEST_CASE("fused softmax cross-entropy is exact for rows far below the largest logit of their chunk") {
+  // Rows offset by 0, 60, -300 and 1e4 share chunks: the chunk's shift leaves the lower rows'
+  // exponentials at 0, so those rows take their own shift. Loss, probabilities and gradient are
+  // checked against log-sum-exp computed per row in double.
+  const int64_t rows = 130, width = 7;
+  const float offsets[] = {0.f, 60.f, -300.f, 1e4f};
+  ad::Rng rng(11);
+  Tensor logits({rows, width}), labels({rows});
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < width; ++j) logits[i * width + j] = offsets[i % 4] + rng.uniform(-1.5f, 1.5f);
+    labels[i] = static_cast<float>(rng.next() % width);
+  }
+  Var z = ad::param(logits.clone());
+  ad::Tape tape;
+  Var loss = ad::sparse_categorical_crossentropy(ad::softmax(z), labels);
+  auto g = graph::Graph::from(tape, loss, {.targets = {labels}, .parameters = {z}});
+  graph::optimize(g);
+  graph::Executor e(std::move(g));
+  e.bind(graph::Role::Target, 0, labels);
+  e.bind(graph::Role::Parameter, 0, z.value());
+  e.run();
+  Tensor probs = e.value(e.graph().prediction), dz = e.value(e.graph().gradients[0]);
+  double expected_loss = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* zi = logits.data() + i * width;
+    double m = *std::max_element(zi, zi + width), s = 0;
+    for (int64_t j = 0; j < width; ++j) s += std::exp(static_cast<double>(zi[j]) - m);
+    auto label = static_cast<int64_t>(labels[i]);
+    expected_loss += m + std::log(s) - zi[label];
+    for (int64_t j = 0; j < width; ++j) {
+      double p = std::exp(static_cast<double>(zi[j]) - m) / s;
+      CAPTURE(i);
+      CAPTURE(j);
+      REQUIRE(probs[i * width + j] == doctest::Approx(p).epsilon(1e-5));
+      REQUIRE(dz[i * width + j] == doctest::Approx((p - (j == label ? 1 : 0)) / rows).epsilon(1e-5).scale(1e-9));
+    }
+  }
+  CHECK(e.loss() == doctest::Approx(expected_loss / rows).epsilon(1e-6));
 }
 
 TEST_CASE("fused softmax cross-entropy rejects labels that are not whole class numbers in range") {
