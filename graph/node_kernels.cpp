@@ -183,7 +183,8 @@ float exp_nonpositive(float x) {
 
 // The exponential is arithmetic-bound, so it also gets a 16-wide build (2.5x faster than the
 // 8-wide one on a Zen 4 core); the memory-bound loops below are no faster with it.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void exp_nonpositive_in_place(int64_t n, float* __restrict x) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void exp_nonpositive_in_place(int64_t n,
+                                                                                          float* __restrict x) {
   for (int64_t i = 0; i < n; ++i) x[i] = exp_nonpositive(x[i]);
 }
 
@@ -281,7 +282,8 @@ void softmax_crossentropy_grad(const Node& n, const Shape& shape, const float* p
   if (n.loss == Kind::SparseCategoricalCrossentropy) {
     // One flat vectorised pass, then one subtraction per row: narrow rows make short loops.
     scale_into(r.rows * r.width, s, probs, d);
-    for (int64_t i = 0; i < r.rows; ++i) d[i * r.width + label_at(t, i, r.width, "sparse_categorical_crossentropy")] -= s;
+    for (int64_t i = 0; i < r.rows; ++i)
+      d[i * r.width + label_at(t, i, r.width, "sparse_categorical_crossentropy")] -= s;
     return;
   }
   for (int64_t i = 0; i < r.rows; ++i) {
@@ -387,14 +389,24 @@ TG_VECTOR_CLONES void relu_bias_rows(int64_t rows, int64_t w, int64_t stride, co
 // on its own; the shares are added at the end. Rows keep each thread's writes on whole cache
 // lines (a column split shares lines between threads wherever a row is not a multiple of 16
 // floats), and a static partition hands a thread the same rows every step, as oneDNN's own
-// static split does, so that more of them are already in its core's cache.
+// static split does, so that more of them are already in its core's cache. Layers too wide
+// for the shares on the stack split their columns instead: each thread owns its bias entries.
 void relu_bias_grad(int64_t rows, int64_t w, const float* y, const float* dy, float* dz, float* db, float s) {
   constexpr int64_t kSplitAbove = 8192;  // elements
-  constexpr int64_t kMaxWidth = 4096;    // columns summed on the stack
-  int64_t parts = std::min<int64_t>(ad::num_threads(), 4);
-  if (rows * w < kSplitAbove || parts < 2 || w > kMaxWidth || rows < 2 * parts)
-    return relu_bias_rows(rows, w, w, y, dy, dz, db, s);
-  alignas(64) float shares[4][kMaxWidth];
+  constexpr int64_t kMaxParts = 4;
+  constexpr int64_t kMaxWidth = 4096;    // columns of the shares on the stack (64 KB in all)
+  int64_t parts = std::min<int64_t>(ad::num_threads(), kMaxParts);
+  if (rows * w < kSplitAbove || parts < 2) return relu_bias_rows(rows, w, w, y, dy, dz, db, s);
+  if (w > kMaxWidth || rows < 2 * parts) {
+    constexpr int64_t kAlign = 16;  // columns: whole cache lines per task
+    int64_t chunk = std::max(kAlign, (w / (2 * parts) + kAlign - 1) / kAlign * kAlign);
+    tbb::parallel_for(int64_t{0}, (w + chunk - 1) / chunk, [&](int64_t t) {
+      int64_t lo = t * chunk, hi = std::min(w, lo + chunk);
+      relu_bias_rows(rows, hi - lo, w, y + lo, dy + lo, dz + lo, db + lo, s);
+    });
+    return;
+  }
+  alignas(64) float shares[kMaxParts][kMaxWidth];
   int64_t per_part = (rows + parts - 1) / parts;
   tbb::parallel_for(
       int64_t{0}, parts,

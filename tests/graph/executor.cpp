@@ -210,7 +210,8 @@ TEST_CASE("bind_output refuses a value the run does not keep, and a tensor of th
   for (size_t v = 0; v < g.values.size(); ++v)
     if (g.values[v].role == graph::Role::Input) input = static_cast<int>(v);
   REQUIRE(input >= 0);
-  CHECK_THROWS_WITH_AS(s.executor->bind_output(input, Tensor({3, 6})), doctest::Contains("is not the loss, the prediction or a gradient"), ad::Error);
+  CHECK_THROWS_WITH_AS(s.executor->bind_output(input, Tensor({3, 6})),
+                       doctest::Contains("is not the loss, the prediction or a gradient"), ad::Error);
   CHECK_THROWS_WITH_AS(s.executor->bind_output(p, Tensor({4, 4})), doctest::Contains("[4,4]"), ad::Error);
 }
 

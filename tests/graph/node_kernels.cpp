@@ -66,6 +66,25 @@ TEST_CASE("the fused step updates wide relu layers as the unfused one does, on o
   }
 }
 
+TEST_CASE("relu layers wider than 4,096 units, or with fewer rows than two per thread, split their columns") {
+  // 9 x 4,100 is wider than the row split's per-thread sums on the stack; 3 x 3,000 has too
+  // few rows to share out. Both still go to more than one thread.
+  Threads scope(2);
+  for (auto [batch, width] : {std::pair<int64_t, int64_t>{9, 4100}, {3, 3000}}) {
+    CAPTURE(batch);
+    Mlp mlp({.widths = {5, width, 3}, .activation = "relu", .batch = batch, .seed = 6});
+    Step plain = train_once(mlp, {.fuse_dense = false, .fuse_softmax_crossentropy = false, .fold_sgd = false});
+    Step fused = train_once(mlp, {});
+    CHECK(fused.loss == doctest::Approx(plain.loss).epsilon(1e-5));
+    for (size_t i = 0; i < plain.weights.size(); ++i) {
+      CAPTURE(i);
+      CHECK(compare(plain.weights[i], mlp.initial[i], 1e-7f, 0.f) != "");
+      std::string diff = compare(fused.weights[i], plain.weights[i], 1e-6f, 1e-5f);
+      CHECK_MESSAGE(diff.empty(), diff);
+    }
+  }
+}
+
 TEST_CASE("fused softmax cross-entropy matches softmax then cross-entropy for logits spread over tens") {
   // Scaling the last layer spreads the logits: the exponentials span many binades, while the
   // probabilities stay above the unfused form's 1e-7 clip (at 6 times some of these 150 rows'
