@@ -42,6 +42,20 @@ struct Threads {
   ~Threads() { ad::set_num_threads(0); }
 };
 
+// One SGD step of `mlp` unfused and fused: the same loss, and every weight moved (a kernel
+// that skipped a layer or a bias would leave it as it was) to the same place.
+void check_fused_step_matches_unfused(const Mlp& mlp) {
+  Step plain = train_once(mlp, {.fuse_dense = false, .fuse_softmax_crossentropy = false, .fold_sgd = false});
+  Step fused = train_once(mlp, {});
+  CHECK(fused.loss == doctest::Approx(plain.loss).epsilon(1e-5));
+  for (size_t i = 0; i < plain.weights.size(); ++i) {
+    CAPTURE(i);
+    CHECK(compare(plain.weights[i], mlp.initial[i], 1e-7f, 0.f) != "");
+    std::string diff = compare(fused.weights[i], plain.weights[i], 1e-6f, 1e-5f);
+    CHECK_MESSAGE(diff.empty(), diff);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("the fused step updates wide relu layers as the unfused one does, on one thread and on two") {
@@ -52,17 +66,8 @@ TEST_CASE("the fused step updates wide relu layers as the unfused one does, on o
   for (int threads : {1, 2}) {
     CAPTURE(threads);
     Threads scope(threads);
-    Mlp mlp({.widths = {40, 300, 100, 10}, .activation = "relu", .batch = 67, .seed = 5});
-    Step plain = train_once(mlp, {.fuse_dense = false, .fuse_softmax_crossentropy = false, .fold_sgd = false});
-    Step fused = train_once(mlp, {});
-    CHECK(fused.loss == doctest::Approx(plain.loss).epsilon(1e-5));
-    for (size_t i = 0; i < plain.weights.size(); ++i) {
-      CAPTURE(i);
-      // Every weight moved: a kernel that skipped a layer or a bias would leave it as it was.
-      CHECK(compare(plain.weights[i], mlp.initial[i], 1e-7f, 0.f) != "");
-      std::string diff = compare(fused.weights[i], plain.weights[i], 1e-6f, 1e-5f);
-      CHECK_MESSAGE(diff.empty(), diff);
-    }
+    check_fused_step_matches_unfused(
+        Mlp({.widths = {40, 300, 100, 10}, .activation = "relu", .batch = 67, .seed = 5}));
   }
 }
 
@@ -72,16 +77,7 @@ TEST_CASE("relu layers wider than 4,096 units, or with fewer rows than two per t
   Threads scope(2);
   for (auto [batch, width] : {std::pair<int64_t, int64_t>{9, 4100}, {3, 3000}}) {
     CAPTURE(batch);
-    Mlp mlp({.widths = {5, width, 3}, .activation = "relu", .batch = batch, .seed = 6});
-    Step plain = train_once(mlp, {.fuse_dense = false, .fuse_softmax_crossentropy = false, .fold_sgd = false});
-    Step fused = train_once(mlp, {});
-    CHECK(fused.loss == doctest::Approx(plain.loss).epsilon(1e-5));
-    for (size_t i = 0; i < plain.weights.size(); ++i) {
-      CAPTURE(i);
-      CHECK(compare(plain.weights[i], mlp.initial[i], 1e-7f, 0.f) != "");
-      std::string diff = compare(fused.weights[i], plain.weights[i], 1e-6f, 1e-5f);
-      CHECK_MESSAGE(diff.empty(), diff);
-    }
+    check_fused_step_matches_unfused(Mlp({.widths = {5, width, 3}, .activation = "relu", .batch = batch, .seed = 6}));
   }
 }
 
