@@ -8,7 +8,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "nn/safetensors.h"
+#include "nn/atomic_file.h"
 #include "nn/sequential.h"
 #include "nn/serialization.h"
 

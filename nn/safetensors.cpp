@@ -1,12 +1,8 @@
 #include "nn/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -14,6 +10,8 @@
 #include <fstream>
 #include <limits>
 #include <set>
+
+#include "nn/atomic_file.h"
 
 namespace nn {
 
@@ -151,10 +149,6 @@ void read_exactly(std::ifstream& in, const std::string& path, char* into, uint64
            path, what, bytes);
 }
 
-// ---- Writing ----
-
-std::atomic<uint64_t> temporary_counter{0};
-
 }  // namespace
 
 bool SafetensorsFile::contains(const std::string& name) const {
@@ -256,88 +250,6 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
   out.write(std::as_bytes(std::span(length_bytes)));
   out.write(text);
   for (const NamedTensor& t : tensors) out.write(std::as_bytes(t.tensor.values()));
-  out.commit();
-}
-
-// ---- AtomicFile ----
-
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-  namespace fs = std::filesystem;
-  const fs::path target(path_);
-  TG_CHECK(!target.filename().empty(), "AtomicFile: '{}' names a folder, not a file", path_);
-  // A hidden name beside the target, unique per process and call; O_EXCL refuses to reuse one
-  // that exists (another writer's), and the kernel applies the umask as for any new file.
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    fs::path candidate = target.parent_path() /
-                         fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(),
-                                     temporary_counter.fetch_add(1));
-    fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd_ >= 0) {
-      temporary_ = candidate.string();
-      return;
-    }
-    if (errno != EEXIST) break;
-  }
-  ad::fail("AtomicFile: cannot create a temporary file beside '{}': {}", path_,
-           system_error_text());
-}
-
-AtomicFile::~AtomicFile() { discard(); }
-
-void AtomicFile::discard() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-  if (!temporary_.empty()) ::unlink(temporary_.c_str());
-  temporary_.clear();
-}
-
-void AtomicFile::write(std::span<const std::byte> bytes) {
-  TG_CHECK(fd_ >= 0, "AtomicFile: '{}' is already committed or discarded", path_);
-  while (!bytes.empty()) {
-    ssize_t written = ::write(fd_, bytes.data(), bytes.size());
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) {
-      std::string reason = system_error_text();
-      discard();
-      ad::fail("AtomicFile: cannot write '{}': {}", path_, reason);
-    }
-    bytes = bytes.subspan(static_cast<size_t>(written));
-  }
-}
-
-void AtomicFile::write(std::string_view text) { write(std::as_bytes(std::span(text))); }
-
-void AtomicFile::commit() {
-  TG_CHECK(fd_ >= 0, "AtomicFile: '{}' is already committed or discarded", path_);
-  // The data must be on disk before the rename makes it visible, or a crash could leave an
-  // empty file under the final name.
-  const bool synced = ::fsync(fd_) == 0;
-  std::string reason = synced ? "" : system_error_text();
-  const bool closed = ::close(fd_) == 0;
-  fd_ = -1;
-  if (!synced || !closed) {
-    if (synced) reason = system_error_text();
-    discard();
-    ad::fail("AtomicFile: cannot flush '{}': {}", path_, reason);
-  }
-  if (::rename(temporary_.c_str(), path_.c_str()) != 0) {
-    std::string reason = system_error_text();
-    discard();
-    ad::fail("AtomicFile: cannot rename the temporary file over '{}': {}", path_, reason);
-  }
-  temporary_.clear();
-  // Make the rename itself durable; a folder that cannot be synced is not worth failing for.
-  std::filesystem::path folder = std::filesystem::path(path_).parent_path();
-  int dir = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-}
-
-void write_file_atomically(const std::string& path, std::string_view contents) {
-  AtomicFile out(path);
-  out.write(contents);
   out.commit();
 }
 

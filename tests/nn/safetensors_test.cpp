@@ -1,3 +1,4 @@
+#include "nn/atomic_file.h"
 #include "nn/safetensors.h"
 
 #include <doctest/doctest.h>
