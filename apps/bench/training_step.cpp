@@ -1,6 +1,7 @@
 // Training-step benchmark for the Fashion MNIST model (784-300-relu-100-relu-10-softmax, SGD
 // 0.01) on random data of the real size: compiled vs eager, fused vs unfused, serial vs
-// concurrent, against the floor of the step's eight GEMMs alone in oneDNN, all in one run.
+// concurrent, against the floor of the step's eight GEMMs alone in oneDNN and against oneDNN's
+// matmul peak (a 1024^3 product), all in one run.
 //
 //   bench_training_step --threads 2 --batches 32,256 --rounds 3 [--report] [--dot step]
 #include <CLI/CLI.hpp>
@@ -115,6 +116,23 @@ struct GemmFloor {
   }
 };
 
+// oneDNN's f32 matmul on a large square product: the machine's practical peak, against which
+// the step's GEMM throughput is read. Best of `reps` runs.
+double matmul_peak_gflops(int reps) {
+  constexpr int64_t kSize = 1024;
+  MatmulPlan plan({.m = kSize, .k = kSize, .n = kSize});
+  std::vector<float> a(kSize * kSize, 0.01f), b(kSize * kSize, 0.01f), c(kSize * kSize);
+  std::vector<std::byte> scratch(plan.scratchpad_bytes() + 64);
+  plan.run(a.data(), b.data(), c.data(), nullptr, scratch.data());
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    auto start = Clock::now();
+    plan.run(a.data(), b.data(), c.data(), nullptr, scratch.data());
+    best = std::min(best, seconds_since(start));
+  }
+  return 2.0 * kSize * kSize * kSize / best * 1e-9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -160,10 +178,11 @@ int main(int argc, char** argv) {
       }
       // Rounds take turns so that a busy moment on a shared machine hits every variant alike;
       // each keeps its best epoch.
-      double floor_epoch = 1e30, eager_step = 1e30;
+      double floor_epoch = 1e30, eager_step = 1e30, peak = 0;
       std::vector<double> default_epochs;  // the default variant's epoch of each round
       int64_t eager_count = std::min(eager_steps, per_epoch);
       for (int round = 0; round < rounds; ++round) {
+        peak = std::max(peak, matmul_peak_gflops(5));
         floor_epoch = std::min(floor_epoch, floor.seconds(per_epoch) * static_cast<double>(per_epoch));
         for (Variant& v : variants) {
           double seconds = time_steps(*v.step, x, y, batch, per_epoch, 0).seconds;
@@ -174,13 +193,16 @@ int main(int argc, char** argv) {
         eager_step = std::min(eager_step, time_steps(eager, x, y, batch, eager_count, 3).per_step());
       }
       double floor_step = floor_epoch / static_cast<double>(per_epoch);
-      fmt::print("GEMM floor (8 GEMMs alone)     {:8.3f} ms/step  {:7.3f} s/epoch  {:6.1f} GFLOP/s\n", floor_step * 1e3,
-                 floor_epoch, step_flops(batch) / floor_step * 1e-9);
+      fmt::print("oneDNN matmul peak (1024^3)                                 {:6.1f} GFLOP/s\n", peak);
+      fmt::print("GEMM floor (8 GEMMs alone)     {:8.3f} ms/step  {:7.3f} s/epoch  {:6.1f} GFLOP/s  {:3.0f}% of peak\n",
+                 floor_step * 1e3, floor_epoch, step_flops(batch) / floor_step * 1e-9,
+                 step_flops(batch) / floor_step * 1e-9 / peak * 100);
       for (Variant& v : variants) {
         double per_step = v.best / static_cast<double>(per_epoch);
         graph::Executor* e = v.step->last_train_executor();
-        fmt::print("{:<30} {:8.3f} ms/step  {:7.3f} s/epoch  {:6.1f} GFLOP/s  epoch/floor {:.2f}x{}\n", v.name,
-                   per_step * 1e3, v.best, step_flops(batch) / per_step * 1e-9, v.best / floor_epoch,
+        double gflops = step_flops(batch) / per_step * 1e-9;
+        fmt::print("{:<30} {:8.3f} ms/step  {:7.3f} s/epoch  {:6.1f} GFLOP/s  {:3.0f}% of peak  epoch/floor {:.2f}x{}\n",
+                   v.name, per_step * 1e3, v.best, gflops, gflops / peak * 100, v.best / floor_epoch,
                    v.options.mode == 0 && e
                        ? fmt::format("  (chose {})", e->chosen_mode() == graph::ExecutionMode::Parallel ? "parallel" : "serial")
                        : "");
