@@ -204,11 +204,10 @@ void Executor::run_parallel(const RunContext& context) {
 }
 
 void Executor::run(const RunContext& context) {
-  for (size_t v = 0; v < graph_.values.size(); ++v) {
-    Role role = graph_.values[v].role;
-    TG_CHECK(role == Role::Temporary || role == Role::Constant || pointers_[v] || graph_.values[v].size() == 0,
-             "Executor::run: {} {} ('{}') was never bound", role_name(role), graph_.values[v].binding,
-             graph_.values[v].name);
+  for (int i : bindable_) {
+    const Value& val = graph_.values[static_cast<size_t>(i)];
+    TG_CHECK(pointers_[static_cast<size_t>(i)] || val.size() == 0, "Executor::run: {} {} ('{}') was never bound",
+             role_name(val.role), val.binding, val.name);
   }
   if (!arena_) allocate();
   skip_updates_.store(false, std::memory_order_relaxed);

@@ -201,6 +201,19 @@ TEST_CASE("a kept value bound to a tensor of the caller's is written there, befo
   }
 }
 
+TEST_CASE("running before every input, target and parameter is bound names the one missing") {
+  Mlp mlp({.widths = {6, 5, 4}, .batch = 3});
+  auto params = mlp.fresh_params();
+  auto g = record(mlp, params, {});
+  graph::Executor e(std::move(g), {.mode = graph::ExecutionMode::Serial});
+  e.bind(graph::Role::Input, 0, mlp.x);
+  for (size_t i = 0; i < params.size(); ++i) e.bind(graph::Role::Parameter, static_cast<int>(i), params[i].value());
+  CHECK_THROWS_WITH_AS(e.run(), doctest::Contains("target 0"), ad::Error);
+  CHECK_THROWS_WITH_AS(e.run(), doctest::Contains("was never bound"), ad::Error);
+  e.bind(graph::Role::Target, 0, mlp.y);
+  CHECK_NOTHROW(e.run());
+}
+
 TEST_CASE("bind_output refuses a value the run does not keep, and a tensor of the wrong size") {
   Mlp mlp({.widths = {6, 5, 4}, .batch = 3});
   Step s = compile(mlp, {}, graph::ExecutionMode::Serial);
