@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <set>
+#include <vector>
 
 #include "nn/atomic_file.h"
 
@@ -28,11 +31,60 @@ std::string system_error_text() { return std::strerror(errno); }
 
 // ---- Reading ----
 
+// The dtypes read (as float32: a model's weights are float32 here, whatever the file holds).
+enum class Dtype { F32, F64, F16, BF16 };
+
+struct DtypeInfo {
+  const char* name;
+  Dtype dtype;
+  uint64_t bytes;
+};
+constexpr DtypeInfo kDtypes[] = {{"F32", Dtype::F32, 4}, {"F64", Dtype::F64, 8}, {"F16", Dtype::F16, 2},
+                                 {"BF16", Dtype::BF16, 2}};
+
 struct Entry {
   std::string name;
   ad::Shape shape;
+  DtypeInfo dtype = kDtypes[0];
   uint64_t begin = 0, end = 0;
 };
+
+// IEEE 754 half precision to float: every half (subnormals, infinities, NaNs) is a float exactly.
+float half_to_float(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  if (exponent == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (mantissa << 13));  // inf, NaN
+  if (exponent == 0) {  // zero or subnormal: mantissa * 2^-24
+    float magnitude = static_cast<float>(mantissa) * 0x1p-24f;
+    return sign ? -magnitude : magnitude;
+  }
+  return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+// The tensor's elements from the file's little-endian bytes.
+void convert_to_float(const DtypeInfo& dtype, const std::vector<char>& bytes, float* out) {
+  size_t n = bytes.size() / dtype.bytes;
+  for (size_t i = 0; i < n; ++i) {
+    const char* at = bytes.data() + i * dtype.bytes;
+    switch (dtype.dtype) {
+      case Dtype::F32: std::memcpy(out + i, at, 4); break;
+      case Dtype::F64: {
+        double d;
+        std::memcpy(&d, at, 8);
+        // Beyond float's range the cast is undefined in C++; IEEE rounding gives the infinity.
+        bool beyond = std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max());
+        out[i] = beyond ? std::copysign(INFINITY, static_cast<float>(d > 0 ? 1 : -1)) : static_cast<float>(d);
+        break;
+      }
+      case Dtype::F16:
+      case Dtype::BF16: {
+        uint16_t h;
+        std::memcpy(&h, at, 2);
+        out[i] = dtype.dtype == Dtype::F16 ? half_to_float(h) : std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
+        break;
+      }
+    }
+  }
+}
 
 // A JSON integer that fits in int64 and is not negative; `what` names it in the message.
 uint64_t non_negative_integer(const Json& value, const std::string& path, const std::string& what) {
@@ -60,12 +112,14 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   const Json& dtype = info["dtype"];
   TG_CHECK(dtype.is_string(), "load_safetensors: '{}': {} has dtype {}, not a string", path, who,
            dtype.dump());
-  TG_CHECK(dtype.get<std::string>() == "F32",
-           "load_safetensors: '{}': {} has dtype {}; only F32 is supported", path, who,
-           dtype.get<std::string>());
-
   Entry entry;
   entry.name = name;
+  const auto* known = std::find_if(std::begin(kDtypes), std::end(kDtypes),
+                                   [&](const DtypeInfo& d) { return dtype.get<std::string>() == d.name; });
+  TG_CHECK(known != std::end(kDtypes),
+           "load_safetensors: '{}': {} has dtype {}; the float dtypes F32, F64, F16 and BF16 are read",
+           path, who, dtype.get<std::string>());
+  entry.dtype = *known;
   const Json& shape = info["shape"];
   TG_CHECK(shape.is_array(), "load_safetensors: '{}': {} has shape {}, not an array", path, who,
            shape.dump());
@@ -82,8 +136,8 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   TG_CHECK(entry.begin <= entry.end, "load_safetensors: '{}': {} begins at byte {} after its end {}",
            path, who, entry.begin, entry.end);
 
-  // Overflow-checked shape product times 4, compared with the byte range.
-  uint64_t bytes = kFloatBytes;
+  // Overflow-checked shape product times the element size, compared with the byte range.
+  uint64_t bytes = entry.dtype.bytes;
   for (int64_t d : entry.shape) {
     auto dim = static_cast<uint64_t>(d);
     if (dim != 0 && bytes > std::numeric_limits<int64_t>::max() / dim)
@@ -212,10 +266,17 @@ SafetensorsFile load_safetensors(const std::string& path, SafetensorsLimits limi
   entries = check_layout(path, std::move(entries), file_bytes - 8 - header_bytes);
 
   // Everything is checked: only now allocate and read the data, in file order.
+  std::vector<char> converted;
   for (Entry& e : entries) {
     ad::Tensor tensor(e.shape);
-    read_exactly(in, path, reinterpret_cast<char*>(tensor.data()), e.end - e.begin,
-                 fmt::format("data of tensor '{}'", e.name).c_str());
+    std::string what = fmt::format("data of tensor '{}'", e.name);
+    if (e.dtype.dtype == Dtype::F32) {
+      read_exactly(in, path, reinterpret_cast<char*>(tensor.data()), e.end - e.begin, what.c_str());
+    } else {
+      converted.resize(e.end - e.begin);
+      read_exactly(in, path, converted.data(), e.end - e.begin, what.c_str());
+      convert_to_float(e.dtype, converted, tensor.data());
+    }
     file.tensors.push_back({std::move(e.name), std::move(tensor)});
   }
   return file;

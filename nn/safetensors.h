@@ -10,8 +10,9 @@
 //   nn::SafetensorsFile file = nn::load_safetensors("w.safetensors");
 //   ad::Tensor W2 = file.tensor("dense/kernel");
 //
-// Loading validates the whole file before returning anything, and saving replaces the target
-// atomically (write_file_atomically below).
+// Saving writes F32. Loading also reads the other float dtypes that Python tools write (F64,
+// F16, BF16), converted to float32; it validates the whole file before returning anything, and
+// saving replaces the target atomically (nn/atomic_file.h).
 #pragma once
 #include <cstddef>
 #include <map>

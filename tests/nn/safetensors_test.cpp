@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -124,6 +125,40 @@ TEST_CASE("a file written by another tool loads whatever its key order and paddi
   CHECK(file.metadata.at("k") == "v");
 }
 
+TEST_CASE("F64, F16 and BF16 tensors load as float32, every half value exactly") {
+  ScratchFolder folder;
+  // Halves: 1, -2, 0.5, the largest (65504), the smallest subnormal (2^-24) and a larger one
+  // (2^-15 + 2^-24), -0, infinity, NaN. Bfloat16s: 1, -2.5, 2^-128 (subnormal). Doubles: 0.1
+  // (rounds to the nearest float), -1e300 (beyond float: -inf).
+  const uint16_t halves[] = {0x3C00, 0xC000, 0x3800, 0x7BFF, 0x0001, 0x0201, 0x8000, 0x7C00, 0x7E00};
+  const uint16_t bfloats[] = {0x3F80, 0xC020, 0x0020};
+  const double doubles[] = {0.1, -1e300};
+  std::string data(reinterpret_cast<const char*>(halves), sizeof halves);
+  data += std::string(reinterpret_cast<const char*>(bfloats), sizeof bfloats);
+  data += std::string(reinterpret_cast<const char*>(doubles), sizeof doubles);
+  const std::string header = R"({"h":{"dtype":"F16","shape":[9],"data_offsets":[0,18]},)"
+                             R"("b":{"dtype":"BF16","shape":[3],"data_offsets":[18,24]},)"
+                             R"("d":{"dtype":"F64","shape":[2,1],"data_offsets":[24,40]}})";
+  const std::string path = folder.file("dtypes.safetensors");
+  write_text(path, little_endian_u64(header.size()) + header + data);
+  nn::SafetensorsFile file = nn::load_safetensors(path);
+  Tensor h = file.tensor("h"), b = file.tensor("b"), d = file.tensor("d");
+  CHECK(h[0] == 1.f);
+  CHECK(h[1] == -2.f);
+  CHECK(h[2] == 0.5f);
+  CHECK(h[3] == 65504.f);
+  CHECK(h[4] == std::ldexp(1.f, -24));
+  CHECK(h[5] == std::ldexp(1.f, -15) + std::ldexp(1.f, -24));
+  CHECK(h[6] == 0.f);
+  CHECK(std::signbit(h[6]));
+  CHECK(h[7] == INFINITY);
+  CHECK(std::isnan(h[8]));
+  CHECK(b.to_vector() == std::vector<float>{1.f, -2.5f, std::ldexp(1.f, -128)});
+  CHECK(d.shape() == ad::Shape{2, 1});
+  CHECK(d[0] == 0.1f);
+  CHECK(d[1] == -INFINITY);
+}
+
 TEST_CASE("a corrupt file gives an error naming the file and the problem") {
   ScratchFolder folder;
   const std::string one = R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
@@ -149,8 +184,10 @@ TEST_CASE("a corrupt file gives an error naming the file and the problem") {
        "tensor 'a' has no \"shape\" field"},
       {"missing offsets", file_with(R"({"a":{"dtype":"F32","shape":[1]}})", 4),
        "tensor 'a' has no \"data_offsets\" field"},
-      {"dtype F16", file_with(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", 4),
-       "dtype F16; only F32 is supported"},
+      {"dtype I64", file_with(R"({"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", 8),
+       "dtype I64; the float dtypes F32, F64, F16 and BF16 are read"},
+      {"F16 data of the F32 size", file_with(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}})", 8),
+       "needs 4 bytes but its data_offsets [0, 8] span 8"},
       {"dtype not a string", file_with(R"({"a":{"dtype":32,"shape":[1],"data_offsets":[0,4]}})", 4),
        "dtype 32, not a string"},
       {"shape not an array", file_with(R"({"a":{"dtype":"F32","shape":4,"data_offsets":[0,4]}})", 4),
