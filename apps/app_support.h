@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/tensor.h"
-#include "nn/logic_unit.h"
+#include "tapegrad/autodiff/tensor.h"
+#include "tapegrad/nn/logic_unit.h"
 
 namespace apps {
 

@@ -12,14 +12,14 @@
 #include <fstream>
 
 #include "apps/learning_curves.h"
-#include "autodiff/kernels/matmul.h"
-#include "autodiff/threading.h"
-#include "datasets/fashion_mnist.h"
-#include "datasets/split.h"
-#include "datasets/to_tensor.h"
-#include "nn/layers/all.h"
-#include "nn/optimizers/sgd.h"
-#include "nn/sequential.h"
+#include "tapegrad/autodiff/kernels/matmul.h"
+#include "tapegrad/autodiff/threading.h"
+#include "tapegrad/datasets/fashion_mnist.h"
+#include "tapegrad/datasets/split.h"
+#include "tapegrad/datasets/to_tensor.h"
+#include "tapegrad/nn/layers/all.h"
+#include "tapegrad/nn/optimizers/sgd.h"
+#include "tapegrad/nn/sequential.h"
 
 namespace {
 

@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 
 #include "apps/app_support.h"
-#include "datasets/iris.h"
-#include "nn/perceptron.h"
+#include "tapegrad/datasets/iris.h"
+#include "tapegrad/nn/perceptron.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Rosenblatt's perceptron on the iris petals: is it Iris setosa?"};

@@ -9,7 +9,7 @@
 #include <map>
 #include <string>
 
-#include "nn/logic_unit.h"
+#include "tapegrad/nn/logic_unit.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"McCulloch-Pitts threshold neurons: identity, AND, OR, A AND NOT B and NOT, with truth tables"};

@@ -13,12 +13,12 @@
 #include <cmath>
 
 #include "apps/app_support.h"
-#include "autodiff/threading.h"
-#include "datasets/csv.h"
-#include "datasets/split.h"
-#include "datasets/standardize.h"
-#include "nn/mlp.h"
-#include "nn/optimizers/adam.h"
+#include "tapegrad/autodiff/threading.h"
+#include "tapegrad/datasets/csv.h"
+#include "tapegrad/datasets/split.h"
+#include "tapegrad/datasets/standardize.h"
+#include "tapegrad/nn/mlp.h"
+#include "tapegrad/nn/optimizers/adam.h"
 
 namespace {
 

@@ -9,12 +9,12 @@
 #include <fmt/format.h>
 
 #include "apps/app_support.h"
-#include "autodiff/ops.h"
-#include "datasets/xor.h"
-#include "nn/layers/dense.h"
-#include "nn/optimizers/adam.h"
-#include "nn/perceptron.h"
-#include "nn/sequential.h"
+#include "tapegrad/autodiff/ops.h"
+#include "tapegrad/datasets/xor.h"
+#include "tapegrad/nn/layers/dense.h"
+#include "tapegrad/nn/optimizers/adam.h"
+#include "tapegrad/nn/perceptron.h"
+#include "tapegrad/nn/sequential.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "autodiff/gradcheck.h"
+#include "tapegrad/autodiff/gradcheck.h"
 
 #include <cmath>
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/var.h"
+#include "tapegrad/autodiff/var.h"
 
 namespace ad {
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <span>
 
-#include "autodiff/var.h"
+#include "tapegrad/autodiff/var.h"
 
 namespace ad {
 

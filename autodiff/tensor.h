@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace ad {
 

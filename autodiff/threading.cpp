@@ -1,11 +1,11 @@
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/threading.h"
 
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
 #include <memory>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace ad {
 

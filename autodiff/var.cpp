@@ -1,9 +1,9 @@
-#include "autodiff/var.h"
+#include "tapegrad/autodiff/var.h"
 
 #include <algorithm>
 #include <atomic>
 
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace ad {
 

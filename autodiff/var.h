@@ -18,7 +18,7 @@
 #include <memory>
 #include <vector>
 
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace ad {
 

@@ -1,9 +1,9 @@
-#include "datasets/batches.h"
+#include "tapegrad/datasets/batches.h"
 
 #include <algorithm>
 #include <span>
 
-#include "datasets/shuffle.h"
+#include "tapegrad/datasets/shuffle.h"
 
 namespace datasets {
 

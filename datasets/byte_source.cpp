@@ -1,4 +1,4 @@
-#include "datasets/byte_source.h"
+#include "tapegrad/datasets/byte_source.h"
 
 #include <zlib.h>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace datasets {
 

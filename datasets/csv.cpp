@@ -1,4 +1,4 @@
-#include "datasets/csv.h"
+#include "tapegrad/datasets/csv.h"
 
 #include <charconv>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <limits>
 #include <sstream>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace datasets {
 

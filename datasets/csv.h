@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace datasets {
 

@@ -1,9 +1,9 @@
-#include "datasets/fashion_mnist.h"
+#include "tapegrad/datasets/fashion_mnist.h"
 
 #include <cstdlib>
 #include <filesystem>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace datasets::fashion_mnist {
 

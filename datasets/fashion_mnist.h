@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "datasets/mnist.h"
+#include "tapegrad/datasets/mnist.h"
 
 namespace datasets::fashion_mnist {
 

@@ -1,13 +1,13 @@
-#include "datasets/idx.h"
+#include "tapegrad/datasets/idx.h"
 
 #include <algorithm>
 #include <array>
 #include <span>
 #include <limits>
 
-#include "autodiff/error.h"
-#include "autodiff/tensor.h"
-#include "datasets/byte_source.h"
+#include "tapegrad/autodiff/error.h"
+#include "tapegrad/autodiff/tensor.h"
+#include "tapegrad/datasets/byte_source.h"
 
 namespace datasets {
 

@@ -1,4 +1,4 @@
-#include "datasets/iris.h"
+#include "tapegrad/datasets/iris.h"
 
 #include <array>
 

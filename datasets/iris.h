@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace datasets {
 

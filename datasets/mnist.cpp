@@ -1,8 +1,8 @@
-#include "datasets/mnist.h"
+#include "tapegrad/datasets/mnist.h"
 
 #include <filesystem>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace datasets {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "datasets/idx.h"
+#include "tapegrad/datasets/idx.h"
 
 namespace datasets {
 

@@ -1,4 +1,4 @@
-#include "datasets/shuffle.h"
+#include "tapegrad/datasets/shuffle.h"
 
 #include <cstring>
 #include <numeric>

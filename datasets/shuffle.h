@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace datasets {
 

@@ -1,9 +1,9 @@
-#include "datasets/split.h"
+#include "tapegrad/datasets/split.h"
 
 #include <cmath>
 #include <span>
 
-#include "datasets/shuffle.h"
+#include "tapegrad/datasets/shuffle.h"
 
 namespace datasets {
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace datasets {
 

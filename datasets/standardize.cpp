@@ -1,4 +1,4 @@
-#include "datasets/standardize.h"
+#include "tapegrad/datasets/standardize.h"
 
 #include <cmath>
 #include <vector>

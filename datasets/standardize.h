@@ -8,7 +8,7 @@
 //   auto y_scaler = datasets::Standardizer::fit(y_train);           // a target of shape [n]
 //   ad::Tensor price = y_scaler.inverse_transform(prediction);      // back to the original units
 #pragma once
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace datasets {
 

@@ -1,4 +1,4 @@
-#include "datasets/to_tensor.h"
+#include "tapegrad/datasets/to_tensor.h"
 
 #include <array>
 

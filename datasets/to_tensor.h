@@ -5,8 +5,8 @@
 //   ad::Tensor X_train = datasets::images_to_tensor(data.train.images);   // [60000,28,28]
 //   ad::Tensor y_train = datasets::labels_to_tensor(data.train.labels);   // [60000]
 #pragma once
-#include "autodiff/tensor.h"
-#include "datasets/idx.h"
+#include "tapegrad/autodiff/tensor.h"
+#include "tapegrad/datasets/idx.h"
 
 namespace datasets {
 

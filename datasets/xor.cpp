@@ -1,4 +1,4 @@
-#include "datasets/xor.h"
+#include "tapegrad/datasets/xor.h"
 
 namespace datasets {
 

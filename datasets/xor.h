@@ -5,7 +5,7 @@
 //   xor_data.inputs;    // [4,2]: (0,0) (0,1) (1,0) (1,1)
 //   xor_data.targets;   // [4,1]:  0     1     1     0
 #pragma once
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace datasets {
 

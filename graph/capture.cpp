@@ -4,8 +4,8 @@
 
 #include <unordered_map>
 
-#include "graph/differentiate.h"
-#include "graph/graph.h"
+#include "tapegrad/graph/differentiate.h"
+#include "tapegrad/graph/graph.h"
 
 namespace graph {
 

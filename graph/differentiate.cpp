@@ -1,7 +1,7 @@
 // The backward of each forward kind, as graph nodes. Where a value feeds several nodes, its
 // gradient is the sum (add_n) of their contributions, made once all of them exist: nodes are
 // visited in reverse, so every consumer of a value comes before its producer.
-#include "graph/differentiate.h"
+#include "tapegrad/graph/differentiate.h"
 
 #include <fmt/format.h>
 

@@ -5,7 +5,7 @@
 //   append_backward(g);   // g.gradients[i]: dloss/dparameter i (-1 when the loss ignores it)
 //   append_updates(g);    // sgd_update / momentum_update / adam_update nodes
 #pragma once
-#include "graph/graph.h"
+#include "tapegrad/graph/graph.h"
 
 namespace graph {
 

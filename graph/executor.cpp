@@ -1,4 +1,4 @@
-#include "graph/executor.h"
+#include "tapegrad/graph/executor.h"
 
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>

@@ -19,9 +19,9 @@
 #include <optional>
 #include <vector>
 
-#include "autodiff/kernels/matmul_plan.h"
-#include "graph/node_kernels.h"
-#include "graph/plan_buffers.h"
+#include "tapegrad/autodiff/kernels/matmul_plan.h"
+#include "tapegrad/graph/node_kernels.h"
+#include "tapegrad/graph/plan_buffers.h"
 
 namespace graph {
 

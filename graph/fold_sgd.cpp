@@ -4,7 +4,7 @@
 // the old W: the executor orders every reader of W before the write (schedule.h).
 #include <fmt/format.h>
 
-#include "graph/passes.h"
+#include "tapegrad/graph/passes.h"
 
 namespace graph {
 

@@ -5,7 +5,7 @@
 
 #include <optional>
 
-#include "graph/passes.h"
+#include "tapegrad/graph/passes.h"
 
 namespace graph {
 

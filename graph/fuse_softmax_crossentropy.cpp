@@ -4,7 +4,7 @@
 // (softmax - onehot) / rows: no division by a probability, no softmax Jacobian.
 #include <fmt/format.h>
 
-#include "graph/passes.h"
+#include "tapegrad/graph/passes.h"
 
 namespace graph {
 

@@ -1,6 +1,6 @@
 // The graph's bookkeeping: names, adding values and nodes, compaction, and the text and
 // Graphviz views that show a graph before and after the passes.
-#include "graph/graph.h"
+#include "tapegrad/graph/graph.h"
 
 #include <fmt/format.h>
 

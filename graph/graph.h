@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/kernels/matmul.h"
-#include "autodiff/var.h"
+#include "tapegrad/autodiff/kernels/matmul.h"
+#include "tapegrad/autodiff/var.h"
 
 namespace graph {
 

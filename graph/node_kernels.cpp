@@ -3,15 +3,15 @@
 // graph/kernels/. Where a node mirrors an eager op, it computes the same formula
 // (autodiff/ops/*.cpp), so that compiled and eager steps agree to float rounding; the fused
 // nodes use the stable forms the passes promise (log-sum-exp, softmax - onehot).
-#include "graph/node_kernels.h"
+#include "tapegrad/graph/node_kernels.h"
 
 #include <cmath>
 #include <cstring>
 
-#include "graph/kernels/activation_bias_grad.h"
-#include "graph/kernels/common.h"
-#include "graph/kernels/loss.h"
-#include "graph/kernels/softmax_crossentropy.h"
+#include "tapegrad/graph/kernels/activation_bias_grad.h"
+#include "tapegrad/graph/kernels/common.h"
+#include "tapegrad/graph/kernels/loss.h"
+#include "tapegrad/graph/kernels/softmax_crossentropy.h"
 
 namespace graph {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "graph/graph.h"
+#include "tapegrad/graph/graph.h"
 
 namespace graph {
 

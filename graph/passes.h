@@ -5,7 +5,7 @@
 //   graph::optimize(g, {.fuse_dense = false});       // the unfused reference
 //   fmt::print("{}", g.report());
 #pragma once
-#include "graph/graph.h"
+#include "tapegrad/graph/graph.h"
 
 namespace graph {
 

@@ -1,4 +1,4 @@
-#include "graph/plan_buffers.h"
+#include "tapegrad/graph/plan_buffers.h"
 
 #include <algorithm>
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "graph/schedule.h"
+#include "tapegrad/graph/schedule.h"
 
 namespace graph {
 

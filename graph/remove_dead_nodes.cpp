@@ -3,7 +3,7 @@
 // reads and that are not results (loss, prediction, gradients).
 #include <fmt/format.h>
 
-#include "graph/passes.h"
+#include "tapegrad/graph/passes.h"
 
 namespace graph {
 

@@ -1,4 +1,4 @@
-#include "graph/schedule.h"
+#include "tapegrad/graph/schedule.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "nn/activations.h"
+#include "tapegrad/nn/activations.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "nn/atomic_file.h"
+#include "tapegrad/nn/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace nn {
 

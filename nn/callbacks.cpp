@@ -1,4 +1,4 @@
-#include "nn/callbacks.h"
+#include "tapegrad/nn/callbacks.h"
 
 #include <fmt/args.h>
 #include <fmt/format.h>
@@ -8,9 +8,9 @@
 #include <fstream>
 #include <iterator>
 
-#include "nn/atomic_file.h"
-#include "nn/sequential.h"
-#include "nn/serialization.h"
+#include "tapegrad/nn/atomic_file.h"
+#include "tapegrad/nn/sequential.h"
+#include "tapegrad/nn/serialization.h"
 
 namespace nn {
 

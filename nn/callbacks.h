@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "nn/callback.h"
-#include "autodiff/tensor.h"
+#include "tapegrad/nn/callback.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace nn {
 

@@ -1,12 +1,12 @@
-#include "nn/compiled_step.h"
+#include "tapegrad/nn/compiled_step.h"
 
 #include <cmath>
 
-#include "graph/executor.h"
-#include "graph/passes.h"
-#include "nn/activations.h"
-#include "nn/optimizers/adam.h"
-#include "nn/optimizers/sgd.h"
+#include "tapegrad/graph/executor.h"
+#include "tapegrad/graph/passes.h"
+#include "tapegrad/nn/activations.h"
+#include "tapegrad/nn/optimizers/adam.h"
+#include "tapegrad/nn/optimizers/sgd.h"
 
 namespace nn {
 

@@ -16,9 +16,9 @@
 #include <memory>
 #include <string>
 
-#include "nn/eager_step.h"
-#include "nn/sequential.h"
-#include "nn/step.h"
+#include "tapegrad/nn/eager_step.h"
+#include "tapegrad/nn/sequential.h"
+#include "tapegrad/nn/step.h"
 
 namespace graph {
 class Executor;

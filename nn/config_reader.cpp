@@ -1,4 +1,4 @@
-#include "nn/config_reader.h"
+#include "tapegrad/nn/config_reader.h"
 
 namespace nn {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/error.h"
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/error.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace nn {
 

@@ -1,8 +1,8 @@
-#include "nn/eager_step.h"
+#include "tapegrad/nn/eager_step.h"
 
 #include <cmath>
 
-#include "nn/activations.h"
+#include "tapegrad/nn/activations.h"
 
 namespace nn {
 

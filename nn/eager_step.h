@@ -7,8 +7,8 @@
 #pragma once
 #include <memory>
 
-#include "nn/sequential.h"
-#include "nn/step.h"
+#include "tapegrad/nn/sequential.h"
+#include "tapegrad/nn/step.h"
 
 namespace nn {
 

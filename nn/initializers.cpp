@@ -1,4 +1,4 @@
-#include "nn/initializers.h"
+#include "tapegrad/nn/initializers.h"
 
 #include <cmath>
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/ops.h"
 
 namespace nn {
 

@@ -1,4 +1,4 @@
-#include "nn/logic_unit.h"
+#include "tapegrad/nn/logic_unit.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace nn {
 

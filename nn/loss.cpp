@@ -1,10 +1,10 @@
-#include "nn/loss.h"
+#include "tapegrad/nn/loss.h"
 
 #include <cmath>
 #include <functional>
 #include <map>
 
-#include "nn/config_reader.h"
+#include "tapegrad/nn/config_reader.h"
 
 namespace nn {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/layer.h"
+#include "tapegrad/nn/layer.h"
 
 namespace nn {
 

@@ -1,4 +1,4 @@
-#include "nn/metrics.h"
+#include "tapegrad/nn/metrics.h"
 
 #include <cmath>
 

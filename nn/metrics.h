@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/loss.h"
+#include "tapegrad/nn/loss.h"
 
 namespace nn {
 

@@ -1,8 +1,8 @@
-#include "nn/mlp.h"
+#include "tapegrad/nn/mlp.h"
 
-#include "nn/activations.h"
-#include "nn/layers/dense.h"
-#include "nn/layers/input_layer.h"
+#include "tapegrad/nn/activations.h"
+#include "tapegrad/nn/layers/dense.h"
+#include "tapegrad/nn/layers/input_layer.h"
 
 namespace nn {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/sequential.h"
+#include "tapegrad/nn/sequential.h"
 
 namespace nn {
 

@@ -1,12 +1,12 @@
-#include "nn/optimizer.h"
+#include "tapegrad/nn/optimizer.h"
 
 #include <algorithm>
 #include <cctype>
 
-#include "nn/config_reader.h"
-#include "nn/optimizers/adam.h"
-#include "nn/optimizers/rmsprop.h"
-#include "nn/optimizers/sgd.h"
+#include "tapegrad/nn/config_reader.h"
+#include "tapegrad/nn/optimizers/adam.h"
+#include "tapegrad/nn/optimizers/rmsprop.h"
+#include "tapegrad/nn/optimizers/sgd.h"
 
 namespace nn {
 

@@ -1,4 +1,4 @@
-#include "nn/perceptron.h"
+#include "tapegrad/nn/perceptron.h"
 
 #include <cmath>
 #include <numeric>

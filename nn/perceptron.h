@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace nn {
 

@@ -1,4 +1,4 @@
-#include "nn/progress.h"
+#include "tapegrad/nn/progress.h"
 
 #include <fmt/format.h>
 #include <unistd.h>

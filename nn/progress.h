@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/callback.h"
+#include "tapegrad/nn/callback.h"
 
 namespace nn {
 

@@ -1,4 +1,4 @@
-#include "nn/safetensors.h"
+#include "tapegrad/nn/safetensors.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,7 +14,7 @@
 #include <set>
 #include <vector>
 
-#include "nn/atomic_file.h"
+#include "tapegrad/nn/atomic_file.h"
 
 namespace nn {
 

@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace nn {
 

@@ -1,13 +1,13 @@
-#include "nn/sequential.h"
+#include "tapegrad/nn/sequential.h"
 
 #include <fmt/format.h>
 
 #include <cctype>
 
-#include "nn/activations.h"
-#include "nn/config_reader.h"
-#include "nn/metrics.h"
-#include "nn/training/compiled_state.h"
+#include "tapegrad/nn/activations.h"
+#include "tapegrad/nn/config_reader.h"
+#include "tapegrad/nn/metrics.h"
+#include "tapegrad/nn/training/compiled_state.h"
 
 namespace nn {
 

@@ -19,10 +19,10 @@
 #include <utility>
 #include <vector>
 
-#include "nn/callback.h"
-#include "nn/layer.h"
-#include "nn/loss.h"
-#include "nn/optimizer.h"
+#include "tapegrad/nn/callback.h"
+#include "tapegrad/nn/layer.h"
+#include "tapegrad/nn/loss.h"
+#include "tapegrad/nn/optimizer.h"
 
 namespace nn {
 

@@ -1,10 +1,10 @@
 // Sequential::save, nn::load_model and the weights-only pair: the model file layout is
 // described in nn/serialization.h.
-#include "nn/serialization.h"
+#include "tapegrad/nn/serialization.h"
 
 #include <set>
 
-#include "nn/safetensors.h"
+#include "tapegrad/nn/safetensors.h"
 
 namespace nn {
 

@@ -14,7 +14,7 @@
 #pragma once
 #include <string>
 
-#include "nn/sequential.h"
+#include "tapegrad/nn/sequential.h"
 
 namespace nn {
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <memory>
 
-#include "nn/layer.h"
+#include "tapegrad/nn/layer.h"
 
 namespace nn {
 

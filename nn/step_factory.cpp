@@ -1,7 +1,7 @@
-#include "nn/step_factory.h"
+#include "tapegrad/nn/step_factory.h"
 
-#include "nn/compiled_step.h"
-#include "nn/eager_step.h"
+#include "tapegrad/nn/compiled_step.h"
+#include "tapegrad/nn/eager_step.h"
 
 namespace nn {
 

@@ -6,7 +6,7 @@
 #pragma once
 #include <memory>
 
-#include "nn/step.h"
+#include "tapegrad/nn/step.h"
 
 namespace nn {
 

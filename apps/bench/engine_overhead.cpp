@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/kernels/matmul.h"
-#include "autodiff/ops.h"
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/kernels/matmul.h"
+#include "tapegrad/autodiff/ops.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace {
 

@@ -13,14 +13,14 @@
 #include <optional>
 #include <vector>
 
-#include "autodiff/kernels/matmul_plan.h"
-#include "autodiff/threading.h"
-#include "graph/executor.h"
-#include "nn/compiled_step.h"
-#include "nn/eager_step.h"
-#include "nn/layers/all.h"
-#include "nn/optimizers/sgd.h"
-#include "nn/sequential.h"
+#include "tapegrad/autodiff/kernels/matmul_plan.h"
+#include "tapegrad/autodiff/threading.h"
+#include "tapegrad/graph/executor.h"
+#include "tapegrad/nn/compiled_step.h"
+#include "tapegrad/nn/eager_step.h"
+#include "tapegrad/nn/layers/all.h"
+#include "tapegrad/nn/optimizers/sgd.h"
+#include "tapegrad/nn/sequential.h"
 
 namespace {
 

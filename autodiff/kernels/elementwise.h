@@ -3,8 +3,8 @@
 //
 //   ad::Tensor y = ad::kernels::map(x, [](float v) { return v > 0 ? v : 0.f; });
 #pragma once
-#include "autodiff/tensor.h"
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/tensor.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace ad::kernels {
 

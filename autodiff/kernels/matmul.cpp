@@ -1,4 +1,4 @@
-#include "autodiff/kernels/matmul.h"
+#include "tapegrad/autodiff/kernels/matmul.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 #include <tbb/task_arena.h>
@@ -12,9 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "autodiff/error.h"
-#include "autodiff/kernels/matmul_primitive.h"
-#include "autodiff/kernels/onednn.h"
+#include "tapegrad/autodiff/error.h"
+#include "tapegrad/autodiff/kernels/matmul_primitive.h"
+#include "tapegrad/autodiff/kernels/onednn.h"
 
 namespace ad::kernels {
 

@@ -1,12 +1,12 @@
-#include "autodiff/kernels/matmul_plan.h"
+#include "tapegrad/autodiff/kernels/matmul_plan.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <array>
 #include <vector>
 
-#include "autodiff/error.h"
-#include "autodiff/kernels/matmul_primitive.h"
+#include "tapegrad/autodiff/error.h"
+#include "tapegrad/autodiff/kernels/matmul_primitive.h"
 
 namespace ad::kernels {
 

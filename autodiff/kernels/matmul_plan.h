@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <memory>
 
-#include "autodiff/kernels/matmul.h"
+#include "tapegrad/autodiff/kernels/matmul.h"
 
 namespace ad::kernels {
 

@@ -1,6 +1,6 @@
-#include "autodiff/kernels/matmul_primitive.h"
+#include "tapegrad/autodiff/kernels/matmul_primitive.h"
 
-#include "autodiff/kernels/onednn.h"
+#include "tapegrad/autodiff/kernels/onednn.h"
 
 namespace ad::kernels {
 

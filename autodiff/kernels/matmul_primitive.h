@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "autodiff/kernels/matmul.h"
+#include "tapegrad/autodiff/kernels/matmul.h"
 
 namespace ad::kernels {
 

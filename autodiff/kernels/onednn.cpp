@@ -1,6 +1,6 @@
-#include "autodiff/kernels/onednn.h"
+#include "tapegrad/autodiff/kernels/onednn.h"
 
-#include "autodiff/kernels/matmul.h"
+#include "tapegrad/autodiff/kernels/matmul.h"
 
 namespace ad::kernels {
 

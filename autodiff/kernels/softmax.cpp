@@ -1,10 +1,10 @@
-#include "autodiff/kernels/softmax.h"
+#include "tapegrad/autodiff/kernels/softmax.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace ad::kernels {
 

@@ -1,7 +1,7 @@
 // Row-wise log-softmax, max-shifted for stability: the kernel behind softmax, log_softmax and
 // the cross-entropy losses.
 #pragma once
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/tensor.h"
 
 namespace ad::kernels {
 

@@ -5,8 +5,8 @@
 #include <bit>
 #include <cstdint>
 
-#include "autodiff/kernels/elementwise.h"
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/kernels/elementwise.h"
+#include "tapegrad/autodiff/ops.h"
 
 namespace ad {
 

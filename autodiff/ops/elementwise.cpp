@@ -1,8 +1,8 @@
 // Element-wise functions: forward and the derivative used by backward, side by side.
 #include <cmath>
 
-#include "autodiff/kernels/elementwise.h"
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/kernels/elementwise.h"
+#include "tapegrad/autodiff/ops.h"
 
 namespace ad {
 

@@ -5,9 +5,9 @@
 #include <utility>
 #include <cmath>
 
-#include "autodiff/kernels/elementwise.h"
-#include "autodiff/kernels/softmax.h"
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/kernels/elementwise.h"
+#include "tapegrad/autodiff/kernels/softmax.h"
+#include "tapegrad/autodiff/ops.h"
 
 namespace ad {
 

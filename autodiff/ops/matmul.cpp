@@ -3,8 +3,8 @@
 // Backward: dA = dC · Bᵀ and dB = Aᵀ · dC, the transposes being memory layouts, not copies.
 #include <utility>
 
-#include "autodiff/kernels/matmul.h"
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/kernels/matmul.h"
+#include "tapegrad/autodiff/ops.h"
 
 namespace ad {
 

@@ -2,8 +2,8 @@
 // back over the reduced elements (divided by their count for mean).
 #include <utility>
 
-#include "autodiff/ops.h"
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/ops.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace ad {
 

@@ -1,6 +1,6 @@
 // reshape, flatten and 2-D transpose. reshape shares the input's storage; its backward
 // reshapes the gradient back.
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/ops.h"
 
 namespace ad {
 

@@ -3,9 +3,9 @@
 #include <utility>
 #include <cmath>
 
-#include "autodiff/kernels/softmax.h"
-#include "autodiff/ops.h"
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/kernels/softmax.h"
+#include "tapegrad/autodiff/ops.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace ad {
 

@@ -1,10 +1,10 @@
-#include "graph/kernels/activation_bias_grad.h"
+#include "tapegrad/graph/kernels/activation_bias_grad.h"
 
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
 
-#include "graph/kernels/common.h"
+#include "tapegrad/graph/kernels/common.h"
 
 namespace graph::kernels {
 

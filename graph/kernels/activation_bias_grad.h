@@ -1,7 +1,7 @@
 // The fused dense layer's backward outside its GEMMs: the activation's derivative from the
 // saved output and the bias gradient (or the bias update, when fold_sgd folded SGD in).
 #pragma once
-#include "graph/graph.h"
+#include "tapegrad/graph/graph.h"
 
 namespace graph::kernels {
 

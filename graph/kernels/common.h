@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "autodiff/threading.h"
-#include "graph/graph.h"
+#include "tapegrad/autodiff/threading.h"
+#include "tapegrad/graph/graph.h"
 
 // The loops marked with it are built for the baseline and for AVX2 (picked at load time), so
 // the library runs anywhere and still uses 8-wide vectors where it can.

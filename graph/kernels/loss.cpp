@@ -1,6 +1,6 @@
-#include "graph/kernels/loss.h"
+#include "tapegrad/graph/kernels/loss.h"
 
-#include "graph/kernels/common.h"
+#include "tapegrad/graph/kernels/common.h"
 
 namespace graph::kernels {
 

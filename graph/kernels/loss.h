@@ -1,7 +1,7 @@
 // The unfused losses' values and gradients, computed as the eager ops compute them
 // (autodiff/ops/losses.cpp), probability clip included, so that both steps agree.
 #pragma once
-#include "graph/graph.h"
+#include "tapegrad/graph/graph.h"
 
 namespace graph::kernels {
 

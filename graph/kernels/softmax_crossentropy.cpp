@@ -1,8 +1,8 @@
-#include "graph/kernels/softmax_crossentropy.h"
+#include "tapegrad/graph/kernels/softmax_crossentropy.h"
 
 #include <algorithm>
 
-#include "graph/kernels/common.h"
+#include "tapegrad/graph/kernels/common.h"
 
 namespace graph::kernels {
 

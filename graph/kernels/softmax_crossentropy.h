@@ -1,7 +1,7 @@
 // Softmax followed by cross-entropy, fused (fuse_softmax_crossentropy.cpp): the loss from the
 // logits by log-sum-exp, the probabilities for the metrics, and the gradient softmax - onehot.
 #pragma once
-#include "graph/graph.h"
+#include "tapegrad/graph/graph.h"
 
 namespace graph::kernels {
 

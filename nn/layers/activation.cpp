@@ -1,7 +1,7 @@
-#include "nn/layers/activation.h"
+#include "tapegrad/nn/layers/activation.h"
 
-#include "nn/activations.h"
-#include "nn/config_reader.h"
+#include "tapegrad/nn/activations.h"
+#include "tapegrad/nn/config_reader.h"
 
 namespace nn {
 

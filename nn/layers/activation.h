@@ -2,7 +2,7 @@
 //
 //   nn::Sequential model({nn::Dense(10), nn::Activation("softmax")});
 #pragma once
-#include "nn/layer.h"
+#include "tapegrad/nn/layer.h"
 
 namespace nn {
 

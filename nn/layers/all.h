@@ -3,7 +3,7 @@
 //   #include "nn/layers/all.h"
 //   nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(300, "relu"), nn::Dense(10, "softmax")});
 #pragma once
-#include "nn/layers/activation.h"
-#include "nn/layers/dense.h"
-#include "nn/layers/flatten.h"
-#include "nn/layers/input_layer.h"
+#include "tapegrad/nn/layers/activation.h"
+#include "tapegrad/nn/layers/dense.h"
+#include "tapegrad/nn/layers/flatten.h"
+#include "tapegrad/nn/layers/input_layer.h"

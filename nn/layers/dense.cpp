@@ -1,8 +1,8 @@
-#include "nn/layers/dense.h"
+#include "tapegrad/nn/layers/dense.h"
 
-#include "nn/activations.h"
-#include "nn/initializers.h"
-#include "nn/config_reader.h"
+#include "tapegrad/nn/activations.h"
+#include "tapegrad/nn/initializers.h"
+#include "tapegrad/nn/config_reader.h"
 
 namespace nn {
 

@@ -5,7 +5,7 @@
 //   nn::Dense out(10, {.activation = "softmax", .kernel_initializer = "he_normal"});
 //   ad::Var y = hidden(x);    // x: [batch, 784] -> y: [batch, 300]
 #pragma once
-#include "nn/layer.h"
+#include "tapegrad/nn/layer.h"
 
 namespace nn {
 

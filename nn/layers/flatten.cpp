@@ -1,6 +1,6 @@
-#include "nn/layers/flatten.h"
+#include "tapegrad/nn/layers/flatten.h"
 
-#include "nn/config_reader.h"
+#include "tapegrad/nn/config_reader.h"
 
 namespace nn {
 

@@ -3,7 +3,7 @@
 //
 //   nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(10, "softmax")});
 #pragma once
-#include "nn/layer.h"
+#include "tapegrad/nn/layer.h"
 
 namespace nn {
 

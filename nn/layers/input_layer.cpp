@@ -1,6 +1,6 @@
-#include "nn/layers/input_layer.h"
+#include "tapegrad/nn/layers/input_layer.h"
 
-#include "nn/config_reader.h"
+#include "tapegrad/nn/config_reader.h"
 
 namespace nn {
 

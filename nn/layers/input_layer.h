@@ -3,7 +3,7 @@
 //
 //   nn::Sequential model({nn::InputLayer({8}), nn::Dense(30, "relu"), nn::Dense(1)});
 #pragma once
-#include "nn/layer.h"
+#include "tapegrad/nn/layer.h"
 
 namespace nn {
 

@@ -2,11 +2,11 @@
 #include <functional>
 #include <map>
 
-#include "nn/config_reader.h"
-#include "nn/layers/activation.h"
-#include "nn/layers/dense.h"
-#include "nn/layers/flatten.h"
-#include "nn/layers/input_layer.h"
+#include "tapegrad/nn/config_reader.h"
+#include "tapegrad/nn/layers/activation.h"
+#include "tapegrad/nn/layers/dense.h"
+#include "tapegrad/nn/layers/flatten.h"
+#include "tapegrad/nn/layers/input_layer.h"
 
 namespace nn {
 

@@ -1,8 +1,8 @@
-#include "nn/optimizers/adam.h"
+#include "tapegrad/nn/optimizers/adam.h"
 
 #include <cmath>
 
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace nn {
 

@@ -5,7 +5,7 @@
 //
 //   model.compile({.loss = "mse", .optimizer = nn::Adam(1e-3, {.beta_1 = 0.9})});
 #pragma once
-#include "nn/optimizer.h"
+#include "tapegrad/nn/optimizer.h"
 
 namespace nn {
 

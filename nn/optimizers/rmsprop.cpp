@@ -1,8 +1,8 @@
-#include "nn/optimizers/rmsprop.h"
+#include "tapegrad/nn/optimizers/rmsprop.h"
 
 #include <cmath>
 
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace nn {
 

@@ -5,7 +5,7 @@
 //
 //   model.compile({.loss = "mse", .optimizer = nn::RMSprop(1e-3, {.rho = 0.9})});
 #pragma once
-#include "nn/optimizer.h"
+#include "tapegrad/nn/optimizer.h"
 
 namespace nn {
 

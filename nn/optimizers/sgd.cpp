@@ -1,8 +1,8 @@
-#include "nn/optimizers/sgd.h"
+#include "tapegrad/nn/optimizers/sgd.h"
 
 #include <cmath>
 
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace nn {
 

@@ -6,7 +6,7 @@
 //   nn::SGD plain(0.01);
 //   nn::SGD heavy(0.01, {.momentum = 0.9, .nesterov = true});
 #pragma once
-#include "nn/optimizer.h"
+#include "tapegrad/nn/optimizer.h"
 
 namespace nn {
 

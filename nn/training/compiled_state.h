@@ -1,6 +1,6 @@
 // The compile settings a Sequential keeps (internal to nn/: sequential.cpp and the training loop).
 #pragma once
-#include "nn/sequential.h"
+#include "tapegrad/nn/sequential.h"
 
 namespace nn {
 

@@ -2,10 +2,10 @@
 // make_step_runner(), so the compiled step plugs in without changes here.
 #include <cmath>
 
-#include "nn/metrics.h"
-#include "nn/progress.h"
-#include "nn/step_factory.h"
-#include "nn/training/compiled_state.h"
+#include "tapegrad/nn/metrics.h"
+#include "tapegrad/nn/progress.h"
+#include "tapegrad/nn/step_factory.h"
+#include "tapegrad/nn/training/compiled_state.h"
 
 namespace nn {
 

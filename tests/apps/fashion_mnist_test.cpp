@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "../nn/scratch_folder.h"
-#include "datasets/fashion_mnist.h"
-#include "nn/sequential.h"
+#include "tapegrad/datasets/fashion_mnist.h"
+#include "tapegrad/nn/sequential.h"
 #include "run_app.h"
 
 namespace {

@@ -2,8 +2,8 @@
 // on XOR with a hand-written SGD step.
 #include <doctest/doctest.h>
 
-#include "autodiff/gradcheck.h"
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/gradcheck.h"
+#include "tapegrad/autodiff/ops.h"
 #include "test_util.h"
 
 using ad::Tensor;

@@ -1,8 +1,8 @@
-#include "autodiff/gradcheck.h"
+#include "tapegrad/autodiff/gradcheck.h"
 
 #include <doctest/doctest.h>
 
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/ops.h"
 #include "test_util.h"
 
 using ad::Tensor;

@@ -1,4 +1,4 @@
-#include "autodiff/tensor.h"
+#include "tapegrad/autodiff/tensor.h"
 
 #include <doctest/doctest.h>
 

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <string>
 
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/ops.h"
 
 namespace test {
 

@@ -1,11 +1,11 @@
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/threading.h"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <functional>
 
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/ops.h"
 #include "test_util.h"
 
 using ad::Tensor;

@@ -1,10 +1,10 @@
-#include "autodiff/var.h"
+#include "tapegrad/autodiff/var.h"
 
 #include <doctest/doctest.h>
 
 #include <memory>
 
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/ops.h"
 #include "test_util.h"
 
 using ad::Shape;

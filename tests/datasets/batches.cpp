@@ -1,10 +1,10 @@
-#include "datasets/batches.h"
+#include "tapegrad/datasets/batches.h"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace {
 

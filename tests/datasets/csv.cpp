@@ -1,10 +1,10 @@
-#include "datasets/csv.h"
+#include "tapegrad/datasets/csv.h"
 
 #include <doctest/doctest.h>
 
 #include <random>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 #include "files.h"
 
 using datasets::CsvOptions;

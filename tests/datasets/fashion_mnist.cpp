@@ -1,4 +1,4 @@
-#include "datasets/fashion_mnist.h"
+#include "tapegrad/datasets/fashion_mnist.h"
 
 #include <doctest/doctest.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <optional>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 #include "files.h"
 
 using namespace datasets_test;

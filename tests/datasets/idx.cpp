@@ -1,8 +1,8 @@
-#include "datasets/idx.h"
+#include "tapegrad/datasets/idx.h"
 
 #include <doctest/doctest.h>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 #include "files.h"
 
 using namespace datasets_test;

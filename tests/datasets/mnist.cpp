@@ -1,10 +1,10 @@
-#include "datasets/mnist.h"
+#include "tapegrad/datasets/mnist.h"
 
 #include <doctest/doctest.h>
 
 #include <filesystem>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 #include "files.h"
 
 using namespace datasets_test;

@@ -1,4 +1,4 @@
-#include "datasets/shuffle.h"
+#include "tapegrad/datasets/shuffle.h"
 
 #include <doctest/doctest.h>
 
@@ -7,7 +7,7 @@
 #include <map>
 #include <numeric>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace {
 

@@ -1,11 +1,11 @@
-#include "datasets/split.h"
+#include "tapegrad/datasets/split.h"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <set>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace {
 

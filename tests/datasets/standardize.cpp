@@ -1,10 +1,10 @@
-#include "datasets/standardize.h"
+#include "tapegrad/datasets/standardize.h"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 TEST_CASE("Standardizer centres and scales each column with the training set's statistics") {
   // Column 0: 1,2,3,4 (mean 2.5, population variance 1.25); column 1: constant 7.

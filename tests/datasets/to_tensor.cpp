@@ -1,8 +1,8 @@
-#include "datasets/to_tensor.h"
+#include "tapegrad/datasets/to_tensor.h"
 
 #include <doctest/doctest.h>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 TEST_CASE("images_to_tensor keeps the shape and maps 0..255 onto 0..1") {
   datasets::IdxArray images{.shape = {2, 1, 3}, .data = {0, 51, 255, 102, 1, 254}};

@@ -1,18 +1,18 @@
 // nn::CompiledStep: fit, evaluate and predict through compiled graphs give what the eager
 // step gives, per batch shape, for each optimizer the graph folds; the rest falls back.
-#include "nn/compiled_step.h"
+#include "tapegrad/nn/compiled_step.h"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <functional>
 
-#include "graph/executor.h"
-#include "nn/layers/all.h"
-#include "nn/optimizers/adam.h"
-#include "nn/optimizers/rmsprop.h"
-#include "nn/optimizers/sgd.h"
-#include "nn/sequential.h"
+#include "tapegrad/graph/executor.h"
+#include "tapegrad/nn/layers/all.h"
+#include "tapegrad/nn/optimizers/adam.h"
+#include "tapegrad/nn/optimizers/rmsprop.h"
+#include "tapegrad/nn/optimizers/sgd.h"
+#include "tapegrad/nn/sequential.h"
 
 namespace {
 

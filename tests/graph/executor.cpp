@@ -1,13 +1,13 @@
 // The executor: serial and concurrent orders agree, in-place writes wait for their readers,
 // buffers are shared by liveness, and steady-state steps allocate nothing.
-#include "graph/executor.h"
+#include "tapegrad/graph/executor.h"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "graph/passes.h"
+#include "tapegrad/graph/passes.h"
 #include "mlp.h"
 
 using namespace graph_test;

@@ -1,6 +1,6 @@
 // Graph::from: the recorded tape becomes forward, backward and update nodes whose gradients
 // are the tape's own.
-#include "graph/graph.h"
+#include "tapegrad/graph/graph.h"
 
 #include <doctest/doctest.h>
 

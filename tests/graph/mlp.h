@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/ops.h"
-#include "graph/executor.h"
-#include "graph/passes.h"
+#include "tapegrad/autodiff/ops.h"
+#include "tapegrad/graph/executor.h"
+#include "tapegrad/graph/passes.h"
 
 namespace graph_test {
 

@@ -1,7 +1,7 @@
 // The node kernels' fast paths (vectorised exponentials, softmax rows in chunks, relu backward
 // four rows at a time with bias sums split across threads) checked against the unfused graph,
 // on layers large enough to take them.
-#include "graph/node_kernels.h"
+#include "tapegrad/graph/node_kernels.h"
 
 #include <doctest/doctest.h>
 
@@ -9,7 +9,7 @@
 #include <cmath>
 #include <string>
 
-#include "autodiff/threading.h"
+#include "tapegrad/autodiff/threading.h"
 #include "mlp.h"
 
 using namespace graph_test;

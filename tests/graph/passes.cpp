@@ -1,6 +1,6 @@
 // The passes, one by one: what each fuses, what it leaves alone and why, and that the fused
 // graph computes what the unfused one does.
-#include "graph/passes.h"
+#include "tapegrad/graph/passes.h"
 
 #include <doctest/doctest.h>
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "nn/activations.h"
+#include "tapegrad/nn/activations.h"
 
 TEST_CASE("activations by name compute their functions") {
   ad::Var x = ad::constant(ad::Tensor::from({1, 3}, {-1, 0, 2}));

@@ -1,4 +1,4 @@
-#include "nn/callbacks.h"
+#include "tapegrad/nn/callbacks.h"
 
 #include <doctest/doctest.h>
 
@@ -6,10 +6,10 @@
 #include <limits>
 #include <sstream>
 
-#include "nn/layers/all.h"
-#include "nn/optimizers/sgd.h"
-#include "nn/safetensors.h"
-#include "nn/serialization.h"
+#include "tapegrad/nn/layers/all.h"
+#include "tapegrad/nn/optimizers/sgd.h"
+#include "tapegrad/nn/safetensors.h"
+#include "tapegrad/nn/serialization.h"
 #include "tests/nn/scratch_folder.h"
 
 namespace {

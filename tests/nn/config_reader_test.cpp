@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "nn/config_reader.h"
+#include "tapegrad/nn/config_reader.h"
 
 TEST_CASE("ConfigReader reads fields with defaults and names the object and field when one is wrong") {
   nlohmann::json config = {{"units", 3}, {"rate", 0.5}, {"on", true}, {"name", "d"}, {"shape", {2, 3}}, {"tags", {"a"}}};

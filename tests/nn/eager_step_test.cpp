@@ -2,9 +2,9 @@
 
 #include <cmath>
 
-#include "nn/eager_step.h"
-#include "nn/layers/all.h"
-#include "nn/optimizers/sgd.h"
+#include "tapegrad/nn/eager_step.h"
+#include "tapegrad/nn/layers/all.h"
+#include "tapegrad/nn/optimizers/sgd.h"
 
 namespace {
 using ad::Tensor;

@@ -5,10 +5,10 @@
 #include <functional>
 #include <sstream>
 
-#include "nn/layers/all.h"
-#include "nn/optimizers/adam.h"
-#include "nn/optimizers/sgd.h"
-#include "nn/sequential.h"
+#include "tapegrad/nn/layers/all.h"
+#include "tapegrad/nn/optimizers/adam.h"
+#include "tapegrad/nn/optimizers/sgd.h"
+#include "tapegrad/nn/sequential.h"
 
 namespace {
 

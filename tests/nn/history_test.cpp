@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "nn/sequential.h"
+#include "tapegrad/nn/sequential.h"
 
 TEST_CASE("History keeps each figure per epoch and names the recorded keys for an unknown one") {
   nn::History h;

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "nn/initializers.h"
+#include "tapegrad/nn/initializers.h"
 
 namespace {
 struct Stats {

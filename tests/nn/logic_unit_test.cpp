@@ -1,11 +1,11 @@
-#include "nn/logic_unit.h"
+#include "tapegrad/nn/logic_unit.h"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
 #include <functional>
 
-#include "autodiff/error.h"
+#include "tapegrad/autodiff/error.h"
 
 namespace {
 

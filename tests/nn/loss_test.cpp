@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "nn/loss.h"
+#include "tapegrad/nn/loss.h"
 
 namespace {
 using ad::Tensor;

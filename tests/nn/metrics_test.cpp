@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "nn/metrics.h"
+#include "tapegrad/nn/metrics.h"
 
 namespace {
 using ad::Tensor;

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "nn/layers/dense.h"
-#include "nn/mlp.h"
-#include "nn/optimizers/adam.h"
+#include "tapegrad/nn/layers/dense.h"
+#include "tapegrad/nn/mlp.h"
+#include "tapegrad/nn/optimizers/adam.h"
 
 TEST_CASE("MLP builders stack the hidden layers and the task's output layer") {
   struct Case {

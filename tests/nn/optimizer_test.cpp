@@ -1,9 +1,9 @@
 #include <doctest/doctest.h>
 
-#include "nn/optimizer.h"
-#include "nn/optimizers/adam.h"
-#include "nn/optimizers/rmsprop.h"
-#include "nn/optimizers/sgd.h"
+#include "tapegrad/nn/optimizer.h"
+#include "tapegrad/nn/optimizers/adam.h"
+#include "tapegrad/nn/optimizers/rmsprop.h"
+#include "tapegrad/nn/optimizers/sgd.h"
 
 TEST_CASE("optimizers are found by their Keras names in any case") {
   const std::pair<const char*, const char*> cases[] = {{"sgd", "SGD"}, {"Adam", "Adam"}, {"RMSPROP", "RMSprop"}};

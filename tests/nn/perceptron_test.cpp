@@ -1,6 +1,6 @@
-#include "nn/perceptron.h"
+#include "tapegrad/nn/perceptron.h"
 
-#include "datasets/iris.h"
+#include "tapegrad/datasets/iris.h"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>

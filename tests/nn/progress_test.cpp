@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "nn/progress.h"
+#include "tapegrad/nn/progress.h"
 
 namespace {
 // A clock the test moves by hand.

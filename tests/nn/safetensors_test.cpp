@@ -1,5 +1,5 @@
-#include "nn/atomic_file.h"
-#include "nn/safetensors.h"
+#include "tapegrad/nn/atomic_file.h"
+#include "tapegrad/nn/safetensors.h"
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>

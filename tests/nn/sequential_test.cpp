@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "nn/layers/all.h"
-#include "nn/optimizers/sgd.h"
-#include "nn/sequential.h"
+#include "tapegrad/nn/layers/all.h"
+#include "tapegrad/nn/optimizers/sgd.h"
+#include "tapegrad/nn/sequential.h"
 
 namespace {
 nn::Sequential fashion_model() {

@@ -1,14 +1,14 @@
-#include "nn/serialization.h"
+#include "tapegrad/nn/serialization.h"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <functional>
 
-#include "nn/layers/all.h"
-#include "nn/optimizers/adam.h"
-#include "nn/optimizers/sgd.h"
-#include "nn/safetensors.h"
+#include "tapegrad/nn/layers/all.h"
+#include "tapegrad/nn/optimizers/adam.h"
+#include "tapegrad/nn/optimizers/sgd.h"
+#include "tapegrad/nn/safetensors.h"
 #include "tests/nn/scratch_folder.h"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "autodiff/kernels/elementwise.h"
+#include "tapegrad/autodiff/kernels/elementwise.h"
 
 #include <doctest/doctest.h>
 

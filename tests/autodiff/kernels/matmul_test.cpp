@@ -1,4 +1,4 @@
-#include "autodiff/kernels/matmul.h"
+#include "tapegrad/autodiff/kernels/matmul.h"
 
 #include <doctest/doctest.h>
 #include <tbb/parallel_for.h>

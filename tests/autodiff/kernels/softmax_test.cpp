@@ -1,4 +1,4 @@
-#include "autodiff/kernels/softmax.h"
+#include "tapegrad/autodiff/kernels/softmax.h"
 
 #include <doctest/doctest.h>
 

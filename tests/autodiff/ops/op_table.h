@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/ops.h"
+#include "tapegrad/autodiff/ops.h"
 
 namespace test {
 

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "../test_util.h"
-#include "autodiff/gradcheck.h"
+#include "tapegrad/autodiff/gradcheck.h"
 #include "op_table.h"
 
 using ad::Tensor;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "nn/layers/dense.h"
+#include "tapegrad/nn/layers/dense.h"
 
 namespace {
 using ad::Tensor;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "nn/layers/all.h"
+#include "tapegrad/nn/layers/all.h"
 
 namespace {
 using ad::Tensor;

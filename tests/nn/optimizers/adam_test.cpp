@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "nn/optimizers/adam.h"
+#include "tapegrad/nn/optimizers/adam.h"
 #include "two_steps.h"
 
 TEST_CASE("Adam's first two updates follow Keras' bias-corrected form") {

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "nn/optimizers/rmsprop.h"
+#include "tapegrad/nn/optimizers/rmsprop.h"
 #include "two_steps.h"
 
 TEST_CASE("RMSprop's first two updates follow Keras' rule with and without momentum") {

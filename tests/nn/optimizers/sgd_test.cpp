@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "nn/optimizers/sgd.h"
+#include "tapegrad/nn/optimizers/sgd.h"
 #include "two_steps.h"
 
 TEST_CASE("SGD's first two updates follow Keras' rules for plain, momentum and Nesterov momentum") {

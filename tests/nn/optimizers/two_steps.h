@@ -4,7 +4,7 @@
 #pragma once
 #include <array>
 
-#include "nn/optimizer.h"
+#include "tapegrad/nn/optimizer.h"
 
 inline std::array<float, 2> two_steps(nn::Optimizer& optimizer) {
   ad::Var w = ad::param(ad::Tensor::from({1}, {1.f}));
