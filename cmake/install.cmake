@@ -27,21 +27,27 @@ install(TARGETS ${TAPEGRAD_MODULES} tapegrad EXPORT tapegradTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
-# Headers that only the library's own sources include (kernels behind the public API, the
-# training loop's state). Installed headers never include them: the consumer build in
-# scripts/ci/consumer.sh compiles every installed header and proves it.
-set(TAPEGRAD_INTERNAL_HEADERS
-  autodiff/kernels/elementwise.h autodiff/kernels/onednn.h autodiff/kernels/matmul_primitive.h
-  autodiff/kernels/softmax.h graph/kernels nn/training)
+# The public headers, as paths from the source root: every module's headers but the internal
+# ones listed in cmake/internal_headers.txt (also read by scripts/docs.sh).
+file(STRINGS ${PROJECT_SOURCE_DIR}/cmake/internal_headers.txt TAPEGRAD_INTERNAL_HEADERS REGEX "^[^#]")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/cmake/internal_headers.txt)
+set(TAPEGRAD_PUBLIC_HEADERS)
 foreach(module ${TAPEGRAD_MODULES})
-  set(excludes)
-  foreach(internal ${TAPEGRAD_INTERNAL_HEADERS})
-    if(internal MATCHES "^${module}/(.*)$")
-      list(APPEND excludes PATTERN "${CMAKE_MATCH_1}" EXCLUDE)
+  file(GLOB_RECURSE headers CONFIGURE_DEPENDS RELATIVE ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/${module}/*.h)
+  foreach(header ${headers})
+    set(public TRUE)
+    foreach(internal ${TAPEGRAD_INTERNAL_HEADERS})
+      string(STRIP "${internal}" internal)
+      if(header STREQUAL internal OR header MATCHES "^${internal}/")
+        set(public FALSE)
+      endif()
+    endforeach()
+    if(public)
+      list(APPEND TAPEGRAD_PUBLIC_HEADERS ${header})
+      get_filename_component(folder ${header} DIRECTORY)
+      install(FILES ${PROJECT_SOURCE_DIR}/${header} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tapegrad/${folder})
     endif()
   endforeach()
-  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${module}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tapegrad/${module}
-          FILES_MATCHING PATTERN "*.h" ${excludes})
 endforeach()
 
 # tapegrad/version.h: the version of project() as a string and as numbers.
