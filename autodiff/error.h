@@ -1,8 +1,11 @@
-// The one exception type of the project, and the checks that throw it.
-//
-//   TG_CHECK(a.cols() == b.rows(), "matmul: inner dimensions differ: {} x {}", a.shape(), b.shape());
-//
-// Every message names the function, the rule broken and the values involved.
+/// @file
+/// The one exception type of the project, and the checks that throw it.
+///
+/// @code
+/// TG_CHECK(a.cols() == b.rows(), "matmul: inner dimensions differ: {} x {}", a.shape(), b.shape());
+/// @endcode
+///
+/// Every message names the function, the rule broken and the values involved.
 #pragma once
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -1,11 +1,14 @@
-// Tensor: a dense, row-major float32 array of any rank whose 64-byte aligned storage is shared
-// between copies of the handle (copying a Tensor never copies data; use clone() for that).
-//
-//   ad::Rng rng(42);
-//   ad::Tensor x = ad::Tensor::uniform({32, 784}, -1, 1, rng);
-//   ad::Tensor first = x.rows(0, 8);      // a view: same storage, no copy
-//   first.at({0, 0}) = 3.f;               // visible through x too
-//   fmt::print("{}\n", x);                // shape and values
+/// @file
+/// Tensor: a dense, row-major float32 array of any rank whose 64-byte aligned storage is shared
+/// between copies of the handle (copying a Tensor never copies data; use clone() for that).
+///
+/// @code
+/// ad::Rng rng(42);
+/// ad::Tensor x = ad::Tensor::uniform({32, 784}, -1, 1, rng);
+/// ad::Tensor first = x.rows(0, 8);      // a view: same storage, no copy
+/// first.at({0, 0}) = 3.f;               // visible through x too
+/// fmt::print("{}\n", x);                // shape and values
+/// @endcode
 #pragma once
 #include <fmt/format.h>
 
@@ -23,12 +26,12 @@ namespace ad {
 
 using Shape = std::vector<int64_t>;
 
-// "[32,784]": the way every error message prints a shape.
+/// "[32,784]": the way every error message prints a shape.
 std::string to_string(const Shape& shape);
-// Number of elements; throws on a negative dimension or on overflow of int64.
+/// Number of elements; throws on a negative dimension or on overflow of int64.
 int64_t element_count(const Shape& shape, const char* who = "Tensor");
 
-// The explicit, seeded generator every random choice in the library takes.
+/// The explicit, seeded generator every random choice in the library takes.
 class Rng {
  public:
   explicit Rng(uint64_t seed = 0) : engine_(seed) {}
@@ -43,29 +46,29 @@ class Rng {
 
 class Tensor {
  public:
-  Tensor() = default;                 // rank 1, zero elements, no storage
-  explicit Tensor(Shape shape);       // zeros
+  Tensor() = default;                 ///< rank 1, zero elements, no storage
+  explicit Tensor(Shape shape);       ///< zeros
 
   static Tensor zeros(Shape shape) { return Tensor(std::move(shape)); }
   static Tensor ones(Shape shape) { return full(std::move(shape), 1.f); }
   static Tensor full(Shape shape, float value);
   static Tensor scalar(float value) { return full({}, value); }
-  // Copies values; their count must equal the shape's element count.
+  /// Copies values; their count must equal the shape's element count.
   static Tensor from(Shape shape, std::span<const float> values);
   static Tensor from(Shape shape, std::initializer_list<float> values) {
     return from(std::move(shape), std::span<const float>(values.begin(), values.size()));
   }
   static Tensor uniform(Shape shape, float low, float high, Rng& rng);
   static Tensor normal(Shape shape, float mean, float stddev, Rng& rng);
-  // An uninitialised tensor for kernels that overwrite every element.
+  /// An uninitialised tensor for kernels that overwrite every element.
   static Tensor empty(Shape shape);
 
   const Shape& shape() const { return shape_.empty() && size_ == 0 ? default_shape() : shape_; }
   int64_t rank() const { return static_cast<int64_t>(shape().size()); }
-  int64_t dim(int64_t axis) const;    // negative axes count from the end
+  int64_t dim(int64_t axis) const;    ///< negative axes count from the end
   int64_t size() const { return size_; }
   bool empty_size() const { return size_ == 0; }
-  // Rows and columns of a rank-2 tensor; rows() of rank 1 is 1 (a row vector).
+  /// Rows and columns of a rank-2 tensor; rows() of rank 1 is 1 (a row vector).
   int64_t rows() const;
   int64_t cols() const;
 
@@ -75,39 +78,39 @@ class Tensor {
   std::span<const float> values() const { return {data_, static_cast<size_t>(size_)}; }
   std::vector<float> to_vector() const { return {data_, data_ + size_}; }
 
-  // Checked element access by full index.
+  /// Checked element access by full index.
   float& at(std::initializer_list<int64_t> index);
   float at(std::initializer_list<int64_t> index) const;
   float& operator[](int64_t flat) { return data_[flat]; }
   float operator[](int64_t flat) const { return data_[flat]; }
-  // The single value of a one-element tensor.
+  /// The single value of a one-element tensor.
   float item() const;
 
-  // Rows [begin, end) along the first axis, sharing storage.
+  /// Rows [begin, end) along the first axis, sharing storage.
   Tensor rows(int64_t begin, int64_t end) const;
-  // The same data with another shape of equal element count (one dimension may be -1).
+  /// The same data with another shape of equal element count (one dimension may be -1).
   Tensor reshape(Shape shape) const;
   Tensor clone() const;
-  // Copies `other`'s values into this tensor's storage; shapes must match.
+  /// Copies `other`'s values into this tensor's storage; shapes must match.
   void assign(const Tensor& other);
   void fill(float value);
   bool shares_storage_with(const Tensor& other) const { return storage_ && storage_ == other.storage_; }
-  // True when this handle is the only one on its storage and sees all of it: the data may
-  // then be taken over (a gradient moved instead of copied) without anyone noticing.
+  /// True when this handle is the only one on its storage and sees all of it: the data may
+  /// then be taken over (a gradient moved instead of copied) without anyone noticing.
   bool sole_owner() const { return storage_ && storage_.use_count() == 1 && data_ == storage_.get(); }
 
  private:
   std::shared_ptr<float[]> storage_;
   float* data_ = nullptr;
-  // Empty in a default tensor, whose shape() is [0]: default tensors (unset gradients, unused
-  // node slots) are made on every op and should not allocate. A scalar has size_ 1.
+  /// Empty in a default tensor, whose shape() is [0]: default tensors (unset gradients, unused
+  /// node slots) are made on every op and should not allocate. A scalar has size_ 1.
   Shape shape_;
   int64_t size_ = 0;
   static const Shape& default_shape();
 };
 
 bool same_shape(const Tensor& a, const Tensor& b);
-// Largest absolute element-wise difference; shapes must match.
+/// Largest absolute element-wise difference; shapes must match.
 float max_abs_difference(const Tensor& a, const Tensor& b);
 
 }  // namespace ad

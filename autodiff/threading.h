@@ -1,8 +1,11 @@
-// The one setting for the number of threads: TBB runs our element-wise loops, the graph
-// executor's tasks and (through oneDNN's TBB runtime) oneDNN's own parallel loops, so one
-// tbb::global_control decides for all of them.
-//
-//   ad::set_num_threads(2);   // apps: --threads 2
+/// @file
+/// The one setting for the number of threads: TBB runs our element-wise loops, the graph
+/// executor's tasks and (through oneDNN's TBB runtime) oneDNN's own parallel loops, so one
+/// tbb::global_control decides for all of them.
+///
+/// @code
+/// ad::set_num_threads(2);   // apps: --threads 2
+/// @endcode
 #pragma once
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -11,15 +14,15 @@
 
 namespace ad {
 
-// 0 means all cores (the default).
+/// 0 means all cores (the default).
 void set_num_threads(int threads);
 int num_threads();
 
-// Below this many elements an element-wise loop runs on the calling thread: splitting it
-// costs more than it saves.
+/// Below this many elements an element-wise loop runs on the calling thread: splitting it
+/// costs more than it saves.
 inline constexpr int64_t kParallelThreshold = 1 << 15;
 
-// Calls body(begin, end) over [0, n), in parallel chunks when n is large.
+/// Calls body(begin, end) over [0, n), in parallel chunks when n is large.
 template <typename Body>
 void parallel_range(int64_t n, Body&& body) {
   if (n < kParallelThreshold) {
@@ -30,8 +33,8 @@ void parallel_range(int64_t n, Body&& body) {
                     [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
 }
 
-// Calls body(begin, end) over rows [0, rows) of `width` elements each, in parallel chunks
-// when the whole is large.
+/// Calls body(begin, end) over rows [0, rows) of `width` elements each, in parallel chunks
+/// when the whole is large.
 template <typename Body>
 void parallel_rows(int64_t rows, int64_t width, Body&& body) {
   if (rows * width < kParallelThreshold) {

@@ -1,17 +1,20 @@
-// Var and Tape: tape-based reverse-mode automatic differentiation.
-//
-//   ad::Tape tape;                                        // records every op while alive
-//   ad::Var W = ad::param(ad::Tensor::uniform({2, 3}, -1, 1, rng));
-//   ad::Var x = ad::constant(ad::Tensor::ones({4, 2}));
-//   ad::Var loss = ad::mean(ad::square(ad::matmul(x, W)));
-//   loss.backward();                                      // W.grad() now holds dloss/dW
-//   tape.clear();                                         // next step reuses the node storage
-//
-// The tape is a Wengert list: each op appends one Node (its kind, inputs, output, the tensors
-// and attributes its backward needs, and the backward function). backward() walks the list in
-// reverse. Leaf gradients accumulate across backward calls (zero them with zero_grad());
-// gradients of intermediate values are recomputed by every backward call.
-// Without an active tape, or inside a NoGrad scope, ops compute values and record nothing.
+/// @file
+/// Var and Tape: tape-based reverse-mode automatic differentiation.
+///
+/// @code
+/// ad::Tape tape;                                        // records every op while alive
+/// ad::Var W = ad::param(ad::Tensor::uniform({2, 3}, -1, 1, rng));
+/// ad::Var x = ad::constant(ad::Tensor::ones({4, 2}));
+/// ad::Var loss = ad::mean(ad::square(ad::matmul(x, W)));
+/// loss.backward();                                      // W.grad() now holds dloss/dW
+/// tape.clear();                                         // next step reuses the node storage
+/// @endcode
+///
+/// The tape is a Wengert list: each op appends one Node (its kind, inputs, output, the tensors
+/// and attributes its backward needs, and the backward function). backward() walks the list in
+/// reverse. Leaf gradients accumulate across backward calls (zero them with zero_grad());
+/// gradients of intermediate values are recomputed by every backward call.
+/// Without an active tape, or inside a NoGrad scope, ops compute values and record nothing.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -26,11 +29,11 @@ class Tape;
 
 struct VarState {
   Tensor value;
-  Tensor grad;  // size 0 until a backward pass reaches this value
+  Tensor grad;  ///< size 0 until a backward pass reaches this value
   bool requires_grad = false;
-  Tape* tape = nullptr;  // the tape that recorded the op producing this value, if any
+  Tape* tape = nullptr;  ///< the tape that recorded the op producing this value, if any
   uint64_t tape_generation = 0;
-  int64_t node = -1;  // index of that op's node on the tape
+  int64_t node = -1;  ///< index of that op's node on the tape
 };
 using VarRef = std::shared_ptr<VarState>;
 
@@ -41,7 +44,7 @@ class Var {
   explicit Var(VarRef state) : state_(std::move(state)) {}
 
   const Tensor& value() const { return state().value; }
-  // The data of a parameter may be changed in place (optimizers do); keep its shape.
+  /// The data of a parameter may be changed in place (optimizers do); keep its shape.
   Tensor& value() { return state().value; }
   const Tensor& grad() const { return state().grad; }
   bool has_grad() const { return state().grad.size() > 0; }
@@ -51,27 +54,27 @@ class Var {
   float item() const { return state().value.item(); }
   bool defined() const { return state_ != nullptr; }
 
-  // Back-propagates from this value: a one-element value gets gradient 1, any other value
-  // needs an explicit output gradient of its shape.
+  /// Back-propagates from this value: a one-element value gets gradient 1, any other value
+  /// needs an explicit output gradient of its shape.
   void backward() const;
   void backward(const Tensor& grad_output) const;
-  void zero_grad();                 // forgets the accumulated gradient
-  Var detach() const;               // same value, no history, no gradient
-  void set_requires_grad(bool on);  // leaves only
+  void zero_grad();                 ///< forgets the accumulated gradient
+  Var detach() const;               ///< same value, no history, no gradient
+  void set_requires_grad(bool on);  ///< leaves only
 
   const VarRef& ref() const { return state_; }
   VarState& state() const;
 
  private:
-  void backward_from_seed(Tensor grad_output) const;  // takes the seed over
+  void backward_from_seed(Tensor grad_output) const;  ///< takes the seed over
   VarRef state_;
 };
 
-// A trainable leaf (requires_grad) and a constant leaf.
+/// A trainable leaf (requires_grad) and a constant leaf.
 Var param(Tensor value);
 Var constant(Tensor value);
 
-// Op kinds. The graph module reads them; Custom is for ops defined outside the library.
+/// Op kinds. The graph module reads them; Custom is for ops defined outside the library.
 enum class Op : uint8_t {
   Matmul, Add, Sub, Mul, Div, Neg, Exp, Log, Square, Sqrt, Abs, Relu, Sigmoid, Tanh, Softplus,
   Heaviside, Sign, Softmax, LogSoftmax, Sum, Mean, Reshape, Transpose, Maximum, Minimum, Clip,
@@ -81,39 +84,39 @@ enum class Op : uint8_t {
 const char* op_name(Op op);
 
 struct Node;
-// Reads node.output->grad and adds each input's gradient with accumulate_grad().
+/// Reads node.output->grad and adds each input's gradient with accumulate_grad().
 using BackwardFn = void (*)(const Node& node);
 
 struct Node {
   Op op = Op::Custom;
-  const char* name = "";          // op_name(op), or the custom op's name
-  std::array<VarRef, 3> inputs{};  // unused slots are null
+  const char* name = "";          ///< op_name(op), or the custom op's name
+  std::array<VarRef, 3> inputs{};  ///< unused slots are null
   int num_inputs = 0;
   VarRef output;
-  std::array<Tensor, 2> saved{};  // what backward needs beyond inputs and output
-  std::array<double, 2> attrs{};  // scalar attributes (clip bounds, huber delta, ...)
-  int64_t axis = 0;               // axis attribute, where the op has one (-1: all)
+  std::array<Tensor, 2> saved{};  ///< what backward needs beyond inputs and output
+  std::array<double, 2> attrs{};  ///< scalar attributes (clip bounds, huber delta, ...)
+  int64_t axis = 0;               ///< axis attribute, where the op has one (-1: all)
   bool keepdims = false;
   BackwardFn backward = nullptr;
 };
 
 class Tape {
  public:
-  Tape();   // becomes this thread's active tape
-  ~Tape();  // the previously active tape becomes active again
+  Tape();   ///< becomes this thread's active tape
+  ~Tape();  ///< the previously active tape becomes active again
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
 
-  // Forgets all nodes but keeps their storage, ready for the next step.
+  /// Forgets all nodes but keeps their storage, ready for the next step.
   void clear();
   size_t size() const { return nodes_.size(); }
   const std::vector<Node>& nodes() const { return nodes_; }
   uint64_t generation() const { return generation_; }
 
   static Tape* active();
-  // Appends a node and ties its output to it.
+  /// Appends a node and ties its output to it.
   void record(Node&& node);
-  // Reverse sweep from nodes_[last] down, starting with output's gradient already set.
+  /// Reverse sweep from nodes_[last] down, starting with output's gradient already set.
   void backward_from(int64_t last);
 
  private:
@@ -122,7 +125,7 @@ class Tape {
   uint64_t generation_;
 };
 
-// While alive, ops on this thread record nothing (inference, optimizer updates).
+/// While alive, ops on this thread record nothing (inference, optimizer updates).
 class NoGrad {
  public:
   NoGrad();
@@ -137,17 +140,17 @@ bool grad_enabled();
 
 // ---- For op implementations (the library's and users' custom ops) ----
 
-// True when an op with these inputs must be recorded: a tape is active, gradients are
-// enabled and at least one input requires a gradient.
+/// True when an op with these inputs must be recorded: a tape is active, gradients are
+/// enabled and at least one input requires a gradient.
 bool should_record(std::initializer_list<const Var*> inputs);
-// Makes the output Var of an op; records `node` (inputs and output filled in here) when
-// should_record() says so.
+/// Makes the output Var of an op; records `node` (inputs and output filled in here) when
+/// should_record() says so.
 Var make_result(Tensor value, Node node, std::initializer_list<const Var*> inputs);
-// Adds `gradient` to input i's gradient when that input requires one.
+/// Adds `gradient` to input i's gradient when that input requires one.
 void accumulate_grad(const Node& node, int i, const Tensor& gradient);
-// The same, taking over `gradient`'s storage instead of copying it when nothing else uses it.
+/// The same, taking over `gradient`'s storage instead of copying it when nothing else uses it.
 void accumulate_grad(const Node& node, int i, Tensor&& gradient);
-// True when input i of the node wants a gradient.
+/// True when input i of the node wants a gradient.
 bool needs_grad(const Node& node, int i);
 
 }  // namespace ad

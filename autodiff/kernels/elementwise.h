@@ -1,7 +1,10 @@
-// Element-wise loops over tensors of equal shape, run in parallel TBB chunks above
-// kParallelThreshold elements (threading.h).
-//
-//   ad::Tensor y = ad::kernels::map(x, [](float v) { return v > 0 ? v : 0.f; });
+/// @file
+/// Element-wise loops over tensors of equal shape, run in parallel TBB chunks above
+/// kParallelThreshold elements (threading.h).
+///
+/// @code
+/// ad::Tensor y = ad::kernels::map(x, [](float v) { return v > 0 ? v : 0.f; });
+/// @endcode
 #pragma once
 #include "tapegrad/autodiff/tensor.h"
 #include "tapegrad/autodiff/threading.h"
@@ -19,7 +22,7 @@ Tensor map(const Tensor& a, F f) {
   return out;
 }
 
-// f(a[i], b[i]) for tensors of the same element count.
+/// f(a[i], b[i]) for tensors of the same element count.
 template <typename F>
 Tensor map2(const Tensor& a, const Tensor& b, F f) {
   Tensor out = Tensor::empty(a.shape());
@@ -32,7 +35,7 @@ Tensor map2(const Tensor& a, const Tensor& b, F f) {
   return out;
 }
 
-// f(a[i], b[i], c[i]) for tensors of the same element count.
+/// f(a[i], b[i], c[i]) for tensors of the same element count.
 template <typename F>
 Tensor map3(const Tensor& a, const Tensor& b, const Tensor& c, F f) {
   Tensor out = Tensor::empty(a.shape());

@@ -1,13 +1,16 @@
-// Matrix products in oneDNN, the only place (with kernels/onednn.cpp) that creates primitives.
-// A primitive is created once per MatmulSpec (the first call JIT-compiles it) and cached.
-//
-//   ad::kernels::MatmulSpec spec{.m = 32, .k = 784, .n = 300, .activation = Activation::Relu};
-//   ad::kernels::matmul(spec, x.data(), W.data(), y.data(), bias.data());
-//
-// Transposes are memory layouts over the same data, never copies: with trans_a the array at
-// `a` is stored [k,m] and read as its transpose. `accumulate` adds the product into c
-// (oneDNN's sum post-op), and `scale` multiplies the product first: with both,
-// c += scale * op(a) op(b), which is how SGD updates a weight in place.
+/// @file
+/// Matrix products in oneDNN, the only place (with kernels/onednn.cpp) that creates primitives.
+/// A primitive is created once per MatmulSpec (the first call JIT-compiles it) and cached.
+///
+/// @code
+/// ad::kernels::MatmulSpec spec{.m = 32, .k = 784, .n = 300, .activation = Activation::Relu};
+/// ad::kernels::matmul(spec, x.data(), W.data(), y.data(), bias.data());
+/// @endcode
+///
+/// Transposes are memory layouts over the same data, never copies: with trans_a the array at
+/// `a` is stored [k,m] and read as its transpose. `accumulate` adds the product into c
+/// (oneDNN's sum post-op), and `scale` multiplies the product first: with both,
+/// c += scale * op(a) op(b), which is how SGD updates a weight in place.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -20,30 +23,30 @@ enum class Activation : uint8_t { None, Relu, Sigmoid, Tanh };
 struct MatmulSpec {
   int64_t m = 0, k = 0, n = 0;
   bool trans_a = false, trans_b = false;
-  bool bias = false;  // adds a bias row of n values before the activation
+  bool bias = false;  ///< adds a bias row of n values before the activation
   Activation activation = Activation::None;
   float scale = 1.f;
   bool accumulate = false;
   bool operator==(const MatmulSpec&) const = default;
 };
 
-// Below this many multiply-adds (m*k*n) matmul() runs plain loops on the calling thread:
-// oneDNN's fixed cost per call (argument maps, memory objects, dispatch: microseconds) is
-// larger than such a product itself.
+/// Below this many multiply-adds (m*k*n) matmul() runs plain loops on the calling thread:
+/// oneDNN's fixed cost per call (argument maps, memory objects, dispatch: microseconds) is
+/// larger than such a product itself.
 inline constexpr int64_t kSmallMatmulWork = 1 << 12;
 
-// Scratch memory for one call; callers that may run concurrently pass their own buffer of
-// matmul_scratchpad_bytes(spec) bytes (64-byte aligned); nullptr makes the call allocate.
+/// Scratch memory for one call; callers that may run concurrently pass their own buffer of
+/// matmul_scratchpad_bytes(spec) bytes (64-byte aligned); nullptr makes the call allocate.
 size_t matmul_scratchpad_bytes(const MatmulSpec& spec);
 void matmul(const MatmulSpec& spec, const float* a, const float* b, float* c, const float* bias = nullptr,
             void* scratchpad = nullptr);
 
-// The plain loops behind small products, for any size: the readable reference of matmul().
+/// The plain loops behind small products, for any size: the readable reference of matmul().
 void matmul_loops(const MatmulSpec& spec, const float* a, const float* b, float* c, const float* bias = nullptr);
 
-// The instruction set oneDNN dispatches to on this CPU, e.g. "AVX2" or "AVX-512 with bf16".
+/// The instruction set oneDNN dispatches to on this CPU, e.g. "AVX2" or "AVX-512 with bf16".
 std::string cpu_isa();
-// Number of primitives in the cache (tests check that shapes are not recompiled).
+/// Number of primitives in the cache (tests check that shapes are not recompiled).
 size_t cached_primitive_count();
 
 }  // namespace ad::kernels

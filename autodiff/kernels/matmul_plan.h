@@ -1,13 +1,16 @@
-// MatmulPlan: one oneDNN matmul made once and run many times with no per-call setup: the
-// primitive, its memory objects and its argument list live in the plan; a call only points
-// them at this call's arrays. For the graph executor, whose steps run the same GEMMs each time.
-//
-//   ad::kernels::MatmulPlan plan({.m = 32, .k = 784, .n = 300, .bias = true, .activation = Activation::Relu});
-//   std::vector<std::byte> scratch(plan.scratchpad_bytes());   // one per concurrently running plan
-//   plan.run(x, W, y, b, scratch.data());
-//
-// A plan is not re-entrant (its memory objects are its state): run one plan on one thread at
-// a time; distinct plans may run concurrently, each with its own scratchpad.
+/// @file
+/// MatmulPlan: one oneDNN matmul made once and run many times with no per-call setup: the
+/// primitive, its memory objects and its argument list live in the plan; a call only points
+/// them at this call's arrays. For the graph executor, whose steps run the same GEMMs each time.
+///
+/// @code
+/// ad::kernels::MatmulPlan plan({.m = 32, .k = 784, .n = 300, .bias = true, .activation = Activation::Relu});
+/// std::vector<std::byte> scratch(plan.scratchpad_bytes());   // one per concurrently running plan
+/// plan.run(x, W, y, b, scratch.data());
+/// @endcode
+///
+/// A plan is not re-entrant (its memory objects are its state): run one plan on one thread at
+/// a time; distinct plans may run concurrently, each with its own scratchpad.
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -25,8 +28,8 @@ class MatmulPlan {
 
   const MatmulSpec& spec() const { return spec_; }
   size_t scratchpad_bytes() const;
-  // c (+)= scale * op(a) op(b) (+ bias, then activation); `scale` overrides spec().scale when
-  // the spec was made with a scale other than 1 (it is a runtime argument).
+  /// c (+)= scale * op(a) op(b) (+ bias, then activation); `scale` overrides spec().scale when
+  /// the spec was made with a scale other than 1 (it is a runtime argument).
   void run(const float* a, const float* b, float* c, const float* bias, void* scratchpad, float scale) const;
   void run(const float* a, const float* b, float* c, const float* bias, void* scratchpad) const {
     run(a, b, c, bias, scratchpad, spec_.scale);

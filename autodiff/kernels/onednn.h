@@ -1,5 +1,6 @@
-// The oneDNN engine and this thread's stream. oneDNN runs on its TBB runtime, so its parallel
-// loops share TBB's arena (and the thread limit of ad::set_num_threads) with ours.
+/// @file
+/// The oneDNN engine and this thread's stream. oneDNN runs on its TBB runtime, so its parallel
+/// loops share TBB's arena (and the thread limit of ad::set_num_threads) with ours.
 #pragma once
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -8,7 +9,7 @@
 namespace ad::kernels {
 
 const dnnl::engine& engine();
-// CPU streams execute synchronously; one per thread keeps concurrent nodes independent.
+/// CPU streams execute synchronously; one per thread keeps concurrent nodes independent.
 dnnl::stream& stream();
 
 }  // namespace ad::kernels
