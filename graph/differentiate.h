@@ -1,9 +1,12 @@
-// Reverse-mode differentiation on the graph itself: the gradient of every value on a path from
-// a parameter to the loss becomes a value of the same graph, made by nodes chosen from each
-// forward node's kind; then the update rule adds one in-place update per parameter.
-//
-//   append_backward(g);   // g.gradients[i]: dloss/dparameter i (-1 when the loss ignores it)
-//   append_updates(g);    // sgd_update / momentum_update / adam_update nodes
+/// @file
+/// Reverse-mode differentiation on the graph itself: the gradient of every value on a path from
+/// a parameter to the loss becomes a value of the same graph, made by nodes chosen from each
+/// forward node's kind; then the update rule adds one in-place update per parameter.
+///
+/// @code
+/// append_backward(g);   // g.gradients[i]: dloss/dparameter i (-1 when the loss ignores it)
+/// append_updates(g);    // sgd_update / momentum_update / adam_update nodes
+/// @endcode
 #pragma once
 #include "tapegrad/graph/graph.h"
 

@@ -1,17 +1,20 @@
-// Executor: runs a graph. Made once per graph (and so per batch shape): it orders in-place
-// writes, plans the buffers, and creates one MatmulPlan per GEMM node with its own scratchpad;
-// run() then only points them at the step's arrays. Independent nodes (a dense layer's weight
-// gradient and input gradient; a layer's update and the backward GEMMs below it) run at the
-// same time as TBB tasks, in the same arena as oneDNN's own loops. In Auto mode the first runs
-// time the serial and the concurrent order and keep the faster. A run whose loss is NaN or Inf
-// updates nothing: parameters and slots keep their values, as after an eager step.
-//
-//   graph::Executor step(std::move(g), {.mode = graph::ExecutionMode::Auto});
-//   step.bind(graph::Role::Input, 0, x);          // tensors share storage: no copy
-//   step.bind(graph::Role::Target, 0, y);
-//   step.bind(graph::Role::Parameter, 0, W);      // updated in place
-//   step.run({.learning_rate = 0.01f});
-//   float loss = step.loss();
+/// @file
+/// Executor: runs a graph. Made once per graph (and so per batch shape): it orders in-place
+/// writes, plans the buffers, and creates one MatmulPlan per GEMM node with its own scratchpad;
+/// run() then only points them at the step's arrays. Independent nodes (a dense layer's weight
+/// gradient and input gradient; a layer's update and the backward GEMMs below it) run at the
+/// same time as TBB tasks, in the same arena as oneDNN's own loops. In Auto mode the first runs
+/// time the serial and the concurrent order and keep the faster. A run whose loss is NaN or Inf
+/// updates nothing: parameters and slots keep their values, as after an eager step.
+///
+/// @code
+/// graph::Executor step(std::move(g), {.mode = graph::ExecutionMode::Auto});
+/// step.bind(graph::Role::Input, 0, x);          // tensors share storage: no copy
+/// step.bind(graph::Role::Target, 0, y);
+/// step.bind(graph::Role::Parameter, 0, W);      // updated in place
+/// step.run({.learning_rate = 0.01f});
+/// float loss = step.loss();
+/// @endcode
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -29,11 +32,11 @@ enum class ExecutionMode : uint8_t { Auto, Serial, Parallel };
 
 struct ExecutorOptions {
   ExecutionMode mode = ExecutionMode::Auto;
-  int trial_runs = 3;    // Auto: timed runs of each order before choosing
-  bool profile = false;  // time every node (node_seconds, gemm_seconds)
+  int trial_runs = 3;    ///< Auto: timed runs of each order before choosing
+  bool profile = false;  ///< time every node (node_seconds, gemm_seconds)
 };
 
-// Arena allocations made by all executors so far: tests check it stays put in steady state.
+/// Arena allocations made by all executors so far: tests check it stays put in steady state.
 int64_t arena_allocation_count();
 
 class Executor {
@@ -44,21 +47,21 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   const Graph& graph() const { return graph_; }
-  // Points every value bound to (role, index) at `t`'s storage; shapes must have the same
-  // element count as the placeholder the graph was recorded with.
+  /// Points every value bound to (role, index) at `t`'s storage; shapes must have the same
+  /// element count as the placeholder the graph was recorded with.
   void bind(Role role, int index, Tensor t);
-  // Has runs write value v, one of those read after a run (the loss, the prediction, a
-  // gradient), straight into t's storage instead of the arena: a caller that wants it in a
-  // tensor of its own is spared a copy per step.
+  /// Has runs write value v, one of those read after a run (the loss, the prediction, a
+  /// gradient), straight into t's storage instead of the arena: a caller that wants it in a
+  /// tensor of its own is spared a copy per step.
   void bind_output(int v, Tensor t);
   void run(const RunContext& context = {});
 
   float loss() const;
-  // A copy of value v after the last run (for tests and predictions).
+  /// A copy of value v after the last run (for tests and predictions).
   Tensor value(int v) const;
   const float* data(int v) const { return pointers_[static_cast<size_t>(v)]; }
 
-  // The GEMM of node i, or nullptr when the node is not one.
+  /// The GEMM of node i, or nullptr when the node is not one.
   const ad::kernels::MatmulPlan* gemm_plan(int i) const {
     const auto& p = gemms_[static_cast<size_t>(i)];
     return p ? &*p : nullptr;
@@ -66,7 +69,7 @@ class Executor {
   ExecutionMode chosen_mode() const { return chosen_; }
   const BufferPlan& buffer_plan() const { return plan_; }
   double last_run_seconds() const { return last_seconds_; }
-  // With `profile`: time spent in node i, and in all GEMM nodes, since the last reset.
+  /// With `profile`: time spent in node i, and in all GEMM nodes, since the last reset.
   double node_seconds(int i) const { return static_cast<double>(node_ns_[static_cast<size_t>(i)].load()) * 1e-9; }
   double gemm_seconds() const;
   void reset_profile();
@@ -74,7 +77,7 @@ class Executor {
 
  private:
   void allocate();
-  void execute(int node, const RunContext& context);  // with the profile's clock when asked
+  void execute(int node, const RunContext& context);  ///< with the profile's clock when asked
   void execute_node(int node, const RunContext& context);
   void run_serial(const RunContext& context);
   void run_parallel(const RunContext& context);
@@ -84,24 +87,24 @@ class Executor {
   ExecutorOptions options_;
   Schedule schedule_;
   BufferPlan plan_;
-  std::vector<std::optional<ad::kernels::MatmulPlan>> gemms_;  // per node
-  std::vector<int64_t> scratch_offsets_;                         // per node, in bytes
+  std::vector<std::optional<ad::kernels::MatmulPlan>> gemms_;  ///< per node
+  std::vector<int64_t> scratch_offsets_;                         ///< per node, in bytes
   int64_t scratch_bytes_ = 0;
   std::unique_ptr<float[], void (*)(void*)> arena_{nullptr, nullptr};
   std::unique_ptr<std::byte[], void (*)(void*)> scratch_{nullptr, nullptr};
   std::vector<float*> pointers_;
-  std::vector<Tensor> bound_;  // keeps bound storage alive
-  std::vector<int> bindable_;  // values with a role that bind() fills
-  std::vector<bool> kept_;     // values read after a run: bind_output may place them
+  std::vector<Tensor> bound_;  ///< keeps bound storage alive
+  std::vector<int> bindable_;  ///< values with a role that bind() fills
+  std::vector<bool> kept_;     ///< values read after a run: bind_output may place them
   std::unique_ptr<std::atomic<int>[]> pending_;
   std::vector<int> roots_;
   ExecutionMode chosen_ = ExecutionMode::Serial;
   double serial_best_ = 1e30, parallel_best_ = 1e30, last_seconds_ = 0;
-  std::unique_ptr<std::atomic<int64_t>[]> node_ns_;  // per node, with `profile`
+  std::unique_ptr<std::atomic<int64_t>[]> node_ns_;  ///< per node, with `profile`
   int64_t runs_ = 0;
-  bool concurrent_ = false;  // inside run_parallel
+  bool concurrent_ = false;  ///< inside run_parallel
   int loss_node_ = -1;
-  std::vector<bool> writes_leaf_;  // per node: updates a parameter or slot in place
+  std::vector<bool> writes_leaf_;  ///< per node: updates a parameter or slot in place
   std::atomic<bool> skip_updates_{false};
 };
 

@@ -1,18 +1,21 @@
-// Graph: the DAG of one training step (forward, backward and parameter updates) taken from a
-// recorded tape. Nodes are ops with their attributes; edges are values with shapes. The
-// gradients are values of the same graph, so passes (passes.h) see and rewrite both directions,
-// and the executor (executor.h) runs the result.
-//
-//   ad::Tape tape;
-//   ad::Var h = ad::relu(ad::matmul(ad::constant(x), W) + b);
-//   ad::Var loss = ad::mse_loss(h, ad::constant(y));
-//   auto g = graph::Graph::from(tape, loss, {.inputs = {x}, .targets = {y}, .parameters = {W, b},
-//                                            .update = {.kind = graph::UpdateKind::SGD, .learning_rate = 0.1f}});
-//   fmt::print("{}", g.dump());          // text; g.to_dot() for Graphviz
-//   graph::optimize(g);                  // fusion passes; g.report() says what they did
-//
-// Leaves are recognised by identity: parameters by their Var, inputs and targets by the
-// storage of the tensors given (a placeholder batch), so a reshape of an input still binds.
+/// @file
+/// Graph: the DAG of one training step (forward, backward and parameter updates) taken from a
+/// recorded tape. Nodes are ops with their attributes; edges are values with shapes. The
+/// gradients are values of the same graph, so passes (passes.h) see and rewrite both directions,
+/// and the executor (executor.h) runs the result.
+///
+/// @code
+/// ad::Tape tape;
+/// ad::Var h = ad::relu(ad::matmul(ad::constant(x), W) + b);
+/// ad::Var loss = ad::mse_loss(h, ad::constant(y));
+/// auto g = graph::Graph::from(tape, loss, {.inputs = {x}, .targets = {y}, .parameters = {W, b},
+///                                          .update = {.kind = graph::UpdateKind::SGD, .learning_rate = 0.1f}});
+/// fmt::print("{}", g.dump());          // text; g.to_dot() for Graphviz
+/// graph::optimize(g);                  // fusion passes; g.report() says what they did
+/// @endcode
+///
+/// Leaves are recognised by identity: parameters by their Var, inputs and targets by the
+/// storage of the tensors given (a placeholder batch), so a reshape of an input still binds.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -27,15 +30,15 @@ using ad::Shape;
 using ad::Tensor;
 
 enum class Kind : uint8_t {
-  // Forward ops taken from the tape.
+  /// Forward ops taken from the tape.
   MatMul, Add, Sub, Mul, Neg, Relu, Sigmoid, Tanh, Softmax, LogSoftmax, SumAll, MeanAll, Reshape,
   MseLoss, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
-  // Backward ops generated from the forward ones.
+  /// Backward ops generated from the forward ones.
   ReluGrad, SigmoidGrad, TanhGrad, SoftmaxGrad, LogSoftmaxGrad, ColumnSum, FillScalar, BroadcastScalar, AddN,
   LossGrad,
-  // Fused ops made by the passes.
+  /// Fused ops made by the passes.
   FusedDense, ActivationBiasGrad, SoftmaxCrossentropy, SoftmaxCrossentropyGrad,
-  // Parameter updates (in place).
+  /// Parameter updates (in place).
   SgdUpdate, MomentumUpdate, AdamUpdate,
 };
 const char* kind_name(Kind kind);
@@ -47,88 +50,88 @@ struct Value {
   Shape shape;
   Role role = Role::Temporary;
   std::string name;
-  Tensor data;        // the constant's values (Role::Constant)
-  int binding = -1;   // index into the inputs/targets/parameters/slots lists for bound roles
-  int producer = -1;  // node writing it (-1: a leaf)
+  Tensor data;        ///< the constant's values (Role::Constant)
+  int binding = -1;   ///< index into the inputs/targets/parameters/slots lists for bound roles
+  int producer = -1;  ///< node writing it (-1: a leaf)
   int64_t size() const { return ad::element_count(shape); }
 };
 
 struct Node {
   Kind kind = Kind::MatMul;
-  std::vector<int> inputs, outputs;  // value ids; an in-place update lists its parameter as output
-  // MatMul and FusedDense: operand layouts, post-op and SGD folding (c += scale * a b).
+  std::vector<int> inputs, outputs;  ///< value ids; an in-place update lists its parameter as output
+  /// MatMul and FusedDense: operand layouts, post-op and SGD folding (c += scale * a b).
   bool trans_a = false, trans_b = false, accumulate = false;
   float scale = 1.f;
   ad::kernels::Activation activation = ad::kernels::Activation::None;
-  // LossGrad / loss kinds: which loss; from_logits for the cross-entropies.
+  /// LossGrad / loss kinds: which loss; from_logits for the cross-entropies.
   Kind loss = Kind::MseLoss;
   bool from_logits = false;
-  // ActivationBiasGrad with a folded bias update: bias += update_scale * column sums.
+  /// ActivationBiasGrad with a folded bias update: bias += update_scale * column sums.
   float update_scale = 0.f;
-  // A folded update's scale and update_scale are multiplied by the learning rate at run time,
-  // so that a schedule changing it needs no recompilation.
+  /// A folded update's scale and update_scale are multiplied by the learning rate at run time,
+  /// so that a schedule changing it needs no recompilation.
   bool times_learning_rate = false;
-  float value = 0.f;                  // FillScalar's value, BroadcastScalar's factor
-  std::vector<int> after;             // control edges: nodes that must finish first
-  int origin = -1;                    // forward node a backward node was made for
-  bool removed = false;               // passes mark, compact() drops
+  float value = 0.f;                  ///< FillScalar's value, BroadcastScalar's factor
+  std::vector<int> after;             ///< control edges: nodes that must finish first
+  int origin = -1;                    ///< forward node a backward node was made for
+  bool removed = false;               ///< passes mark, compact() drops
 };
 
 enum class UpdateKind : uint8_t { None, SGD, Adam };
 
-// The optimizer folded into the step, with Keras' names and defaults.
+/// The optimizer folded into the step, with Keras' names and defaults.
 struct UpdateRule {
   UpdateKind kind = UpdateKind::None;
   float learning_rate = 0.01f;
-  float momentum = 0.f;  // SGD
+  float momentum = 0.f;  ///< SGD
   bool nesterov = false;
-  float beta_1 = 0.9f, beta_2 = 0.999f, epsilon = 1e-7f;  // Adam
-  // Slot names per parameter, in the order the executor binds them.
+  float beta_1 = 0.9f, beta_2 = 0.999f, epsilon = 1e-7f;  ///< Adam
+  /// Slot names per parameter, in the order the executor binds them.
   std::vector<std::string> slot_names() const;
 };
 
 struct FromOptions {
-  std::vector<Tensor> inputs = {};         // placeholder batches the tape read
-  std::vector<Tensor> targets = {};        // targets and labels the loss read
-  std::vector<ad::Var> parameters = {};    // the trainable leaves, in optimizer order
-  std::vector<std::string> parameter_names = {};  // optional, for dumps
-  UpdateRule update = {};                  // None: forward and gradients only
-  bool backward = true;               // false: a prediction graph (forward only)
+  std::vector<Tensor> inputs = {};         ///< placeholder batches the tape read
+  std::vector<Tensor> targets = {};        ///< targets and labels the loss read
+  std::vector<ad::Var> parameters = {};    ///< the trainable leaves, in optimizer order
+  std::vector<std::string> parameter_names = {};  ///< optional, for dumps
+  UpdateRule update = {};                  ///< None: forward and gradients only
+  bool backward = true;               ///< false: a prediction graph (forward only)
 };
 
-// One line per pass: what it fused, and what it left alone and why.
+/// One line per pass: what it fused, and what it left alone and why.
 struct ReportLine {
   std::string pass, message;
 };
 
 class Graph {
  public:
-  // The DAG of `loss` on `tape`; throws ad::Error naming the op the graph does not support.
+  /// The DAG of `loss` on `tape`; throws ad::Error naming the op the graph does not support.
   static Graph from(const ad::Tape& tape, const ad::Var& loss, const FromOptions& options = {});
 
   std::vector<Value> values;
-  std::vector<Node> nodes;            // in a topological order
-  int loss = -1;                      // the loss value (forward root)
-  int prediction = -1;                // the model's output before the loss (-1 if none)
-  std::vector<int> inputs, targets, parameters, gradients;  // value ids; gradients[i] of parameters[i] (-1: none)
-  std::vector<std::vector<int>> slots;                      // slots[i][j]: parameter i's j-th slot
+  std::vector<Node> nodes;            ///< in a topological order
+  int loss = -1;                      ///< the loss value (forward root)
+  int prediction = -1;                ///< the model's output before the loss (-1 if none)
+  std::vector<int> inputs, targets, parameters, gradients;  ///< value ids; gradients[i] of parameters[i] (-1: none)
+  std::vector<std::vector<int>> slots;                      ///< slots[i][j]: parameter i's j-th slot
   UpdateRule update;
   std::vector<ReportLine> report_lines;
 
   int add_value(Shape shape, Role role, std::string name);
-  int add_node(Node node);  // sets producers of its outputs (not of in-place updated leaves)
-  // Drops removed nodes, renumbers, and renews every value's producer (values stay; unused
-  // ones are simply not touched). Each pass ends with it.
+  int add_node(Node node);  ///< sets producers of its outputs (not of in-place updated leaves)
+  /// Drops removed nodes, renumbers, and renews every value's producer (values stay; unused
+  /// ones are simply not touched). Each pass ends with it.
   void compact();
-  // The live backward node made for forward node `origin` with this kind, or -1.
+  /// The live backward node made for forward node `origin` with this kind, or -1.
   int backward_node(int origin, Kind kind) const;
-  // Consumers of each value among live nodes.
+  /// Consumers of each value among live nodes.
   std::vector<std::vector<int>> consumers() const;
   void note(std::string pass, std::string message) { report_lines.push_back({std::move(pass), std::move(message)}); }
 
-  std::string dump() const;    // one line per node: outputs = kind(inputs) [attributes]
-  std::string to_dot() const;  // Graphviz
-  std::string report() const;  // the passes' lines
+  std::string dump() const;    ///< one line per node: outputs = kind(inputs) [attributes]
+  std::string to_dot() const;  ///< Graphviz
+  std::string report() const;  ///< the passes' lines
 };
 
 }  // namespace graph

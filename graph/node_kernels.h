@@ -1,8 +1,11 @@
-// The executor's kernels for every node kind except the GEMMs (which run as MatmulPlans):
-// plain loops over the planned buffers, parallel above ad::kParallelThreshold elements.
-// They read and write only the arrays they are given, so nodes can run at the same time.
-//
-//   graph::run_node(g, g.nodes[i], pointers, {.learning_rate = 0.01f, .iteration = 1});
+/// @file
+/// The executor's kernels for every node kind except the GEMMs (which run as MatmulPlans):
+/// plain loops over the planned buffers, parallel above ad::kParallelThreshold elements.
+/// They read and write only the arrays they are given, so nodes can run at the same time.
+///
+/// @code
+/// graph::run_node(g, g.nodes[i], pointers, {.learning_rate = 0.01f, .iteration = 1});
+/// @endcode
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -13,10 +16,10 @@ namespace graph {
 
 struct RunContext {
   float learning_rate = 0.01f;
-  int64_t iteration = 1;  // Adam's t, counting from 1
+  int64_t iteration = 1;  ///< Adam's t, counting from 1
 };
 
-// `pointers[v]` is value v's array. Throws ad::Error on bad data (labels out of range, ...).
+/// `pointers[v]` is value v's array. Throws ad::Error on bad data (labels out of range, ...).
 void run_node(const Graph& g, const Node& node, const std::vector<float*>& pointers, const RunContext& context);
 
 }  // namespace graph

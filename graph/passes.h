@@ -1,25 +1,28 @@
-// The passes that rewrite a training-step graph, each in its own file, each noting in the
-// graph's report what it changed and what it left alone and why.
-//
-//   graph::optimize(g);                              // all of them, in order
-//   graph::optimize(g, {.fuse_dense = false});       // the unfused reference
-//   fmt::print("{}", g.report());
+/// @file
+/// The passes that rewrite a training-step graph, each in its own file, each noting in the
+/// graph's report what it changed and what it left alone and why.
+///
+/// @code
+/// graph::optimize(g);                              // all of them, in order
+/// graph::optimize(g, {.fuse_dense = false});       // the unfused reference
+/// fmt::print("{}", g.report());
+/// @endcode
 #pragma once
 #include "tapegrad/graph/graph.h"
 
 namespace graph {
 
-// matmul + bias add + {relu, sigmoid, tanh, none} -> fused_dense (one oneDNN matmul with bias
-// and an eltwise post-op); backward: the activation derivative from the saved output and the
-// bias reduction -> activation_bias_grad (one pass); the two gradient GEMMs stay GEMMs.
+/// matmul + bias add + {relu, sigmoid, tanh, none} -> fused_dense (one oneDNN matmul with bias
+/// and an eltwise post-op); backward: the activation derivative from the saved output and the
+/// bias reduction -> activation_bias_grad (one pass); the two gradient GEMMs stay GEMMs.
 void fuse_dense(Graph& g);
-// softmax followed by (sparse) categorical cross-entropy -> softmax_crossentropy (log-sum-exp
-// form) and, backward, softmax_crossentropy_grad (softmax - onehot).
+/// softmax followed by (sparse) categorical cross-entropy -> softmax_crossentropy (log-sum-exp
+/// form) and, backward, softmax_crossentropy_grad (softmax - onehot).
 void fuse_softmax_crossentropy(Graph& g);
-// Plain SGD: the weight-gradient GEMM writes W += -lr * Xᵀ dZ itself (no gradient buffer),
-// the bias reduction adds -lr * column sums into b; their sgd_update nodes go.
+/// Plain SGD: the weight-gradient GEMM writes W += -lr * Xᵀ dZ itself (no gradient buffer),
+/// the bias reduction adds -lr * column sums into b; their sgd_update nodes go.
 void fold_sgd(Graph& g);
-// Nodes whose outputs nobody reads (and that write no parameter) go.
+/// Nodes whose outputs nobody reads (and that write no parameter) go.
 void remove_dead_nodes(Graph& g);
 
 struct OptimizeOptions {

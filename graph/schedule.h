@@ -1,10 +1,13 @@
-// Schedule: which nodes must finish before which. Data edges come from values; control edges
-// order in-place writes of parameters and slots after every other reader of them (the input
-// gradient dZ·Wᵀ must read W before the folded update W += -lr·Xᵀ·dZ overwrites it).
-//
-//   order_in_place_writes(g);          // adds those edges to Node::after
-//   graph::Schedule s = graph::schedule(g);
-//   s.before(i, j);                    // node i finishes before node j starts, in any run
+/// @file
+/// Schedule: which nodes must finish before which. Data edges come from values; control edges
+/// order in-place writes of parameters and slots after every other reader of them (the input
+/// gradient dZ·Wᵀ must read W before the folded update W += -lr·Xᵀ·dZ overwrites it).
+///
+/// @code
+/// order_in_place_writes(g);          // adds those edges to Node::after
+/// graph::Schedule s = graph::schedule(g);
+/// s.before(i, j);                    // node i finishes before node j starts, in any run
+/// @endcode
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -17,13 +20,13 @@ void order_in_place_writes(Graph& g);
 
 struct Schedule {
   std::vector<std::vector<int>> predecessors, successors;
-  std::vector<std::vector<uint64_t>> ancestors;  // bit sets: ancestors[j] holds i when i must precede j
+  std::vector<std::vector<uint64_t>> ancestors;  ///< bit sets: ancestors[j] holds i when i must precede j
   bool before(int i, int j) const {
     return (ancestors[static_cast<size_t>(j)][static_cast<size_t>(i) / 64] >> (static_cast<size_t>(i) % 64)) & 1u;
   }
 };
 
-// Needs nodes in a topological order (every pass keeps one); throws if an edge points back.
+/// Needs nodes in a topological order (every pass keeps one); throws if an edge points back.
 Schedule schedule(const Graph& g);
 
 }  // namespace graph

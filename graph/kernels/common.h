@@ -1,5 +1,6 @@
-// What the graph's node kernels share: the rows of a 2-D value, the parallel loop, the label
-// check, the logistic and relu-mask scalars, and the build of loops for AVX2 and the baseline.
+/// @file
+/// What the graph's node kernels share: the rows of a 2-D value, the parallel loop, the label
+/// check, the logistic and relu-mask scalars, and the build of loops for AVX2 and the baseline.
 #pragma once
 #include <bit>
 #include <cmath>
@@ -43,7 +44,7 @@ inline int64_t label_at(const float* labels, int64_t row, int64_t classes, const
   return static_cast<int64_t>(l);
 }
 
-// Per row: the max-shifted log of the sum of exponentials.
+/// Per row: the max-shifted log of the sum of exponentials.
 inline float log_sum_exp(const float* z, int64_t width) {
   float m = -INFINITY;
   for (int64_t j = 0; j < width; ++j) m = std::fmax(m, z[j]);
@@ -52,8 +53,8 @@ inline float log_sum_exp(const float* z, int64_t width) {
   return m + std::log(s);
 }
 
-// relu masks the bits: written as a select or a multiply by 0/1, the compiler keeps a branch
-// (and mispredicts half the time on real data); an integer AND with a compare mask vectorises.
+/// relu masks the bits: written as a select or a multiply by 0/1, the compiler keeps a branch
+/// (and mispredicts half the time on real data); an integer AND with a compare mask vectorises.
 inline float relu_mask(float y, float dy) {
   return std::bit_cast<float>(std::bit_cast<uint32_t>(dy) & (0u - static_cast<uint32_t>(y > 0)));
 }

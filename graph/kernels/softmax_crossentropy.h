@@ -1,15 +1,16 @@
-// Softmax followed by cross-entropy, fused (fuse_softmax_crossentropy.cpp): the loss from the
-// logits by log-sum-exp, the probabilities for the metrics, and the gradient softmax - onehot.
+/// @file
+/// Softmax followed by cross-entropy, fused (fuse_softmax_crossentropy.cpp): the loss from the
+/// logits by log-sum-exp, the probabilities for the metrics, and the gradient softmax - onehot.
 #pragma once
 #include "tapegrad/graph/graph.h"
 
 namespace graph::kernels {
 
-// Logits z, targets t (labels for the sparse loss): the mean loss into *loss, the
-// probabilities into probs.
+/// Logits z, targets t (labels for the sparse loss): the mean loss into *loss, the
+/// probabilities into probs.
 void softmax_crossentropy(const Node& n, const Shape& shape, const float* z, const float* t, float* loss,
                           float* probs);
-// The logits' gradient for an incoming gradient g, from the probabilities.
+/// The logits' gradient for an incoming gradient g, from the probabilities.
 void softmax_crossentropy_grad(const Node& n, const Shape& shape, const float* probs, const float* t, float g,
                                float* d);
 
