@@ -1,12 +1,17 @@
-// Mini-batches for a training loop: consecutive rows as views (no copy), or, with shuffle on,
-// rows gathered through a seeded permutation made once per Batches object.
-//
-//   for (auto [x, y] : datasets::Batches(X_train, y_train, {.batch_size = 32})) { ... }
-//
-//   // A new order each epoch, the same order for the same seed:
-//   datasets::Batches epoch(X_train, y_train, {.batch_size = 32, .shuffle = true, .seed = 1000 + e});
-//   epoch.size();        // 1719 batches for 55,000 rows: the last one holds 24
-//   epoch[0].x.shape();  // [32,28,28]
+/// @file
+/// Mini-batches for a training loop: consecutive rows as views (no copy), or, with shuffle on,
+/// rows gathered through a seeded permutation made once per Batches object.
+///
+/// @code
+/// for (auto [x, y] : datasets::Batches(X_train, y_train, {.batch_size = 32})) { ... }
+/// @endcode
+///
+/// @code
+/// // A new order each epoch, the same order for the same seed:
+/// datasets::Batches epoch(X_train, y_train, {.batch_size = 32, .shuffle = true, .seed = 1000 + e});
+/// epoch.size();        // 1719 batches for 55,000 rows: the last one holds 24
+/// epoch[0].x.shape();  // [32,28,28]
+/// @endcode
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -21,11 +26,11 @@ struct BatchOptions {
   int64_t batch_size = 32;
   bool shuffle = false;
   uint64_t seed = 0;
-  bool drop_remainder = false;  // skip a last batch smaller than batch_size
+  bool drop_remainder = false;  ///< skip a last batch smaller than batch_size
 };
 
 struct Batch {
-  ad::Tensor x, y;  // y is empty when the Batches were made from features alone
+  ad::Tensor x, y;  ///< y is empty when the Batches were made from features alone
 };
 
 class Batches {
@@ -71,7 +76,7 @@ class Batches {
   bool has_labels_;
   BatchOptions options_;
   int64_t count_ = 0;
-  std::vector<int64_t> order_;  // empty unless shuffling
+  std::vector<int64_t> order_;  ///< empty unless shuffling
 };
 
 }  // namespace datasets

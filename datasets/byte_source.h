@@ -1,15 +1,18 @@
-// ByteSource: one file read front to back as a stream of bytes, whether it is stored plain or
-// gzip-compressed (recognised by its content, not its name). The IDX reader uses it so that it
-// can check a header before allocating anything, then read the data straight into its buffer.
-//
-//   datasets::ByteSource in("train-images-idx3-ubyte.gz", "load_idx");
-//   std::array<uint8_t, 16> header;
-//   size_t got = in.read(header);          // fewer than asked only at the end of the data
-//   uint64_t rest = in.skip_rest(1 << 30); // counts what is left (the decompressed length for gz)
-//
-// Damaged gzip data (a truncated stream, a bad checksum, garbage after the stream) throws
-// ad::Error naming the caller and the file (`load_idx: <path>: ...`); a missing or unreadable
-// file does too.
+/// @file
+/// ByteSource: one file read front to back as a stream of bytes, whether it is stored plain or
+/// gzip-compressed (recognised by its content, not its name). The IDX reader uses it so that it
+/// can check a header before allocating anything, then read the data straight into its buffer.
+///
+/// @code
+/// datasets::ByteSource in("train-images-idx3-ubyte.gz", "load_idx");
+/// std::array<uint8_t, 16> header;
+/// size_t got = in.read(header);          // fewer than asked only at the end of the data
+/// uint64_t rest = in.skip_rest(1 << 30); // counts what is left (the decompressed length for gz)
+/// @endcode
+///
+/// Damaged gzip data (a truncated stream, a bad checksum, garbage after the stream) throws
+/// ad::Error naming the caller and the file (`load_idx: <path>: ...`); a missing or unreadable
+/// file does too.
 #pragma once
 #include <fmt/format.h>
 
@@ -24,23 +27,23 @@ namespace datasets {
 
 class ByteSource {
  public:
-  // `who` starts every error message: the function the user called.
+  /// `who` starts every error message: the function the user called.
   explicit ByteSource(std::string path, std::string who = "ByteSource");
   ~ByteSource();
   ByteSource(const ByteSource&) = delete;
   ByteSource& operator=(const ByteSource&) = delete;
 
-  // Fills `out` as far as the data goes; returns the count read (less than out.size() only at
-  // the end of the data).
+  /// Fills `out` as far as the data goes; returns the count read (less than out.size() only at
+  /// the end of the data).
   size_t read(std::span<uint8_t> out);
-  // Reads and discards the rest, returning how many bytes it held; stops counting once more
-  // than `limit` are found (returns limit + 1) so that a gzip bomb cannot keep it busy.
+  /// Reads and discards the rest, returning how many bytes it held; stops counting once more
+  /// than `limit` are found (returns limit + 1) so that a gzip bomb cannot keep it busy.
   uint64_t skip_rest(uint64_t limit);
 
   bool compressed() const { return gzip_ != nullptr; }
-  // Bytes of (decompressed) data delivered so far.
+  /// Bytes of (decompressed) data delivered so far.
   uint64_t position() const { return position_; }
-  // Size of the stored file, compressed or not.
+  /// Size of the stored file, compressed or not.
   uint64_t file_size() const { return file_size_; }
   const std::string& path() const { return path_; }
 

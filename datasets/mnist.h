@@ -1,14 +1,17 @@
-// MNIST-style image classification datasets: four IDX files in one folder, named as the
-// original MNIST distribution names them (train-images-idx3-ubyte, train-labels-idx1-ubyte,
-// t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte), each plain or with a .gz suffix. Fashion
-// MNIST (datasets/fashion_mnist.h) uses the same layout.
-//
-//   auto mnist = datasets::mnist::load("data/mnist");
-//   mnist.train.images.shape;             // {60000, 28, 28}, uint8 pixels
-//   mnist.train.labels.data[0];           // 5
-//   ad::Tensor X = datasets::images_to_tensor(mnist.train.images);   // datasets/to_tensor.h
-//
-// Images stay uint8 (47 MB for 60,000 images rather than 188 MB as floats) until converted.
+/// @file
+/// MNIST-style image classification datasets: four IDX files in one folder, named as the
+/// original MNIST distribution names them (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+/// t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte), each plain or with a .gz suffix. Fashion
+/// MNIST (datasets/fashion_mnist.h) uses the same layout.
+///
+/// @code
+/// auto mnist = datasets::mnist::load("data/mnist");
+/// mnist.train.images.shape;             // {60000, 28, 28}, uint8 pixels
+/// mnist.train.labels.data[0];           // 5
+/// ad::Tensor X = datasets::images_to_tensor(mnist.train.images);   // datasets/to_tensor.h
+/// @endcode
+///
+/// Images stay uint8 (47 MB for 60,000 images rather than 188 MB as floats) until converted.
 #pragma once
 #include <string>
 #include <vector>
@@ -17,7 +20,7 @@
 
 namespace datasets {
 
-// Images [n, rows, cols] and their labels [n], checked to agree in count and class range.
+/// Images [n, rows, cols] and their labels [n], checked to agree in count and class range.
 struct LabeledImages {
   IdxArray images;
   IdxArray labels;
@@ -31,19 +34,19 @@ struct ImageDataset {
 };
 
 struct ImageFolderOptions {
-  std::vector<std::string> class_names = {};  // their count bounds every label
-  std::string who = "load_image_folder";      // the function named in error messages
+  std::vector<std::string> class_names = {};  ///< their count bounds every label
+  std::string who = "load_image_folder";      ///< the function named in error messages
 };
 
-// Loads the four files from `folder`; each may be plain or .gz (plain is used if both exist).
+/// Loads the four files from `folder`; each may be plain or .gz (plain is used if both exist).
 ImageDataset load_image_folder(const std::string& folder, const ImageFolderOptions& options);
 
 namespace mnist {
 
-// The digits "0" to "9".
+/// The digits "0" to "9".
 std::vector<std::string> class_names();
 
-// MNIST from a folder the user gives (no copy is installed by default).
+/// MNIST from a folder the user gives (no copy is installed by default).
 ImageDataset load(const std::string& folder);
 
 }  // namespace mnist

@@ -1,11 +1,16 @@
-// Splitting a dataset into training and validation (or test) parts.
-//
-//   auto [X_valid, X_train] = datasets::split(X_train_full, 5000);   // the first 5,000 rows, and
-//   auto [y_valid, y_train] = datasets::split(y_train_full, 5000);   // the rest: views, no copy
-//
-//   // A shuffled fraction, features and labels kept paired (copies):
-//   auto [X_train, X_test, y_train, y_test] =
-//       datasets::train_test_split(X, y, {.test_size = 0.2, .seed = 42});
+/// @file
+/// Splitting a dataset into training and validation (or test) parts.
+///
+/// @code
+/// auto [X_valid, X_train] = datasets::split(X_train_full, 5000);   // the first 5,000 rows, and
+/// auto [y_valid, y_train] = datasets::split(y_train_full, 5000);   // the rest: views, no copy
+/// @endcode
+///
+/// @code
+/// // A shuffled fraction, features and labels kept paired (copies):
+/// auto [X_train, X_test, y_train, y_test] =
+///     datasets::train_test_split(X, y, {.test_size = 0.2, .seed = 42});
+/// @endcode
 #pragma once
 #include <cstdint>
 #include <utility>
@@ -14,13 +19,13 @@
 
 namespace datasets {
 
-// Rows [0, count) and [count, n) along the first axis, both sharing x's storage.
+/// Rows [0, count) and [count, n) along the first axis, both sharing x's storage.
 std::pair<ad::Tensor, ad::Tensor> split(const ad::Tensor& x, int64_t count);
 
 struct TrainTestSplitOptions {
-  double test_size = 0.25;  // the fraction of rows held out, rounded up to whole rows
-  uint64_t seed = 0;        // fixes the shuffle
-  bool shuffle = true;      // false: the last rows are held out, in order
+  double test_size = 0.25;  ///< the fraction of rows held out, rounded up to whole rows
+  uint64_t seed = 0;        ///< fixes the shuffle
+  bool shuffle = true;      ///< false: the last rows are held out, in order
 };
 
 struct TrainTestSplit {

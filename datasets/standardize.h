@@ -1,26 +1,29 @@
-// Standardisation: shift and scale each column to mean 0 and standard deviation 1, with the
-// statistics fitted on the training set only and then applied unchanged to validation and
-// test data (fitting on them would leak their values into training).
-//
-//   auto scaler = datasets::Standardizer::fit(X_train);
-//   X_train = scaler.transform(X_train);
-//   X_test = scaler.transform(X_test);
-//   auto y_scaler = datasets::Standardizer::fit(y_train);           // a target of shape [n]
-//   ad::Tensor price = y_scaler.inverse_transform(prediction);      // back to the original units
+/// @file
+/// Standardisation: shift and scale each column to mean 0 and standard deviation 1, with the
+/// statistics fitted on the training set only and then applied unchanged to validation and
+/// test data (fitting on them would leak their values into training).
+///
+/// @code
+/// auto scaler = datasets::Standardizer::fit(X_train);
+/// X_train = scaler.transform(X_train);
+/// X_test = scaler.transform(X_test);
+/// auto y_scaler = datasets::Standardizer::fit(y_train);           // a target of shape [n]
+/// ad::Tensor price = y_scaler.inverse_transform(prediction);      // back to the original units
+/// @endcode
 #pragma once
 #include "tapegrad/autodiff/tensor.h"
 
 namespace datasets {
 
 struct Standardizer {
-  ad::Tensor mean;   // [columns]
-  ad::Tensor scale;  // [columns]: the population standard deviation, or 1 for a constant column
+  ad::Tensor mean;   ///< [columns]
+  ad::Tensor scale;  ///< [columns]: the population standard deviation, or 1 for a constant column
 
-  // x is [rows, columns], or [rows] for one column; it needs at least one row.
+  /// x is [rows, columns], or [rows] for one column; it needs at least one row.
   static Standardizer fit(const ad::Tensor& x);
-  // (x - mean) / scale, column by column; x has the fitted column count.
+  /// (x - mean) / scale, column by column; x has the fitted column count.
   ad::Tensor transform(const ad::Tensor& x) const;
-  // x * scale + mean: undoes transform.
+  /// x * scale + mean: undoes transform.
   ad::Tensor inverse_transform(const ad::Tensor& x) const;
 };
 
