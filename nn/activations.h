@@ -1,10 +1,13 @@
-// Activations by Keras name: "relu", "sigmoid" (also "logistic"), "tanh", "softplus", "softmax"
-// and "linear" (also "" and "none") for no activation. Layers store the name; this file turns
-// it into the op.
-//
-//   ad::Var h = nn::activation("relu", z);
-//   nn::ActivationFn f = nn::activation_function("tanh");   // throws listing the known names
-//   std::string k = nn::canonical_activation("logistic");   // "sigmoid"
+/// @file
+/// Activations by Keras name: "relu", "sigmoid" (also "logistic"), "tanh", "softplus", "softmax"
+/// and "linear" (also "" and "none") for no activation. Layers store the name; this file turns
+/// it into the op.
+///
+/// @code
+/// ad::Var h = nn::activation("relu", z);
+/// nn::ActivationFn f = nn::activation_function("tanh");   // throws listing the known names
+/// std::string k = nn::canonical_activation("logistic");   // "sigmoid"
+/// @endcode
 #pragma once
 #include <string>
 #include <vector>
@@ -15,15 +18,15 @@ namespace nn {
 
 using ActivationFn = ad::Var (*)(const ad::Var&);
 
-// The op for a name; throws ad::Error listing the known names for an unknown one.
+/// The op for a name; throws ad::Error listing the known names for an unknown one.
 ActivationFn activation_function(const std::string& name);
-// The one spelling each activation is stored and saved under: "logistic" -> "sigmoid",
-// "" and "none" -> "linear".
+/// The one spelling each activation is stored and saved under: "logistic" -> "sigmoid",
+/// "" and "none" -> "linear".
 std::string canonical_activation(const std::string& name);
 ad::Var activation(const std::string& name, const ad::Var& x);
 const std::vector<std::string>& known_activations();
 
-// The identity, for "linear".
+/// The identity, for "linear".
 ad::Var linear(const ad::Var& x);
 
 }  // namespace nn

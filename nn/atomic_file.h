@@ -1,5 +1,6 @@
-// Files written so that readers see the old contents or the new, never half of either: the
-// model saves, the CSV logger and the checkpoints all write through AtomicFile.
+/// @file
+/// Files written so that readers see the old contents or the new, never half of either: the
+/// model saves, the CSV logger and the checkpoints all write through AtomicFile.
 #pragma once
 #include <cstddef>
 #include <span>
@@ -8,14 +9,14 @@
 
 namespace nn {
 
-// A file that appears under its final name only when complete: the bytes go to a temporary
-// file in the same folder (so that the rename stays on one file system), which commit()
-// flushes, syncs and renames over the target. Destroyed without commit(), it removes the
-// temporary and leaves any old file untouched.
-//
-//   nn::AtomicFile out("log.csv");
-//   out.write("epoch,loss\n");
-//   out.commit();
+/// A file that appears under its final name only when complete: the bytes go to a temporary
+/// file in the same folder (so that the rename stays on one file system), which commit()
+/// flushes, syncs and renames over the target. Destroyed without commit(), it removes the
+/// temporary and leaves any old file untouched.
+///
+///   nn::AtomicFile out("log.csv");
+///   out.write("epoch,loss\n");
+///   out.commit();
 class AtomicFile {
  public:
   explicit AtomicFile(std::string path);
@@ -36,7 +37,7 @@ class AtomicFile {
   int fd_ = -1;
 };
 
-// The whole of `contents` as the file at `path`, atomically (see AtomicFile).
+/// The whole of `contents` as the file at `path`, atomically (see AtomicFile).
 void write_file_atomically(const std::string& path, std::string_view contents);
 
 }  // namespace nn

@@ -1,17 +1,20 @@
-// The callbacks Keras users know: EarlyStopping, ModelCheckpoint, CSVLogger, TerminateOnNaN and
-// LambdaCallback. Each factory returns a shared handle that fit() takes and that the caller
-// may keep to ask what happened (the best epoch, the epoch training stopped at, ...).
-//
-//   auto stop = nn::EarlyStopping({.monitor = "val_loss", .patience = 5,
-//                                  .restore_best_weights = true});
-//   model.fit(x, y, {.epochs = 100, .validation_split = 0.1,
-//                    .callbacks = {stop, nn::CSVLogger("training.csv"),
-//                                  nn::ModelCheckpoint("ckpt-{epoch}.model",
-//                                                      {.save_best_only = true})}});
-//   if (stop->best_epoch()) fmt::print("best epoch: {}\n", *stop->best_epoch() + 1);
-//
-// Epochs count from 0 in the API (as Callback does) and from 1 in messages, file names and
-// CSV rows (as Keras shows them).
+/// @file
+/// The callbacks Keras users know: EarlyStopping, ModelCheckpoint, CSVLogger, TerminateOnNaN and
+/// LambdaCallback. Each factory returns a shared handle that fit() takes and that the caller
+/// may keep to ask what happened (the best epoch, the epoch training stopped at, ...).
+///
+/// @code
+/// auto stop = nn::EarlyStopping({.monitor = "val_loss", .patience = 5,
+///                                .restore_best_weights = true});
+/// model.fit(x, y, {.epochs = 100, .validation_split = 0.1,
+///                  .callbacks = {stop, nn::CSVLogger("training.csv"),
+///                                nn::ModelCheckpoint("ckpt-{epoch}.model",
+///                                                    {.save_best_only = true})}});
+/// if (stop->best_epoch()) fmt::print("best epoch: {}\n", *stop->best_epoch() + 1);
+/// @endcode
+///
+/// Epochs count from 0 in the API (as Callback does) and from 1 in messages, file names and
+/// CSV rows (as Keras shows them).
 #pragma once
 #include <functional>
 #include <memory>
@@ -24,13 +27,13 @@
 
 namespace nn {
 
-// Which way a monitored figure improves: "min", "max", or "auto" (max for names holding "acc"
-// or "auc", min otherwise, as Keras decides).
+/// Which way a monitored figure improves: "min", "max", or "auto" (max for names holding "acc"
+/// or "auc", min otherwise, as Keras decides).
 class Improvement {
  public:
   Improvement(const std::string& who, const std::string& monitor, const std::string& mode,
               double min_delta = 0);
-  // True when `current` beats `reference` by more than min_delta; anything beats "no value".
+  /// True when `current` beats `reference` by more than min_delta; anything beats "no value".
   bool operator()(double current, std::optional<double> reference) const;
   bool maximizes() const { return maximize_; }
 
@@ -39,19 +42,19 @@ class Improvement {
   double min_delta_ = 0;
 };
 
-// The monitored figure from the logs; throws naming the callback and the figures it could use.
+/// The monitored figure from the logs; throws naming the callback and the figures it could use.
 double monitored_value(const std::string& who, const std::string& monitor, const Logs& logs);
 
-// Keras' options, the most used first (designated initializers must keep this order).
+/// Keras' options, the most used first (designated initializers must keep this order).
 struct EarlyStoppingOptions {
   std::string monitor = "val_loss";
-  int patience = 0;      // epochs without improvement before stopping
-  double min_delta = 0;  // a change smaller than this is no improvement
+  int patience = 0;      ///< epochs without improvement before stopping
+  double min_delta = 0;  ///< a change smaller than this is no improvement
   std::string mode = "auto";
-  std::optional<double> baseline = std::nullopt;  // training stops unless the figure beats this
-  // Puts back the weights of the best epoch when training ends, whether it stopped early or not.
+  std::optional<double> baseline = std::nullopt;  ///< training stops unless the figure beats this
+  /// Puts back the weights of the best epoch when training ends, whether it stopped early or not.
   bool restore_best_weights = false;
-  int start_from_epoch = 0;  // epochs of warm-up that are not watched
+  int start_from_epoch = 0;  ///< epochs of warm-up that are not watched
   int verbose = 0;
 };
 
@@ -64,7 +67,7 @@ class EarlyStopping : public Callback {
   void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
   void on_train_end(Sequential& model, const Logs& logs) override;
 
-  // The epoch that set model.stop_training, if any.
+  /// The epoch that set model.stop_training, if any.
   std::optional<int> stopped_epoch() const { return stopped_epoch_; }
   std::optional<int> best_epoch() const { return best_epoch_; }
   std::optional<double> best() const { return best_; }
@@ -84,23 +87,23 @@ std::shared_ptr<callbacks::EarlyStopping> EarlyStopping(EarlyStoppingOptions opt
 
 struct ModelCheckpointOptions {
   std::string monitor = "val_loss";
-  bool save_best_only = false;     // write only when the monitored figure improves
-  bool save_weights_only = false;  // the weights alone, as save_weights() writes them
+  bool save_best_only = false;     ///< write only when the monitored figure improves
+  bool save_weights_only = false;  ///< the weights alone, as save_weights() writes them
   std::string mode = "auto";
   int verbose = 0;
 };
 
 namespace callbacks {
 
-// The path is a fmt pattern over the epoch (counted from 1) and the logs:
-// "ckpt-{epoch:03d}-{val_loss:.3f}.model"; other braces in the path are written doubled.
+/// The path is a fmt pattern over the epoch (counted from 1) and the logs:
+/// "ckpt-{epoch:03d}-{val_loss:.3f}.model"; other braces in the path are written doubled.
 class ModelCheckpoint : public Callback {
  public:
   ModelCheckpoint(std::string path, ModelCheckpointOptions options = {});
   void on_train_begin(Sequential& model) override;
   void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
 
-  // Every file written, in order (the same path more than once when it has no {epoch}).
+  /// Every file written, in order (the same path more than once when it has no {epoch}).
   const std::vector<std::string>& saved() const { return saved_; }
   std::optional<double> best() const { return best_; }
   std::string path_for(int epoch, const Logs& logs) const;
@@ -120,14 +123,14 @@ std::shared_ptr<callbacks::ModelCheckpoint> ModelCheckpoint(std::string path,
 
 struct CSVLoggerOptions {
   char separator = ',';
-  bool append = false;  // keep the rows of an earlier run (and its header)
+  bool append = false;  ///< keep the rows of an earlier run (and its header)
 };
 
 namespace callbacks {
 
-// One row per epoch: epoch (from 1), loss, the other training figures, val_loss, the other
-// validation figures; "NA" where an epoch lacks a figure. The whole file is rewritten
-// atomically after each epoch, so a reader never sees half a row.
+/// One row per epoch: epoch (from 1), loss, the other training figures, val_loss, the other
+/// validation figures; "NA" where an epoch lacks a figure. The whole file is rewritten
+/// atomically after each epoch, so a reader never sees half a row.
 class CSVLogger : public Callback {
  public:
   CSVLogger(std::string path, CSVLoggerOptions options = {});
@@ -137,7 +140,7 @@ class CSVLogger : public Callback {
  private:
   std::string path_;
   CSVLoggerOptions options_;
-  std::string kept_;  // an earlier run's text, with append
+  std::string kept_;  ///< an earlier run's text, with append
   std::vector<std::string> columns_;
   std::vector<std::string> rows_;
 };
@@ -148,7 +151,7 @@ std::shared_ptr<callbacks::CSVLogger> CSVLogger(std::string path, CSVLoggerOptio
 
 namespace callbacks {
 
-// Stops training at the first batch whose loss is NaN or infinite.
+/// Stops training at the first batch whose loss is NaN or infinite.
 class TerminateOnNaN : public Callback {
  public:
   void on_train_begin(Sequential& model) override;
@@ -163,7 +166,7 @@ class TerminateOnNaN : public Callback {
 
 std::shared_ptr<callbacks::TerminateOnNaN> TerminateOnNaN();
 
-// User code at the edges of training; empty functions are skipped.
+/// User code at the edges of training; empty functions are skipped.
 struct LambdaCallbackOptions {
   std::function<void(Sequential&)> on_train_begin = nullptr;
   std::function<void(Sequential&, int epoch)> on_epoch_begin = nullptr;

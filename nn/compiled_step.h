@@ -1,16 +1,19 @@
-// CompiledStep: runs fit/evaluate/predict batches as optimized graphs (graph/). On the first
-// batch of each shape it records the model's forward and loss on a tape, with that batch as
-// the placeholder, builds the step's graph (forward, backward, the optimizer's update), runs
-// the fusion passes and compiles an executor; later batches of that shape only run it. The
-// last, smaller batch of an epoch gets a graph of its own. Parameters and optimizer slots are
-// updated in place, so compiled and eager steps can take turns on one model.
-//
-//   nn::CompiledStep step(model);                // model built and compiled
-//   if (!step.supported()) fmt::print("eager: {}\n", step.reason());
-//   float loss = step.train(x, y, predictions);
-//
-// What the graph cannot run (an op without a graph node, RMSprop, ...) makes the runner fall
-// back to an EagerStep for good; reason() says why.
+/// @file
+/// CompiledStep: runs fit/evaluate/predict batches as optimized graphs (graph/). On the first
+/// batch of each shape it records the model's forward and loss on a tape, with that batch as
+/// the placeholder, builds the step's graph (forward, backward, the optimizer's update), runs
+/// the fusion passes and compiles an executor; later batches of that shape only run it. The
+/// last, smaller batch of an epoch gets a graph of its own. Parameters and optimizer slots are
+/// updated in place, so compiled and eager steps can take turns on one model.
+///
+/// @code
+/// nn::CompiledStep step(model);                // model built and compiled
+/// if (!step.supported()) fmt::print("eager: {}\n", step.reason());
+/// float loss = step.train(x, y, predictions);
+/// @endcode
+///
+/// What the graph cannot run (an op without a graph node, RMSprop, ...) makes the runner fall
+/// back to an EagerStep for good; reason() says why.
 #pragma once
 #include <map>
 #include <memory>
@@ -27,9 +30,9 @@ class Executor;
 namespace nn {
 
 struct CompiledStepOptions {
-  bool fuse = true;  // false: the unfused graph (for comparisons)
-  int mode = 0;      // graph::ExecutionMode: 0 auto, 1 serial, 2 parallel
-  bool profile = false;  // time the GEMMs (graph::Executor::gemm_seconds), for benchmarks
+  bool fuse = true;  ///< false: the unfused graph (for comparisons)
+  int mode = 0;      ///< graph::ExecutionMode: 0 auto, 1 serial, 2 parallel
+  bool profile = false;  ///< time the GEMMs (graph::Executor::gemm_seconds), for benchmarks
 };
 
 class CompiledStep : public StepRunner {
@@ -42,10 +45,10 @@ class CompiledStep : public StepRunner {
 
   bool supported() const { return !fallback_; }
   const std::string& reason() const { return reason_; }
-  // The executor of the last train() batch shape (benchmarks read its figures), or nullptr.
+  /// The executor of the last train() batch shape (benchmarks read its figures), or nullptr.
   graph::Executor* last_train_executor() const { return last_; }
-  // Text of the training graph for a batch shape, once built: before and after the passes,
-  // and the fusion report; or the same as Graphviz DOT.
+  /// Text of the training graph for a batch shape, once built: before and after the passes,
+  /// and the fusion report; or the same as Graphviz DOT.
   std::string describe(const Shape& x_shape) const;
   std::string to_dot(const Shape& x_shape, bool optimized) const;
 
@@ -59,7 +62,7 @@ class CompiledStep : public StepRunner {
   Sequential& model_;
   CompiledStepOptions options_;
   std::vector<Var> params_;
-  std::vector<std::string> names_;  // "dense/kernel", ... for the dumps
+  std::vector<std::string> names_;  ///< "dense/kernel", ... for the dumps
   std::map<Shape, std::unique_ptr<Entry>> train_, predict_;
   std::unique_ptr<EagerStep> fallback_;
   std::string reason_;

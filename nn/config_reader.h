@@ -1,9 +1,12 @@
-// ConfigReader: reads the fields of a get_config() JSON object with errors that name the
-// object and the field, so that a hand-edited or corrupt saved model fails clearly.
-//
-//   nn::ConfigReader read(config, "Dense");
-//   int64_t units = read.integer("units");                  // required
-//   std::string act = read.text("activation", "linear");    // optional, with a default
+/// @file
+/// ConfigReader: reads the fields of a get_config() JSON object with errors that name the
+/// object and the field, so that a hand-edited or corrupt saved model fails clearly.
+///
+/// @code
+/// nn::ConfigReader read(config, "Dense");
+/// int64_t units = read.integer("units");                  // required
+/// std::string act = read.text("activation", "linear");    // optional, with a default
+/// @endcode
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -26,7 +29,7 @@ class ConfigReader {
   bool boolean(const char* key, bool fallback) const;
   std::string text(const char* key) const;
   std::string text(const char* key, const std::string& fallback) const;
-  // A list of positive dimensions; {} when absent or null.
+  /// A list of positive dimensions; {} when absent or null.
   ad::Shape shape(const char* key) const;
   std::vector<std::string> texts(const char* key) const;
   bool has(const char* key) const;

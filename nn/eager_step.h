@@ -1,9 +1,12 @@
-// EagerStep: runs a training step op by op: forward on a tape, the loss (from the logits when
-// the last activation is softmax or sigmoid, see Sequential::training_loss), backward, the
-// optimizer's update. The tape is cleared after each step so its node storage is reused.
-//
-//   nn::EagerStep step(model);                  // model built and compiled
-//   float loss = step.train(x, y, predictions);
+/// @file
+/// EagerStep: runs a training step op by op: forward on a tape, the loss (from the logits when
+/// the last activation is softmax or sigmoid, see Sequential::training_loss), backward, the
+/// optimizer's update. The tape is cleared after each step so its node storage is reused.
+///
+/// @code
+/// nn::EagerStep step(model);                  // model built and compiled
+/// float loss = step.train(x, y, predictions);
+/// @endcode
 #pragma once
 #include <memory>
 
@@ -14,8 +17,8 @@ namespace nn {
 
 class EagerStep : public StepRunner {
  public:
-  // The runner keeps a tape active on this thread while it lives: destroy it before any tape
-  // created earlier on the same thread.
+  /// The runner keeps a tape active on this thread while it lives: destroy it before any tape
+  /// created earlier on the same thread.
   explicit EagerStep(Sequential& model);
   ~EagerStep() override;
   float train(const Tensor& x, const Tensor& y, Tensor& predictions) override;

@@ -1,10 +1,13 @@
-// Layer: the unit models are made of. A layer creates its weights in build() when the first
-// input shows their shape (as Keras does), computes in call(), and describes itself as plain
-// JSON in get_config(), from which layer_from_config() rebuilds it without running user code.
-//
-//   nn::Dense dense(300, "relu");
-//   ad::Var y = dense(x);               // builds W [784,300] and b [300] on first call
-//   dense.get_config();                 // {"type":"Dense","name":"dense","units":300,...}
+/// @file
+/// Layer: the unit models are made of. A layer creates its weights in build() when the first
+/// input shows their shape (as Keras does), computes in call(), and describes itself as plain
+/// JSON in get_config(), from which layer_from_config() rebuilds it without running user code.
+///
+/// @code
+/// nn::Dense dense(300, "relu");
+/// ad::Var y = dense(x);               // builds W [784,300] and b [300] on first call
+/// dense.get_config();                 // {"type":"Dense","name":"dense","units":300,...}
+/// @endcode
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -27,50 +30,50 @@ class Layer {
  public:
   virtual ~Layer() = default;
 
-  // "Dense", "Flatten", ...: the key of layer_from_config().
+  /// "Dense", "Flatten", ...: the key of layer_from_config().
   virtual std::string type() const = 0;
   const std::string& name() const { return name_; }
   void set_name(std::string name) { name_ = std::move(name); }
 
-  // Creates the weights for inputs whose per-sample shape (no batch axis) is `input_shape`.
-  // Called once; later calls check the shape matches and throw naming the layer otherwise.
+  /// Creates the weights for inputs whose per-sample shape (no batch axis) is `input_shape`.
+  /// Called once; later calls check the shape matches and throw naming the layer otherwise.
   void build(const Shape& input_shape, ad::Rng& rng);
   bool built() const { return built_; }
   const Shape& input_shape() const { return input_shape_; }
-  // Per-sample output shape for a per-sample input shape.
+  /// Per-sample output shape for a per-sample input shape.
   virtual Shape output_shape(const Shape& input_shape) const = 0;
 
-  // The per-sample input shape given at construction (Flatten({28, 28}), InputLayer({8}),
-  // Dense(.., {.input_shape = {8}})): a model whose first layer has one can build itself.
+  /// The per-sample input shape given at construction (Flatten({28, 28}), InputLayer({8}),
+  /// Dense(.., {.input_shape = {8}})): a model whose first layer has one can build itself.
   const std::optional<Shape>& declared_input_shape() const { return declared_input_shape_; }
 
-  // The forward computation on a batch [n, ...]; builds with a default seed if not built and
-  // throws naming the layer when the per-sample shape differs from the built one.
+  /// The forward computation on a batch [n, ...]; builds with a default seed if not built and
+  /// throws naming the layer when the per-sample shape differs from the built one.
   virtual Var call(const Var& x) = 0;
   Var operator()(const Var& x);
 
-  // The activation applied last ("linear" when none), and the computation without it. A model
-  // whose last activation is softmax (sigmoid) hands the pre-activation values, the logits, to
-  // a cross-entropy loss so the loss is computed in the stable log-sum-exp form.
+  /// The activation applied last ("linear" when none), and the computation without it. A model
+  /// whose last activation is softmax (sigmoid) hands the pre-activation values, the logits, to
+  /// a cross-entropy loss so the loss is computed in the stable log-sum-exp form.
   virtual std::string output_activation() const { return "linear"; }
   virtual Var call_pre_activation(const Var& x) { return call(x); }
 
-  // Trainable parameters, in a fixed order (Dense: kernel, bias), with their names.
+  /// Trainable parameters, in a fixed order (Dense: kernel, bias), with their names.
   virtual std::vector<Var> weights() { return {}; }
   virtual std::vector<std::string> weight_names() const { return {}; }
   int64_t parameter_count();
-  // The parameter count the layer has (or would have) once built for `input_shape`, so that
-  // a model can show its summary before its weights exist.
+  /// The parameter count the layer has (or would have) once built for `input_shape`, so that
+  /// a model can show its summary before its weights exist.
   virtual int64_t parameter_count_for(const Shape& /*input_shape*/) const { return 0; }
 
   virtual Json get_config() const = 0;
 
  protected:
   virtual void build_weights(const Shape& input_shape, ad::Rng& rng) = 0;
-  // Builds from x's per-sample shape (seed 0) on first use, else checks that shape.
+  /// Builds from x's per-sample shape (seed 0) on first use, else checks that shape.
   void ensure_built(const Var& x);
   void declare_input_shape(std::optional<Shape> shape);
-  // "Dense 'dense_1'": how error messages name a layer.
+  /// "Dense 'dense_1'": how error messages name a layer.
   std::string describe() const;
 
  private:
@@ -82,8 +85,8 @@ class Layer {
 
 using LayerPtr = std::shared_ptr<Layer>;
 
-// Holds any layer given by value, so that models read like Keras:
-//   nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(10, "softmax")});
+/// Holds any layer given by value, so that models read like Keras:
+///   nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(10, "softmax")});
 class LayerRef {
  public:
   template <typename L>
@@ -96,11 +99,11 @@ class LayerRef {
   LayerPtr layer_;
 };
 
-// Rebuilds a layer from get_config(); throws listing the known types for an unknown one.
-// Defined in nn/layers/registry.cpp.
+/// Rebuilds a layer from get_config(); throws listing the known types for an unknown one.
+/// Defined in nn/layers/registry.cpp.
 LayerPtr layer_from_config(const Json& config);
 
-// The per-sample shape of a batch: x's shape without its first axis.
+/// The per-sample shape of a batch: x's shape without its first axis.
 Shape sample_shape(const Shape& batch_shape);
 
 }  // namespace nn

@@ -1,13 +1,16 @@
-// Losses by Keras name or as objects: each takes the model's outputs and the targets and gives
-// the mean over samples as a scalar Var, built on the loss ops of autodiff/ops.h.
-//
-//   model.compile({.loss = "sparse_categorical_crossentropy"});
-//   model.compile({.loss = nn::Huber({.delta = 2})});
-//   model.compile({.loss = nn::BinaryCrossentropy({.from_logits = true})});
-//
-// A model whose last activation is softmax (sigmoid) trained with a cross-entropy on
-// probabilities computes the loss from the logits instead (on_logits_of): the same numbers,
-// and a gradient that stays finite when a probability rounds to 0 or 1.
+/// @file
+/// Losses by Keras name or as objects: each takes the model's outputs and the targets and gives
+/// the mean over samples as a scalar Var, built on the loss ops of autodiff/ops.h.
+///
+/// @code
+/// model.compile({.loss = "sparse_categorical_crossentropy"});
+/// model.compile({.loss = nn::Huber({.delta = 2})});
+/// model.compile({.loss = nn::BinaryCrossentropy({.from_logits = true})});
+/// @endcode
+///
+/// A model whose last activation is softmax (sigmoid) trained with a cross-entropy on
+/// probabilities computes the loss from the logits instead (on_logits_of): the same numbers,
+/// and a gradient that stays finite when a probability rounds to 0 or 1.
 #pragma once
 #include <memory>
 #include <string>
@@ -20,20 +23,20 @@ namespace nn {
 class Loss {
  public:
   virtual ~Loss() = default;
-  // The Keras name: "mean_squared_error", "sparse_categorical_crossentropy", ...
+  /// The Keras name: "mean_squared_error", "sparse_categorical_crossentropy", ...
   virtual std::string name() const = 0;
-  // Mean loss over the samples of a batch; `target` is data (no gradient).
+  /// Mean loss over the samples of a batch; `target` is data (no gradient).
   virtual Var compute(const Var& prediction, const Tensor& target) const = 0;
-  // {"name": ..., and options such as "from_logits" or "delta"}.
+  /// {"name": ..., and options such as "from_logits" or "delta"}.
   virtual Json get_config() const;
   virtual std::shared_ptr<Loss> clone() const = 0;
-  // The same loss on the values before `activation`, when taking those is the stable way to
-  // compute it (softmax or sigmoid before a cross-entropy on probabilities); else nullptr.
+  /// The same loss on the values before `activation`, when taking those is the stable way to
+  /// compute it (softmax or sigmoid before a cross-entropy on probabilities); else nullptr.
   virtual std::shared_ptr<Loss> on_logits_of(const std::string& /*activation*/) const { return nullptr; }
-  // Checks a whole target set against the model's per-sample output shape before training,
-  // naming `who` (e.g. "fit") and the first bad row.
+  /// Checks a whole target set against the model's per-sample output shape before training,
+  /// naming `who` (e.g. "fit") and the first bad row.
   virtual void check_targets(const Tensor& y, const Shape& output_shape, const char* who) const;
-  // Whether targets are class indices rather than values of the output's shape.
+  /// Whether targets are class indices rather than values of the output's shape.
   virtual bool sparse_targets() const { return false; }
 };
 
@@ -74,7 +77,7 @@ class Huber : public Loss {
   HuberOptions options_;
 };
 
-// Shared by the three cross-entropies: the from_logits option and its config.
+/// Shared by the three cross-entropies: the from_logits option and its config.
 class CrossentropyLoss : public Loss {
  public:
   explicit CrossentropyLoss(CrossentropyLossOptions options) : options_(options) {}
@@ -116,14 +119,14 @@ class SparseCategoricalCrossentropy : public CrossentropyLoss {
   bool sparse_targets() const override { return true; }
 };
 
-// A loss by Keras name ("mse", "mean_squared_error", "mae", "huber", "binary_crossentropy",
-// "categorical_crossentropy", "sparse_categorical_crossentropy"); throws listing them.
+/// A loss by Keras name ("mse", "mean_squared_error", "mae", "huber", "binary_crossentropy",
+/// "categorical_crossentropy", "sparse_categorical_crossentropy"); throws listing them.
 LossPtr loss_by_name(const std::string& name);
-// Rebuilds a loss from get_config().
+/// Rebuilds a loss from get_config().
 LossPtr loss_from_config(const Json& config);
 const std::vector<std::string>& known_losses();
 
-// Accepts a Keras name or a Loss object, as OptimizerRef does.
+/// Accepts a Keras name or a Loss object, as OptimizerRef does.
 class LossRef {
  public:
   LossRef(const char* name) : loss_(loss_by_name(name)) {}

@@ -1,10 +1,13 @@
-// Metrics by Keras name, averaged over the samples seen since the last reset (an epoch, or an
-// evaluate call). "accuracy" becomes binary, categorical or sparse categorical accuracy from
-// the loss and the shapes, as Keras decides.
-//
-//   auto acc = nn::make_metric("accuracy", loss, /*output_shape=*/{10}, /*target_shape=*/{32});
-//   acc->update(probabilities, labels);   // per batch
-//   double value = acc->result();         // mean over all samples so far
+/// @file
+/// Metrics by Keras name, averaged over the samples seen since the last reset (an epoch, or an
+/// evaluate call). "accuracy" becomes binary, categorical or sparse categorical accuracy from
+/// the loss and the shapes, as Keras decides.
+///
+/// @code
+/// auto acc = nn::make_metric("accuracy", loss, /*output_shape=*/{10}, /*target_shape=*/{32});
+/// acc->update(probabilities, labels);   // per batch
+/// double value = acc->result();         // mean over all samples so far
+/// @endcode
 #pragma once
 #include <memory>
 #include <string>
@@ -17,16 +20,16 @@ namespace nn {
 class Metric {
  public:
   virtual ~Metric() = default;
-  // The key in logs and History: the name asked for ("accuracy", "mae", "mse").
+  /// The key in logs and History: the name asked for ("accuracy", "mae", "mse").
   const std::string& name() const { return name_; }
-  // Adds a batch: `prediction` [n, ...] the model's outputs, `target` as given to fit.
+  /// Adds a batch: `prediction` [n, ...] the model's outputs, `target` as given to fit.
   void update(const Tensor& prediction, const Tensor& target);
   double result() const { return count_ ? total_ / static_cast<double>(count_) : 0.0; }
   void reset() { total_ = 0, count_ = 0; }
 
  protected:
   explicit Metric(std::string name) : name_(std::move(name)) {}
-  // The sum over the batch's samples of the per-sample value.
+  /// The sum over the batch's samples of the per-sample value.
   virtual double batch_total(const Tensor& prediction, const Tensor& target) const = 0;
 
  private:
@@ -37,8 +40,8 @@ class Metric {
 
 using MetricPtr = std::shared_ptr<Metric>;
 
-// Per output: 1 when output and target fall on the same side of the threshold; averaged over
-// a sample's outputs (Keras' binary_accuracy).
+/// Per output: 1 when output and target fall on the same side of the threshold; averaged over
+/// a sample's outputs (Keras' binary_accuracy).
 class BinaryAccuracy : public Metric {
  public:
   explicit BinaryAccuracy(std::string name = "binary_accuracy", double threshold = 0.5)
@@ -51,7 +54,7 @@ class BinaryAccuracy : public Metric {
   double threshold_;
 };
 
-// argmax of the output against argmax of a one-hot target.
+/// argmax of the output against argmax of a one-hot target.
 class CategoricalAccuracy : public Metric {
  public:
   explicit CategoricalAccuracy(std::string name = "categorical_accuracy") : Metric(std::move(name)) {}
@@ -60,7 +63,7 @@ class CategoricalAccuracy : public Metric {
   double batch_total(const Tensor& prediction, const Tensor& target) const override;
 };
 
-// argmax of the output against a class index.
+/// argmax of the output against a class index.
 class SparseCategoricalAccuracy : public Metric {
  public:
   explicit SparseCategoricalAccuracy(std::string name = "sparse_categorical_accuracy") : Metric(std::move(name)) {}
@@ -69,7 +72,7 @@ class SparseCategoricalAccuracy : public Metric {
   double batch_total(const Tensor& prediction, const Tensor& target) const override;
 };
 
-// Mean absolute (squared) error over a sample's outputs.
+/// Mean absolute (squared) error over a sample's outputs.
 class MeanAbsoluteErrorMetric : public Metric {
  public:
   explicit MeanAbsoluteErrorMetric(std::string name = "mae") : Metric(std::move(name)) {}
@@ -86,12 +89,12 @@ class MeanSquaredErrorMetric : public Metric {
   double batch_total(const Tensor& prediction, const Tensor& target) const override;
 };
 
-// A metric by Keras name ("accuracy"/"acc", "binary_accuracy", "categorical_accuracy",
-// "sparse_categorical_accuracy", "mae"/"mean_absolute_error", "mse"/"mean_squared_error").
-// `output_shape` and `target_shape` are per sample / whole-target shapes used to choose the
-// accuracy; throws listing the known names.
+/// A metric by Keras name ("accuracy"/"acc", "binary_accuracy", "categorical_accuracy",
+/// "sparse_categorical_accuracy", "mae"/"mean_absolute_error", "mse"/"mean_squared_error").
+/// `output_shape` and `target_shape` are per sample / whole-target shapes used to choose the
+/// accuracy; throws listing the known names.
 MetricPtr make_metric(const std::string& name, const Loss& loss, const Shape& output_shape, const Shape& target_shape);
-// Throws listing the known names when `name` is not one (checked at compile time).
+/// Throws listing the known names when `name` is not one (checked at compile time).
 void check_metric_name(const std::string& name);
 
 }  // namespace nn

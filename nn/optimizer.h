@@ -1,8 +1,11 @@
-// Optimizers: SGD (momentum, Nesterov), Adam and RMSprop, with Keras' names and defaults.
-// An optimizer keeps per-parameter state ("slots") that is saved with the model and that the
-// compiled training step (graph/) updates in place, so eager and compiled training share it.
-//
-//   model.compile({.loss = "mse", .optimizer = nn::SGD(0.01, {.momentum = 0.9})});
+/// @file
+/// Optimizers: SGD (momentum, Nesterov), Adam and RMSprop, with Keras' names and defaults.
+/// An optimizer keeps per-parameter state ("slots") that is saved with the model and that the
+/// compiled training step (graph/) updates in place, so eager and compiled training share it.
+///
+/// @code
+/// model.compile({.loss = "mse", .optimizer = nn::SGD(0.01, {.momentum = 0.9})});
+/// @endcode
 #pragma once
 #include <map>
 #include <memory>
@@ -16,25 +19,25 @@ namespace nn {
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
-  virtual std::string type() const = 0;  // "SGD", "Adam", "RMSprop"
-  // Creates the slots for these parameters (zeros of their shapes); called by compile/fit.
+  virtual std::string type() const = 0;  ///< "SGD", "Adam", "RMSprop"
+  /// Creates the slots for these parameters (zeros of their shapes); called by compile/fit.
   virtual void build(const std::vector<Var>& params) = 0;
-  // One update of every parameter from its grad(), in place; increments iterations.
+  /// One update of every parameter from its grad(), in place; increments iterations.
   virtual void apply(const std::vector<Var>& params) = 0;
-  // Hyper-parameters by Keras names: {"type":"SGD","learning_rate":0.01,"momentum":0,...}.
+  /// Hyper-parameters by Keras names: {"type":"SGD","learning_rate":0.01,"momentum":0,...}.
   virtual Json get_config() const = 0;
   virtual std::shared_ptr<Optimizer> clone() const = 0;
 
-  // slots()[i]["momentum"] etc. for parameter i, in build() order.
+  /// slots()[i]["momentum"] etc. for parameter i, in build() order.
   std::vector<std::map<std::string, Tensor>>& slots() { return slots_; }
   int64_t iterations = 0;
   double learning_rate = 0.01;
 
  protected:
-  // Throws unless build() was called for parameters of these shapes.
+  /// Throws unless build() was called for parameters of these shapes.
   void check_built(const std::vector<Var>& params) const;
-  // Replaces the slots by copies of their data: a clone must not share storage with the
-  // original (Tensor copies do share it).
+  /// Replaces the slots by copies of their data: a clone must not share storage with the
+  /// original (Tensor copies do share it).
   void own_slots();
   template <typename O>
   std::shared_ptr<Optimizer> clone_as() const {
@@ -42,7 +45,7 @@ class Optimizer {
     copy->own_slots();
     return copy;
   }
-  // One slot per parameter, zeros of its shape, under each of `names`.
+  /// One slot per parameter, zeros of its shape, under each of `names`.
   void make_slots(const std::vector<Var>& params, std::initializer_list<const char*> names);
 
   std::vector<std::map<std::string, Tensor>> slots_;
@@ -50,12 +53,12 @@ class Optimizer {
 
 using OptimizerPtr = std::shared_ptr<Optimizer>;
 
-// Rebuilds an optimizer from get_config() (slots are restored separately).
+/// Rebuilds an optimizer from get_config() (slots are restored separately).
 OptimizerPtr optimizer_from_config(const Json& config);
-// "sgd", "adam" or "rmsprop" (any case) with Keras' defaults; throws listing them.
+/// "sgd", "adam" or "rmsprop" (any case) with Keras' defaults; throws listing them.
 OptimizerPtr optimizer_by_name(const std::string& name);
 
-// Accepts a Keras name ("sgd", "adam", "rmsprop", with default settings) or an optimizer.
+/// Accepts a Keras name ("sgd", "adam", "rmsprop", with default settings) or an optimizer.
 class OptimizerRef {
  public:
   OptimizerRef(const char* name);

@@ -1,13 +1,16 @@
-// Perceptron: Rosenblatt's threshold units trained with his learning rule
-// w <- w + eta0 (y - yhat) x, one unit per output, with scikit-learn's options and defaults.
-// On linearly separable data the rule converges (an epoch passes with no mistake); on data
-// that is not (XOR) it cannot, and converged() says so instead of pretending.
-//
-//   nn::Perceptron perceptron({.eta0 = 1, .max_iter = 100});
-//   perceptron.fit(X, y);                  // X [n,features]; y [n] or [n,outputs] of 0/1
-//   if (!perceptron.converged()) fmt::print("{}\n", perceptron.report());
-//   ad::Tensor yhat = perceptron.predict(X);
-//   double accuracy = perceptron.score(X, y);
+/// @file
+/// Perceptron: Rosenblatt's threshold units trained with his learning rule
+/// w <- w + eta0 (y - yhat) x, one unit per output, with scikit-learn's options and defaults.
+/// On linearly separable data the rule converges (an epoch passes with no mistake); on data
+/// that is not (XOR) it cannot, and converged() says so instead of pretending.
+///
+/// @code
+/// nn::Perceptron perceptron({.eta0 = 1, .max_iter = 100});
+/// perceptron.fit(X, y);                  // X [n,features]; y [n] or [n,outputs] of 0/1
+/// if (!perceptron.converged()) fmt::print("{}\n", perceptron.report());
+/// ad::Tensor yhat = perceptron.predict(X);
+/// double accuracy = perceptron.score(X, y);
+/// @endcode
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -18,20 +21,20 @@
 
 namespace nn {
 
-// The unit's output: heaviside gives 0/1 (1 where w.x + b >= 0), sign gives -1/+1 (+1 where
-// w.x + b >= 0). Targets use the same two values.
+/// The unit's output: heaviside gives 0/1 (1 where w.x + b >= 0), sign gives -1/+1 (+1 where
+/// w.x + b >= 0). Targets use the same two values.
 enum class ThresholdFunction { heaviside, sign };
 
 struct PerceptronOptions {
-  double eta0 = 1;     // learning rate
-  int max_iter = 1000; // epochs at most
-  // Stop when the epoch's mistakes (a fraction of the samples) have not fallen by more than
-  // tol below the best so far for n_iter_no_change epochs in a row; nullopt: only max_iter or
-  // an epoch without mistakes stops training.
+  double eta0 = 1;     ///< learning rate
+  int max_iter = 1000; ///< epochs at most
+  /// Stop when the epoch's mistakes (a fraction of the samples) have not fallen by more than
+  /// tol below the best so far for n_iter_no_change epochs in a row; nullopt: only max_iter or
+  /// an epoch without mistakes stops training.
   std::optional<double> tol = 1e-3;
   int n_iter_no_change = 5;
-  bool shuffle = true;       // visit the samples in a new order every epoch
-  uint64_t random_state = 0; // seed of that order
+  bool shuffle = true;       ///< visit the samples in a new order every epoch
+  uint64_t random_state = 0; ///< seed of that order
   bool fit_intercept = true;
   ThresholdFunction activation = ThresholdFunction::heaviside;
 };
@@ -40,29 +43,29 @@ class Perceptron {
  public:
   explicit Perceptron(PerceptronOptions options = {});
 
-  // Trains from zero weights. X: [n,features] with n > 0; y: [n] (one output) or
-  // [n,outputs], every value one of the two the activation gives.
+  /// Trains from zero weights. X: [n,features] with n > 0; y: [n] (one output) or
+  /// [n,outputs], every value one of the two the activation gives.
   Perceptron& fit(const ad::Tensor& X, const ad::Tensor& y);
-  // w.x + b for every sample and output: [n,outputs].
+  /// w.x + b for every sample and output: [n,outputs].
   ad::Tensor decision_function(const ad::Tensor& X) const;
-  // Thresholded decision: [n] when fit() had targets [n], else [n,outputs].
+  /// Thresholded decision: [n] when fit() had targets [n], else [n,outputs].
   ad::Tensor predict(const ad::Tensor& X) const;
-  // The fraction of samples whose every output is predicted right.
+  /// The fraction of samples whose every output is predicted right.
   double score(const ad::Tensor& X, const ad::Tensor& y) const;
 
   bool fitted() const { return coef_.size() > 0; }
-  // True when an epoch went by without a mistake: the weights separate the training set.
+  /// True when an epoch went by without a mistake: the weights separate the training set.
   bool converged() const { return converged_; }
   int epochs_run() const { return epochs_run_; }
-  // Training samples the final weights get wrong (counting a sample once whatever its outputs).
+  /// Training samples the final weights get wrong (counting a sample once whatever its outputs).
   int64_t training_errors() const { return training_errors_; }
-  // Mistakes (updates) made in each epoch, one entry per epoch run.
+  /// Mistakes (updates) made in each epoch, one entry per epoch run.
   const std::vector<int64_t>& errors_per_epoch() const { return errors_per_epoch_; }
-  // How fit() ended: converged after N epochs, or why it stopped without (two lines).
+  /// How fit() ended: converged after N epochs, or why it stopped without (two lines).
   std::string report() const;
 
-  const ad::Tensor& coef() const { return coef_; }            // [outputs,features]
-  const ad::Tensor& intercept() const { return intercept_; }  // [outputs]
+  const ad::Tensor& coef() const { return coef_; }            ///< [outputs,features]
+  const ad::Tensor& intercept() const { return intercept_; }  ///< [outputs]
   const PerceptronOptions& options() const { return options_; }
 
  private:

@@ -1,14 +1,19 @@
-// ProgressBar: the per-epoch display Keras users know.
-//
-//   Epoch 3/30
-//   1719/1719 [==============================] - 2s 1ms/step - loss: 0.3012 - accuracy: 0.8923
-//
-// On a terminal the bar is redrawn in place with \r at most every `refresh_seconds`; elsewhere
-// (a file, a pipe, a CI log) each epoch prints one final line; verbose 0 prints nothing.
-//
-//   nn::ProgressBar bar({.output = &std::cout});
-//   bar.start_epoch(2, 30, 1719);
-//   bar.update(1, logs);  ...  bar.finish(logs_with_validation);
+/// @file
+/// ProgressBar: the per-epoch display Keras users know.
+///
+/// @code
+/// Epoch 3/30
+/// 1719/1719 [==============================] - 2s 1ms/step - loss: 0.3012 - accuracy: 0.8923
+/// @endcode
+///
+/// On a terminal the bar is redrawn in place with \r at most every `refresh_seconds`; elsewhere
+/// (a file, a pipe, a CI log) each epoch prints one final line; verbose 0 prints nothing.
+///
+/// @code
+/// nn::ProgressBar bar({.output = &std::cout});
+/// bar.start_epoch(2, 30, 1719);
+/// bar.update(1, logs);  ...  bar.finish(logs_with_validation);
+/// @endcode
 #pragma once
 #include <chrono>
 #include <functional>
@@ -22,29 +27,29 @@
 namespace nn {
 
 struct ProgressOptions {
-  int verbose = 1;  // 0: nothing; 1: a live bar on a terminal; 2: one line per epoch everywhere
-  std::ostream* output = nullptr;    // nullptr: standard output
-  std::optional<bool> terminal{};    // unset: whether standard output is a terminal
+  int verbose = 1;  ///< 0: nothing; 1: a live bar on a terminal; 2: one line per epoch everywhere
+  std::ostream* output = nullptr;    ///< nullptr: standard output
+  std::optional<bool> terminal{};    ///< unset: whether standard output is a terminal
   double refresh_seconds = 0.1;
-  std::function<double()> clock{};   // seconds; unset: a steady clock (tests inject their own)
+  std::function<double()> clock{};   ///< seconds; unset: a steady clock (tests inject their own)
 };
 
 class ProgressBar {
  public:
   explicit ProgressBar(ProgressOptions options = {});
 
-  // Prints "Epoch 3/30" (epoch counts from 0 here) and starts timing `steps` batches.
+  /// Prints "Epoch 3/30" (epoch counts from 0 here) and starts timing `steps` batches.
   void start_epoch(int epoch, int epochs, int64_t steps);
-  // Starts timing without the epoch header (evaluate).
+  /// Starts timing without the epoch header (evaluate).
   void start(int64_t steps);
-  // After batch `step` (1-based) with the running figures.
+  /// After batch `step` (1-based) with the running figures.
   void update(int64_t step, const Logs& logs);
-  // The final line of the epoch with all figures (training and validation).
+  /// The final line of the epoch with all figures (training and validation).
   void finish(const Logs& logs);
 
   bool terminal() const { return terminal_; }
 
-  // The bar line for `step` of `steps` at `elapsed` seconds (pure: tests check it directly).
+  /// The bar line for `step` of `steps` at `elapsed` seconds (pure: tests check it directly).
   static std::string line(int64_t step, int64_t steps, double elapsed, double seconds_per_step,
                           const std::vector<std::pair<std::string, double>>& values, bool final);
 
@@ -60,7 +65,7 @@ class ProgressBar {
   size_t drawn_width_ = 0;
 };
 
-// Orders logs as Keras shows them: loss, the metrics, then val_loss and the val_ metrics.
+/// Orders logs as Keras shows them: loss, the metrics, then val_loss and the val_ metrics.
 std::vector<std::pair<std::string, double>> display_order(const Logs& logs);
 
 }  // namespace nn

@@ -1,16 +1,21 @@
-// Saved models: one safetensors file (nn/safetensors.h) per model, readable by other tools.
-//   tensors:  "<layer>/<weight>"                 every weight, in model order ("dense/kernel")
-//             "optimizer/<layer>/<weight>/<slot>" the optimizer's state ("optimizer/dense/kernel/m")
-//   metadata: "format" = "tapegrad.sequential", "format_version" = "1",
-//             "config" = Sequential::get_config() as JSON (architecture and compile settings),
-//             "optimizer_iterations" = the optimizer's step count.
-// Sequential::save(path) and nn::load_model(path) (declared in nn/sequential.h) read and write
-// it; the functions here handle the weights alone, as Keras' save_weights/load_weights do.
-//
-//   model.save("iris.model");
-//   nn::Sequential again = nn::load_model("iris.model");   // predicts exactly as model did
-//   nn::save_weights(model, "iris.weights");
-//   nn::load_weights(other, "iris.weights");                // same architecture, built
+/// @file
+/// Saved models: one safetensors file (nn/safetensors.h) per model, readable by other tools.
+/// @code
+/// tensors:  "<layer>/<weight>"                 every weight, in model order ("dense/kernel")
+///           "optimizer/<layer>/<weight>/<slot>" the optimizer's state ("optimizer/dense/kernel/m")
+/// metadata: "format" = "tapegrad.sequential", "format_version" = "1",
+///           "config" = Sequential::get_config() as JSON (architecture and compile settings),
+///           "optimizer_iterations" = the optimizer's step count.
+/// quential::save(path) and nn::load_model(path) (declared in nn/sequential.h) read and write
+/// ; the functions here handle the weights alone, as Keras' save_weights/load_weights do.
+/// @endcode
+///
+/// @code
+/// model.save("iris.model");
+/// nn::Sequential again = nn::load_model("iris.model");   // predicts exactly as model did
+/// nn::save_weights(model, "iris.weights");
+/// nn::load_weights(other, "iris.weights");                // same architecture, built
+/// @endcode
 #pragma once
 #include <string>
 
@@ -18,9 +23,9 @@
 
 namespace nn {
 
-// The weights under "<layer>/<weight>" names; the model must be built.
+/// The weights under "<layer>/<weight>" names; the model must be built.
 void save_weights(const Sequential& model, const std::string& path);
-// Checks every name and shape against the model before it changes any weight.
+/// Checks every name and shape against the model before it changes any weight.
 void load_weights(Sequential& model, const std::string& path);
 
 }  // namespace nn

@@ -1,6 +1,7 @@
-// StepRunner: how fit/evaluate/predict run one batch. EagerStep runs the model op by op on a
-// tape; the compiled step (graph/) runs an optimized DAG of the same computation. Both update
-// the same parameters and optimizer slots, and give the same numbers within float32 rounding.
+/// @file
+/// StepRunner: how fit/evaluate/predict run one batch. EagerStep runs the model op by op on a
+/// tape; the compiled step (graph/) runs an optimized DAG of the same computation. Both update
+/// the same parameters and optimizer slots, and give the same numbers within float32 rounding.
 #pragma once
 #include <memory>
 
@@ -13,12 +14,12 @@ class Sequential;
 class StepRunner {
  public:
   virtual ~StepRunner() = default;
-  // Forward, backward and the optimizer update on one batch; returns the batch's mean loss
-  // and leaves the model's outputs for the batch in `predictions` (for the metrics).
+  /// Forward, backward and the optimizer update on one batch; returns the batch's mean loss
+  /// and leaves the model's outputs for the batch in `predictions` (for the metrics).
   virtual float train(const Tensor& x, const Tensor& y, Tensor& predictions) = 0;
-  // The model's outputs for a batch, no gradients.
+  /// The model's outputs for a batch, no gradients.
   virtual Tensor predict(const Tensor& x) = 0;
-  // "eager" or "compiled": shown by tests and benchmarks.
+  /// "eager" or "compiled": shown by tests and benchmarks.
   virtual const char* kind() const = 0;
 };
 

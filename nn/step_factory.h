@@ -1,8 +1,11 @@
-// make_step_runner: the one place that chooses how fit/evaluate/predict run a batch, eager
-// (op by op on a tape) or compiled (an optimized graph of the same step).
-//
-//   auto runner = nn::make_step_runner(model, /*eager=*/false);
-//   float loss = runner->train(x_batch, y_batch, predictions);
+/// @file
+/// make_step_runner: the one place that chooses how fit/evaluate/predict run a batch, eager
+/// (op by op on a tape) or compiled (an optimized graph of the same step).
+///
+/// @code
+/// auto runner = nn::make_step_runner(model, /*eager=*/false);
+/// float loss = runner->train(x_batch, y_batch, predictions);
+/// @endcode
 #pragma once
 #include <memory>
 
@@ -10,7 +13,7 @@
 
 namespace nn {
 
-// The model must be built and compiled.
+/// The model must be built and compiled.
 std::unique_ptr<StepRunner> make_step_runner(Sequential& model, bool eager);
 
 }  // namespace nn

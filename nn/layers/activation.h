@@ -1,6 +1,9 @@
-// Activation: applies an activation by name ("relu", "softmax", ...) as a layer of its own.
-//
-//   nn::Sequential model({nn::Dense(10), nn::Activation("softmax")});
+/// @file
+/// Activation: applies an activation by name ("relu", "softmax", ...) as a layer of its own.
+///
+/// @code
+/// nn::Sequential model({nn::Dense(10), nn::Activation("softmax")});
+/// @endcode
 #pragma once
 #include "tapegrad/nn/layer.h"
 

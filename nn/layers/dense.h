@@ -1,9 +1,12 @@
-// Dense: y = activation(x · kernel + bias), Keras' fully connected layer. The kernel [in, units]
-// and bias [units] are created on the first input, from the named initializers.
-//
-//   nn::Dense hidden(300, "relu");
-//   nn::Dense out(10, {.activation = "softmax", .kernel_initializer = "he_normal"});
-//   ad::Var y = hidden(x);    // x: [batch, 784] -> y: [batch, 300]
+/// @file
+/// Dense: y = activation(x · kernel + bias), Keras' fully connected layer. The kernel [in, units]
+/// and bias [units] are created on the first input, from the named initializers.
+///
+/// @code
+/// nn::Dense hidden(300, "relu");
+/// nn::Dense out(10, {.activation = "softmax", .kernel_initializer = "he_normal"});
+/// ad::Var y = hidden(x);    // x: [batch, 784] -> y: [batch, 300]
+/// @endcode
 #pragma once
 #include "tapegrad/nn/layer.h"
 
@@ -14,14 +17,14 @@ struct DenseOptions {
   bool use_bias = true;
   std::string kernel_initializer = "glorot_uniform";
   std::string bias_initializer = "zeros";
-  Shape input_shape = {};  // per sample; lets a model whose first layer this is build itself
+  Shape input_shape = {};  ///< per sample; lets a model whose first layer this is build itself
 };
 
 class Dense : public Layer {
  public:
   explicit Dense(int64_t units) : Dense(units, DenseOptions{}) {}
-  // A template so that a braced options list never reads as a string (which would make
-  // Dense(1, {.input_shape = {4}}) ambiguous).
+  /// A template so that a braced options list never reads as a string (which would make
+  /// Dense(1, {.input_shape = {4}}) ambiguous).
   template <typename Name>
     requires std::convertible_to<Name, std::string>
   Dense(int64_t units, Name activation, std::string kernel_initializer = "glorot_uniform",
@@ -44,7 +47,7 @@ class Dense : public Layer {
 
   int64_t units() const { return units_; }
   bool use_bias() const { return options_.use_bias; }
-  // Valid once built.
+  /// Valid once built.
   Var& kernel() { return kernel_; }
   Var& bias() { return bias_; }
 

@@ -1,7 +1,10 @@
-// Flatten: [batch, d1, d2, ...] -> [batch, d1*d2*...], a view of the same data. Given the
-// per-sample input shape, it lets a model build itself, as Keras' Flatten(input_shape=...).
-//
-//   nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(10, "softmax")});
+/// @file
+/// Flatten: [batch, d1, d2, ...] -> [batch, d1*d2*...], a view of the same data. Given the
+/// per-sample input shape, it lets a model build itself, as Keras' Flatten(input_shape=...).
+///
+/// @code
+/// nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(10, "softmax")});
+/// @endcode
 #pragma once
 #include "tapegrad/nn/layer.h"
 

@@ -1,7 +1,10 @@
-// InputLayer: declares the per-sample shape of a model's inputs and passes them through, as
-// Keras' InputLayer. Summaries do not list it (Keras does not either).
-//
-//   nn::Sequential model({nn::InputLayer({8}), nn::Dense(30, "relu"), nn::Dense(1)});
+/// @file
+/// InputLayer: declares the per-sample shape of a model's inputs and passes them through, as
+/// Keras' InputLayer. Summaries do not list it (Keras does not either).
+///
+/// @code
+/// nn::Sequential model({nn::InputLayer({8}), nn::Dense(30, "relu"), nn::Dense(1)});
+/// @endcode
 #pragma once
 #include "tapegrad/nn/layer.h"
 

@@ -1,9 +1,14 @@
-// RMSprop as Keras computes it:
-//   velocity = rho · velocity + (1 - rho) g²;  step = lr · g / sqrt(velocity + epsilon)
-//   w -= step   (with momentum: momentum_slot = momentum · momentum_slot + step; w -= momentum_slot)
-// Slots "velocity", and "momentum" when momentum > 0.
-//
-//   model.compile({.loss = "mse", .optimizer = nn::RMSprop(1e-3, {.rho = 0.9})});
+/// @file
+/// RMSprop as Keras computes it:
+/// @code
+/// velocity = rho · velocity + (1 - rho) g²;  step = lr · g / sqrt(velocity + epsilon)
+/// w -= step   (with momentum: momentum_slot = momentum · momentum_slot + step; w -= momentum_slot)
+/// ots "velocity", and "momentum" when momentum > 0.
+/// @endcode
+///
+/// @code
+/// model.compile({.loss = "mse", .optimizer = nn::RMSprop(1e-3, {.rho = 0.9})});
+/// @endcode
 #pragma once
 #include "tapegrad/nn/optimizer.h"
 

@@ -1,10 +1,15 @@
-// SGD with optional momentum and Nesterov momentum, updating as Keras does:
-//   velocity = momentum * velocity - lr * g;  w += velocity
-//   (nesterov: w += momentum * velocity - lr * g)
-// The "momentum" slot exists only when momentum > 0, as in Keras.
-//
-//   nn::SGD plain(0.01);
-//   nn::SGD heavy(0.01, {.momentum = 0.9, .nesterov = true});
+/// @file
+/// SGD with optional momentum and Nesterov momentum, updating as Keras does:
+/// @code
+/// velocity = momentum * velocity - lr * g;  w += velocity
+/// (nesterov: w += momentum * velocity - lr * g)
+/// e "momentum" slot exists only when momentum > 0, as in Keras.
+/// @endcode
+///
+/// @code
+/// nn::SGD plain(0.01);
+/// nn::SGD heavy(0.01, {.momentum = 0.9, .nesterov = true});
+/// @endcode
 #pragma once
 #include "tapegrad/nn/optimizer.h"
 

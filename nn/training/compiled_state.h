@@ -1,4 +1,5 @@
-// The compile settings a Sequential keeps (internal to nn/: sequential.cpp and the training loop).
+/// @file
+/// The compile settings a Sequential keeps (internal to nn/: sequential.cpp and the training loop).
 #pragma once
 #include "tapegrad/nn/sequential.h"
 
