@@ -25,6 +25,7 @@
 
 namespace datasets {
 
+/// A file read once, front to back, decompressing gzip on the fly; not copyable.
 class ByteSource {
  public:
   /// `who` starts every error message: the function the user called.
@@ -40,11 +41,13 @@ class ByteSource {
   /// than `limit` are found (returns limit + 1) so that a gzip bomb cannot keep it busy.
   uint64_t skip_rest(uint64_t limit);
 
+  /// Whether the file is gzip data (its first bytes are the gzip magic 1f 8b).
   bool compressed() const { return gzip_ != nullptr; }
   /// Bytes of (decompressed) data delivered so far.
   uint64_t position() const { return position_; }
   /// Size of the stored file, compressed or not.
   uint64_t file_size() const { return file_size_; }
+  /// The file's path as given.
   const std::string& path() const { return path_; }
 
  private:

@@ -22,18 +22,23 @@
 
 namespace datasets {
 
+/// How load_csv() reads a table.
 struct CsvOptions {
   std::string target = {};  ///< the target column's header name; empty: every column is a feature
-  char delimiter = ',';     ///< ';' or '\t' for other conventions
+  char delimiter = ',';     ///< ';' or a tab (`'\\t'`) for other conventions
 };
 
+/// A numeric table split into features and a target column.
 struct CsvTable {
   ad::Tensor features;  ///< [rows, columns - 1], or [rows, columns] without a target
   ad::Tensor target;    ///< [rows], or empty without a target
-  std::vector<std::string> feature_names;
-  std::string target_name;
+  std::vector<std::string> feature_names;  ///< the header names of the feature columns, in file order
+  std::string target_name;  ///< the target column's header name, empty without one
 };
 
+/// Reads the CSV file at `path`: a header line, then one row of finite numbers per line.
+/// Throws ad::Error naming the file, line, column and header for an unreadable file, a missing
+/// target column, a row of the wrong width or a cell that is not a finite number.
 CsvTable load_csv(const std::string& path, const CsvOptions& options = {});
 
 /// The same from text in memory; `name` stands for the file in error messages.

@@ -21,8 +21,8 @@ namespace datasets {
 
 /// An n-dimensional array of bytes: shape[0] items of shape[1] x ... bytes each, row-major.
 struct IdxArray {
-  std::vector<int64_t> shape;
-  std::vector<uint8_t> data;
+  std::vector<int64_t> shape;  ///< the dimensions from the file's header
+  std::vector<uint8_t> data;  ///< the product of shape bytes, row-major
 
   /// Number of items along the first axis (images or labels).
   int64_t count() const { return shape.empty() ? 0 : shape[0]; }
@@ -30,12 +30,16 @@ struct IdxArray {
   int64_t item_size() const;
 };
 
+/// What load_idx() expects and how much it accepts before allocating.
 struct IdxOptions {
   int rank = 3;                          ///< 3 for images, 1 for labels
   int64_t max_dimension = 10'000'000;    ///< no dimension may exceed this
   int64_t max_bytes = int64_t{1} << 32;  ///< nor the data as a whole (4 GiB)
 };
 
+/// Reads a uint8 IDX file of `options.rank` dimensions, plain or gzip-compressed. Throws
+/// ad::Error naming the file for a wrong magic number or rank, a dimension or total size over
+/// the limits, or data shorter or longer than the header announces.
 IdxArray load_idx(const std::string& path, const IdxOptions& options = {});
 
 /// The magic number a uint8 IDX file of `rank` starts with (0x00000803 for rank 3).

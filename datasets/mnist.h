@@ -22,17 +22,20 @@ namespace datasets {
 
 /// Images [n, rows, cols] and their labels [n], checked to agree in count and class range.
 struct LabeledImages {
-  IdxArray images;
-  IdxArray labels;
+  IdxArray images;  ///< [n, rows, cols] grey levels 0-255
+  IdxArray labels;  ///< [n] class indices
+  /// Number of images.
   int64_t size() const { return images.count(); }
 };
 
+/// A training and a test set of labelled images with the names of their classes.
 struct ImageDataset {
-  LabeledImages train;
-  LabeledImages test;
-  std::vector<std::string> class_names;
+  LabeledImages train;  ///< the training files (train-images-idx3-ubyte, train-labels-idx1-ubyte)
+  LabeledImages test;  ///< the test files (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte)
+  std::vector<std::string> class_names;  ///< index -> name, for printing predictions
 };
 
+/// What load_image_folder() checks labels against and whom its errors name.
 struct ImageFolderOptions {
   std::vector<std::string> class_names = {};  ///< their count bounds every label
   std::string who = "load_image_folder";      ///< the function named in error messages

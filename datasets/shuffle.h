@@ -24,11 +24,17 @@ std::vector<int64_t> permutation(int64_t n, uint64_t seed);
 /// shape [indices.size(), ...]. Indices may repeat; each must be inside the tensor.
 ad::Tensor gather_rows(const ad::Tensor& x, std::span<const int64_t> indices);
 
+/// Features and labels in a new, shared order.
 struct Shuffled {
+  /// Copies of the inputs' rows, reordered by one permutation.
+  ///@{
   ad::Tensor x, y;
+  ///@}
 };
 /// Features and labels reordered by the same permutation (copies), so row i still matches.
 Shuffled shuffle(const ad::Tensor& x, const ad::Tensor& y, uint64_t seed);
+/// Features alone reordered (a copy); the same seed gives the same order as the pair form.
+/// Throws ad::Error for a scalar.
 ad::Tensor shuffle(const ad::Tensor& x, uint64_t seed);
 
 }  // namespace datasets

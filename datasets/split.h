@@ -22,16 +22,24 @@ namespace datasets {
 /// Rows [0, count) and [count, n) along the first axis, both sharing x's storage.
 std::pair<ad::Tensor, ad::Tensor> split(const ad::Tensor& x, int64_t count);
 
+/// scikit-learn's options and defaults.
 struct TrainTestSplitOptions {
   double test_size = 0.25;  ///< the fraction of rows held out, rounded up to whole rows
   uint64_t seed = 0;        ///< fixes the shuffle
   bool shuffle = true;      ///< false: the last rows are held out, in order
 };
 
+/// The four parts of train_test_split(), named as scikit-learn returns them.
 struct TrainTestSplit {
+  /// Copies when shuffled, views of the inputs otherwise.
+  ///@{
   ad::Tensor x_train, x_test, y_train, y_test;
+  ///@}
 };
 
+/// Holds out `test_size` of the rows of x and y (scikit-learn's train_test_split, default
+/// 0.25). Throws ad::Error when x and y differ in rows, test_size is outside (0,1) or no
+/// training row would be left.
 TrainTestSplit train_test_split(const ad::Tensor& x, const ad::Tensor& y, const TrainTestSplitOptions& options = {});
 
 }  // namespace datasets

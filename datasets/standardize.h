@@ -15,6 +15,8 @@
 
 namespace datasets {
 
+/// scikit-learn's StandardScaler: per column mean and population standard deviation, fitted
+/// on training data and applied to any data.
 struct Standardizer {
   ad::Tensor mean;   ///< [columns]
   ad::Tensor scale;  ///< [columns]: the population standard deviation, or 1 for a constant column

@@ -12,11 +12,13 @@
 
 namespace datasets {
 
+/// The four inputs of XOR and their targets.
 struct Xor {
   ad::Tensor inputs;   ///< [4,2]
   ad::Tensor targets;  ///< [4,1]
 };
 
+/// Inputs (0,0), (0,1), (1,0), (1,1) and targets 0, 1, 1, 0.
 Xor load_xor();
 
 }  // namespace datasets
