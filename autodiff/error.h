@@ -15,20 +15,24 @@
 
 namespace ad {
 
+/// The project's one exception type, for bad input and broken invariants alike; its what()
+/// names the function, the rule broken and the values.
 class Error : public std::invalid_argument {
  public:
+  /// An error with `message` as what().
   explicit Error(const std::string& message) : std::invalid_argument(message) {}
 };
 
 template <typename... Args>
+/// Throws ad::Error with a message formatted by fmt (`{}` placeholders), checked at compile time.
 [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
   throw Error(fmt::format(format, std::forward<Args>(args)...));
 }
 
 }  // namespace ad
 
-// Throws ad::Error with the formatted message when the condition is false. Used both on user
-// input and for internal invariants: nothing in the library aborts.
+/// Throws ad::Error with the formatted message when the condition is false. Used both on user
+/// input and for internal invariants: nothing in the library aborts.
 #define TG_CHECK(condition, ...)          \
   do {                                    \
     if (!(condition)) ::ad::fail(__VA_ARGS__); \

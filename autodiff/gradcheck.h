@@ -20,20 +20,26 @@
 
 namespace ad {
 
+/// Step and tolerances of gradcheck(); the defaults suit float32 and well-scaled inputs.
 struct GradcheckOptions {
   float epsilon = 1e-3f;  ///< step of the central difference
-  float atol = 2e-3f;
-  float rtol = 2e-2f;
+  float atol = 2e-3f;  ///< absolute tolerance
+  float rtol = 2e-2f;  ///< relative tolerance, times |numeric|
 };
 
+/// The outcome of gradcheck().
 struct GradcheckResult {
-  bool ok = true;
-  float max_abs_error = 0;
+  bool ok = true;  ///< every element within tolerance
+  float max_abs_error = 0;  ///< the largest |analytic - numeric| over all inputs
   std::string message;  ///< the worst element, or the shape mismatch, when not ok
 };
 
+/// A function of Vars to a one-element Var (the loss).
 using ScalarFunction = std::function<Var(std::span<const Var>)>;
 
+/// Differentiates f at `inputs` by backward() and by central differences (f(x+ε) - f(x-ε))/2ε
+/// for every element of every input, and compares them. Throws ad::Error when f does not
+/// return one element.
 GradcheckResult gradcheck(const ScalarFunction& f, const std::vector<Tensor>& inputs, GradcheckOptions options = {});
 
 }  // namespace ad

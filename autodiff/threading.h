@@ -16,6 +16,7 @@ namespace ad {
 
 /// 0 means all cores (the default).
 void set_num_threads(int threads);
+/// The thread count now in effect (set_num_threads' value, or the number of cores).
 int num_threads();
 
 /// Below this many elements an element-wise loop runs on the calling thread: splitting it

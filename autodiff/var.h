@@ -27,42 +27,59 @@ namespace ad {
 
 class Tape;
 
+/// What a Var handle points to: its value, gradient and the tape node that produced it.
 struct VarState {
-  Tensor value;
+  Tensor value;  ///< the forward value
   Tensor grad;  ///< size 0 until a backward pass reaches this value
-  bool requires_grad = false;
+  bool requires_grad = false;  ///< true for parameters and for results of ops on them
   Tape* tape = nullptr;  ///< the tape that recorded the op producing this value, if any
-  uint64_t tape_generation = 0;
+  uint64_t tape_generation = 0;  ///< the tape's generation() when recorded: a cleared tape's nodes are stale
   int64_t node = -1;  ///< index of that op's node on the tape
 };
+/// Shared ownership of a VarState: copies of a Var are the same variable.
 using VarRef = std::shared_ptr<VarState>;
 
+/// A value in a differentiable computation: a tensor, its gradient and its history on the
+/// active tape. Copies are handles to the same variable.
 class Var {
  public:
   Var() = default;
+  /// A leaf holding `value` (param() and constant() say which kind).
   explicit Var(Tensor value, bool requires_grad = false);
+  /// A handle on existing state (for custom ops).
   explicit Var(VarRef state) : state_(std::move(state)) {}
 
+  /// The forward value.
   const Tensor& value() const { return state().value; }
   /// The data of a parameter may be changed in place (optimizers do); keep its shape.
   Tensor& value() { return state().value; }
+  /// The gradient accumulated by backward(), of value()'s shape; size 0 before any.
   const Tensor& grad() const { return state().grad; }
+  /// Whether a backward pass has reached this value.
   bool has_grad() const { return state().grad.size() > 0; }
+  /// Whether gradients flow to this value (parameters and what depends on them).
   bool requires_grad() const { return state_ && state_->requires_grad; }
+  /// value().shape().
   const Shape& shape() const { return state().value.shape(); }
+  /// value().size().
   int64_t size() const { return state().value.size(); }
+  /// The single value of a one-element Var (a loss); throws ad::Error otherwise.
   float item() const { return state().value.item(); }
+  /// False for a default-constructed Var, which holds nothing.
   bool defined() const { return state_ != nullptr; }
 
   /// Back-propagates from this value: a one-element value gets gradient 1, any other value
   /// needs an explicit output gradient of its shape.
   void backward() const;
+  /// Back-propagates with `grad_output` (value()'s shape) as the seed, for non-scalar outputs.
   void backward(const Tensor& grad_output) const;
   void zero_grad();                 ///< forgets the accumulated gradient
   Var detach() const;               ///< same value, no history, no gradient
   void set_requires_grad(bool on);  ///< leaves only
 
+  /// The shared state (for custom ops and the graph capture).
   const VarRef& ref() const { return state_; }
+  /// The state; throws ad::Error for an undefined Var.
   VarState& state() const;
 
  private:
@@ -70,8 +87,9 @@ class Var {
   VarRef state_;
 };
 
-/// A trainable leaf (requires_grad) and a constant leaf.
+/// A trainable leaf (requires_grad): a parameter that backward() computes a gradient for.
 Var param(Tensor value);
+/// A leaf that needs no gradient (inputs, targets).
 Var constant(Tensor value);
 
 /// Op kinds. The graph module reads them; Custom is for ops defined outside the library.
@@ -81,25 +99,29 @@ enum class Op : uint8_t {
   MseLoss, MaeLoss, HuberLoss, BinaryCrossentropy, BinaryCrossentropyLogits, CategoricalCrossentropy,
   SparseCategoricalCrossentropy, SparseCategoricalCrossentropyLogits, Custom,
 };
+/// The op's name in messages and graph dumps ("matmul", "add", ...).
 const char* op_name(Op op);
 
 struct Node;
 /// Reads node.output->grad and adds each input's gradient with accumulate_grad().
 using BackwardFn = void (*)(const Node& node);
 
+/// One recorded op on the tape: enough to run its backward.
 struct Node {
-  Op op = Op::Custom;
+  Op op = Op::Custom;  ///< the op's kind
   const char* name = "";          ///< op_name(op), or the custom op's name
   std::array<VarRef, 3> inputs{};  ///< unused slots are null
-  int num_inputs = 0;
-  VarRef output;
+  int num_inputs = 0;  ///< the used slots of inputs
+  VarRef output;  ///< the op's result
   std::array<Tensor, 2> saved{};  ///< what backward needs beyond inputs and output
   std::array<double, 2> attrs{};  ///< scalar attributes (clip bounds, huber delta, ...)
   int64_t axis = 0;               ///< axis attribute, where the op has one (-1: all)
-  bool keepdims = false;
-  BackwardFn backward = nullptr;
+  bool keepdims = false;  ///< reductions: the reduced axis kept with size 1
+  BackwardFn backward = nullptr;  ///< adds this node's contribution to its inputs' gradients
 };
 
+/// The Wengert list of one computation: ops append nodes while this tape is the thread's
+/// active one (see the file's description). Not copyable.
 class Tape {
  public:
   Tape();   ///< becomes this thread's active tape
@@ -109,10 +131,14 @@ class Tape {
 
   /// Forgets all nodes but keeps their storage, ready for the next step.
   void clear();
+  /// Number of recorded nodes.
   size_t size() const { return nodes_.size(); }
+  /// The nodes in recording order (graph::Graph::from reads them).
   const std::vector<Node>& nodes() const { return nodes_; }
+  /// Incremented by clear(): tells a Var recorded before the clear that its node is gone.
   uint64_t generation() const { return generation_; }
 
+  /// The thread's active tape, or null.
   static Tape* active();
   /// Appends a node and ties its output to it.
   void record(Node&& node);
@@ -136,6 +162,7 @@ class NoGrad {
  private:
   bool previous_;
 };
+/// Whether ops record: a tape is active and no NoGrad scope is open on this thread.
 bool grad_enabled();
 
 // ---- For op implementations (the library's and users' custom ops) ----

@@ -18,16 +18,26 @@
 
 namespace ad::kernels {
 
+/// The element-wise function applied to a product (a oneDNN eltwise post-op).
 enum class Activation : uint8_t { None, Relu, Sigmoid, Tanh };
 
+/// One GEMM: c (+)= scale * op(a) op(b) (+ bias), then the activation, with a [m,k] (or [k,m]
+/// when trans_a), b [k,n] (or [n,k] when trans_b) and c [m,n], all row-major float32. Equal
+/// specs share one cached oneDNN primitive.
 struct MatmulSpec {
+  /// The product's dimensions: op(a) is [m,k], op(b) [k,n], c [m,n].
+  /// @{
   int64_t m = 0, k = 0, n = 0;
+  /// @}
+  /// Read a (b) as stored transposed.
+  /// @{
   bool trans_a = false, trans_b = false;
+  /// @}
   bool bias = false;  ///< adds a bias row of n values before the activation
-  Activation activation = Activation::None;
-  float scale = 1.f;
-  bool accumulate = false;
-  bool operator==(const MatmulSpec&) const = default;
+  Activation activation = Activation::None;  ///< applied after the bias
+  float scale = 1.f;  ///< multiplies the product (an SGD step folds -learning_rate in here)
+  bool accumulate = false;  ///< c += instead of c = (a oneDNN sum post-op)
+  bool operator==(const MatmulSpec&) const = default;  ///<  member-wise, for the primitive cache
 };
 
 /// Below this many multiply-adds (m*k*n) matmul() runs plain loops on the calling thread:
@@ -38,6 +48,8 @@ inline constexpr int64_t kSmallMatmulWork = 1 << 12;
 /// Scratch memory for one call; callers that may run concurrently pass their own buffer of
 /// matmul_scratchpad_bytes(spec) bytes (64-byte aligned); nullptr makes the call allocate.
 size_t matmul_scratchpad_bytes(const MatmulSpec& spec);
+/// Runs the product `spec` describes on raw arrays of the sizes it implies (see MatmulSpec);
+/// the first call per spec creates and caches a oneDNN primitive (tens of milliseconds).
 void matmul(const MatmulSpec& spec, const float* a, const float* b, float* c, const float* bias = nullptr,
             void* scratchpad = nullptr);
 

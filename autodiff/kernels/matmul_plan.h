@@ -19,18 +19,26 @@
 
 namespace ad::kernels {
 
+/// One oneDNN matmul for one MatmulSpec, ready to run; movable, not copyable.
 class MatmulPlan {
  public:
+  /// Creates the primitive and its memory objects (the costly part: once per shape).
   explicit MatmulPlan(const MatmulSpec& spec);
   ~MatmulPlan();
+  /// Plans move; the moved-from plan may only be destroyed or assigned.
+  /// @{
   MatmulPlan(MatmulPlan&&) noexcept;
   MatmulPlan& operator=(MatmulPlan&&) noexcept;
 
+  /// @}
+  /// The product this plan computes.
   const MatmulSpec& spec() const { return spec_; }
+  /// Bytes of scratch memory run() needs (64-byte aligned), possibly 0.
   size_t scratchpad_bytes() const;
   /// c (+)= scale * op(a) op(b) (+ bias, then activation); `scale` overrides spec().scale when
   /// the spec was made with a scale other than 1 (it is a runtime argument).
   void run(const float* a, const float* b, float* c, const float* bias, void* scratchpad, float scale) const;
+  /// run() with the spec's own scale.
   void run(const float* a, const float* b, float* c, const float* bias, void* scratchpad) const {
     run(a, b, c, bias, scratchpad, spec_.scale);
   }
