@@ -12,7 +12,11 @@
 
 namespace graph {
 
+/// Appends the gradient nodes of every parameter's path to the loss and sets g.gradients.
+/// Throws ad::Error naming a forward kind without a derivative.
 void append_backward(Graph& g);
+/// Appends one in-place update node per parameter with a gradient, for g.update (nothing
+/// for UpdateKind::None), adding the optimizer's slot values.
 void append_updates(Graph& g);
 
 }  // namespace graph

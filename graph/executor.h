@@ -28,10 +28,13 @@
 
 namespace graph {
 
+/// How run() orders nodes: Serial (one after another), Parallel (independent nodes as
+/// concurrent TBB tasks), or Auto (time both over the first runs, keep the faster).
 enum class ExecutionMode : uint8_t { Auto, Serial, Parallel };
 
+/// How an Executor runs its graph.
 struct ExecutorOptions {
-  ExecutionMode mode = ExecutionMode::Auto;
+  ExecutionMode mode = ExecutionMode::Auto;  ///< see ExecutionMode
   int trial_runs = 3;    ///< Auto: timed runs of each order before choosing
   bool profile = false;  ///< time every node (node_seconds, gemm_seconds)
 };
@@ -39,13 +42,18 @@ struct ExecutorOptions {
 /// Arena allocations made by all executors so far: tests check it stays put in steady state.
 int64_t arena_allocation_count();
 
+/// Runs one graph many times with no allocation after the first run; not copyable. Not
+/// re-entrant: one run() at a time.
 class Executor {
  public:
+  /// Takes the graph over, orders its in-place writes, plans its buffers and creates its GEMMs
+  /// (the costly part: once per graph). Throws ad::Error for a node the executor cannot run.
   explicit Executor(Graph graph, ExecutorOptions options = {});
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
+  /// The graph as the executor runs it (after its own edits).
   const Graph& graph() const { return graph_; }
   /// Points every value bound to (role, index) at `t`'s storage; shapes must have the same
   /// element count as the placeholder the graph was recorded with.
@@ -54,11 +62,15 @@ class Executor {
   /// gradient), straight into t's storage instead of the arena: a caller that wants it in a
   /// tensor of its own is spared a copy per step.
   void bind_output(int v, Tensor t);
+  /// One step: every node once, updates included. Throws ad::Error naming a value that was
+  /// never bound, or bad data found by a kernel (a label out of range).
   void run(const RunContext& context = {});
 
+  /// The loss of the last run; throws ad::Error when the graph has no loss or has not run.
   float loss() const;
   /// A copy of value v after the last run (for tests and predictions).
   Tensor value(int v) const;
+  /// Value v's array in the last run, without a copy (valid until the next run).
   const float* data(int v) const { return pointers_[static_cast<size_t>(v)]; }
 
   /// The GEMM of node i, or nullptr when the node is not one.
@@ -66,13 +78,19 @@ class Executor {
     const auto& p = gemms_[static_cast<size_t>(i)];
     return p ? &*p : nullptr;
   }
+  /// The order Auto settled on (Serial until it has decided).
   ExecutionMode chosen_mode() const { return chosen_; }
+  /// Where each value lives in the arena.
   const BufferPlan& buffer_plan() const { return plan_; }
+  /// Wall time of the last run().
   double last_run_seconds() const { return last_seconds_; }
   /// With `profile`: time spent in node i, and in all GEMM nodes, since the last reset.
   double node_seconds(int i) const { return static_cast<double>(node_ns_[static_cast<size_t>(i)].load()) * 1e-9; }
+  /// With `profile`: time spent in all GEMM nodes since the last reset.
   double gemm_seconds() const;
+  /// Zeroes the profile's clocks.
   void reset_profile();
+  /// Number of completed run() calls.
   int64_t runs() const { return runs_; }
 
  private:

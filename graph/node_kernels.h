@@ -14,8 +14,9 @@
 
 namespace graph {
 
+/// What changes between runs of the same graph without recompiling it.
 struct RunContext {
-  float learning_rate = 0.01f;
+  float learning_rate = 0.01f;  ///< multiplies updates marked times_learning_rate (a schedule may change it per step)
   int64_t iteration = 1;  ///< Adam's t, counting from 1
 };
 

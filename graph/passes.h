@@ -25,11 +25,14 @@ void fold_sgd(Graph& g);
 /// Nodes whose outputs nobody reads (and that write no parameter) go.
 void remove_dead_nodes(Graph& g);
 
+/// Which passes optimize() runs: all by default; switching one off gives the reference it is
+/// tested against.
 struct OptimizeOptions {
-  bool fuse_dense = true;
-  bool fuse_softmax_crossentropy = true;
-  bool fold_sgd = true;
+  bool fuse_dense = true;  ///< run fuse_dense()
+  bool fuse_softmax_crossentropy = true;  ///< run fuse_softmax_crossentropy()
+  bool fold_sgd = true;  ///< run fold_sgd() (only plain SGD updates are folded)
 };
+/// Runs the chosen passes, then remove_dead_nodes(), each noting in g.report() what it did.
 void optimize(Graph& g, OptimizeOptions options = {});
 
 }  // namespace graph

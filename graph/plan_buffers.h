@@ -17,6 +17,7 @@
 
 namespace graph {
 
+/// Offsets of the temporary values in the executor's one arena.
 struct BufferPlan {
   std::vector<int64_t> offsets;  ///< per value, in floats; -1: not in the arena
   int64_t floats = 0;            ///< the arena's size

@@ -16,11 +16,18 @@
 
 namespace graph {
 
+/// Adds control edges (Node::after) so that every in-place write of a parameter or slot runs
+/// after every other reader of it.
 void order_in_place_writes(Graph& g);
 
+/// The happens-before relation of a graph's nodes, from data and control edges.
 struct Schedule {
+  /// Direct edges per node: the nodes it waits for and the nodes waiting for it.
+  /// @{
   std::vector<std::vector<int>> predecessors, successors;
+  /// @}
   std::vector<std::vector<uint64_t>> ancestors;  ///< bit sets: ancestors[j] holds i when i must precede j
+  /// Whether node i finishes before node j starts in every order the executor may use.
   bool before(int i, int j) const {
     return (ancestors[static_cast<size_t>(j)][static_cast<size_t>(i) / 64] >> (static_cast<size_t>(i) % 64)) & 1u;
   }
