@@ -1,14 +1,14 @@
 /// @file
 /// Saved models: one safetensors file (nn/safetensors.h) per model, readable by other tools.
-/// @code
+/// @verbatim
 /// tensors:  "<layer>/<weight>"                 every weight, in model order ("dense/kernel")
 ///           "optimizer/<layer>/<weight>/<slot>" the optimizer's state ("optimizer/dense/kernel/m")
 /// metadata: "format" = "tapegrad.sequential", "format_version" = "1",
 ///           "config" = Sequential::get_config() as JSON (architecture and compile settings),
 ///           "optimizer_iterations" = the optimizer's step count.
-/// quential::save(path) and nn::load_model(path) (declared in nn/sequential.h) read and write
-/// ; the functions here handle the weights alone, as Keras' save_weights/load_weights do.
-/// @endcode
+/// @endverbatim
+/// Sequential::save(path) and nn::load_model(path) (declared in nn/sequential.h) read and write
+/// it; the functions here handle the weights alone, as Keras' save_weights/load_weights do.
 ///
 /// @code
 /// model.save("iris.model");

@@ -1,10 +1,10 @@
 /// @file
 /// Adam as Keras computes it, with the bias correction folded into the step size:
-/// @code
+/// @verbatim
 /// m += (1 - beta_1) (g - m);  v += (1 - beta_2) (g² - v)
 /// w -= lr · sqrt(1 - beta_2^t) / (1 - beta_1^t) · m / (sqrt(v) + epsilon)
-/// ots "m" and "v" per parameter.
-/// @endcode
+/// @endverbatim
+/// Slots "m" and "v" per parameter.
 ///
 /// @code
 /// model.compile({.loss = "mse", .optimizer = nn::Adam(1e-3, {.beta_1 = 0.9})});

@@ -1,10 +1,10 @@
 /// @file
 /// RMSprop as Keras computes it:
-/// @code
+/// @verbatim
 /// velocity = rho · velocity + (1 - rho) g²;  step = lr · g / sqrt(velocity + epsilon)
 /// w -= step   (with momentum: momentum_slot = momentum · momentum_slot + step; w -= momentum_slot)
-/// ots "velocity", and "momentum" when momentum > 0.
-/// @endcode
+/// @endverbatim
+/// Slots "velocity", and "momentum" when momentum > 0.
 ///
 /// @code
 /// model.compile({.loss = "mse", .optimizer = nn::RMSprop(1e-3, {.rho = 0.9})});

@@ -1,10 +1,10 @@
 /// @file
 /// SGD with optional momentum and Nesterov momentum, updating as Keras does:
-/// @code
+/// @verbatim
 /// velocity = momentum * velocity - lr * g;  w += velocity
 /// (nesterov: w += momentum * velocity - lr * g)
-/// e "momentum" slot exists only when momentum > 0, as in Keras.
-/// @endcode
+/// @endverbatim
+/// The "momentum" slot exists only when momentum > 0, as in Keras.
 ///
 /// @code
 /// nn::SGD plain(0.01);

@@ -54,7 +54,7 @@ def convert_opening(lines):
         if is_code and not in_code:
             out.append('/// @code')
             in_code = True
-        if not is_code and in_code and text.strip() == '':
+        if not is_code and in_code:  # a blank or a text line ends the example
             out.append('/// @endcode')
             in_code = False
         if in_code:
