@@ -95,7 +95,8 @@ class Batches {
   /// The first batch and one past the last, for range-for.
   /// @{
   iterator begin() const { return {this, 0}; }
-  iterator end() const { return {this, count_}; }  ///<
+  iterator end() const { return {this, count_}; }
+  /// @}
 
  private:
   ad::Tensor x_, y_;

@@ -14,19 +14,28 @@
 namespace nn {
 
 class Sequential;
+/// Figures by Keras name ("loss", "accuracy", "val_loss", ...): what fit() reports.
 using Logs = std::map<std::string, double>;
 
+/// Hooks that fit() calls as training proceeds, as Keras' keras.callbacks.Callback; each does
+/// nothing unless overridden. A hook may set model.stop_training to end fit() early.
 class Callback {
  public:
   virtual ~Callback() = default;
+  /// Before the first epoch.
   virtual void on_train_begin(Sequential& /*model*/) {}
+  /// Before each epoch (counted from 0).
   virtual void on_epoch_begin(Sequential& /*model*/, int /*epoch*/) {}
+  /// After each training batch, with the running means of the epoch so far (batch counts from 0).
   virtual void on_batch_end(Sequential& /*model*/, int /*batch*/, const Logs& /*logs*/) {}
   /// Epochs count from 0 here (the display counts from 1, as Keras does).
   virtual void on_epoch_end(Sequential& /*model*/, int /*epoch*/, const Logs& /*logs*/) {}
+  /// After the last epoch, with the last epoch's logs.
   virtual void on_train_end(Sequential& /*model*/, const Logs& /*logs*/) {}
 };
 
+/// Callbacks are shared: the caller may keep one to read it after fit() (a checkpoint's best
+/// value).
 using CallbackPtr = std::shared_ptr<Callback>;
 
 }  // namespace nn

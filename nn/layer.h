@@ -24,21 +24,28 @@ namespace nn {
 using ad::Shape;
 using ad::Tensor;
 using ad::Var;
+/// Layers' and models' configurations are nlohmann::json values.
 using Json = nlohmann::json;
 
+/// The base of every layer (see the file's description). Layers are used through LayerPtr:
+/// copies of a model share them.
 class Layer {
  public:
   virtual ~Layer() = default;
 
   /// "Dense", "Flatten", ...: the key of layer_from_config().
   virtual std::string type() const = 0;
+  /// The layer's name, unique in its model ("dense", "dense_1", ...); empty until named.
   const std::string& name() const { return name_; }
+  /// Renames the layer (Sequential::add() names unnamed ones).
   void set_name(std::string name) { name_ = std::move(name); }
 
   /// Creates the weights for inputs whose per-sample shape (no batch axis) is `input_shape`.
   /// Called once; later calls check the shape matches and throw naming the layer otherwise.
   void build(const Shape& input_shape, ad::Rng& rng);
+  /// Whether build() has created the weights.
   bool built() const { return built_; }
+  /// The per-sample input shape it was built for (empty before build()).
   const Shape& input_shape() const { return input_shape_; }
   /// Per-sample output shape for a per-sample input shape.
   virtual Shape output_shape(const Shape& input_shape) const = 0;
@@ -50,28 +57,36 @@ class Layer {
   /// The forward computation on a batch [n, ...]; builds with a default seed if not built and
   /// throws naming the layer when the per-sample shape differs from the built one.
   virtual Var call(const Var& x) = 0;
+  /// call(x): layers are applied like functions, as in Keras.
   Var operator()(const Var& x);
 
   /// The activation applied last ("linear" when none), and the computation without it. A model
   /// whose last activation is softmax (sigmoid) hands the pre-activation values, the logits, to
   /// a cross-entropy loss so the loss is computed in the stable log-sum-exp form.
   virtual std::string output_activation() const { return "linear"; }
+  /// call() without the output activation: the logits for a cross-entropy on logits.
   virtual Var call_pre_activation(const Var& x) { return call(x); }
 
   /// Trainable parameters, in a fixed order (Dense: kernel, bias), with their names.
   virtual std::vector<Var> weights() { return {}; }
+  /// The names of weights(), in the same order ("kernel", "bias").
   virtual std::vector<std::string> weight_names() const { return {}; }
+  /// Number of trainable scalars in weights() (0 before build()).
   int64_t parameter_count();
   /// The parameter count the layer has (or would have) once built for `input_shape`, so that
   /// a model can show its summary before its weights exist.
   virtual int64_t parameter_count_for(const Shape& /*input_shape*/) const { return 0; }
 
+  /// The layer as plain JSON: {"type": type(), "name": ..., its constructor arguments}, enough
+  /// for layer_from_config() to rebuild it (weights are saved separately).
   virtual Json get_config() const = 0;
 
  protected:
+  /// Creates the weights for `input_shape`, drawing initial values from `rng`; build() calls it once.
   virtual void build_weights(const Shape& input_shape, ad::Rng& rng) = 0;
   /// Builds from x's per-sample shape (seed 0) on first use, else checks that shape.
   void ensure_built(const Var& x);
+  /// Records the input shape a constructor was given (see declared_input_shape()).
   void declare_input_shape(std::optional<Shape> shape);
   /// "Dense 'dense_1'": how error messages name a layer.
   std::string describe() const;
@@ -83,16 +98,20 @@ class Layer {
   bool built_ = false;
 };
 
+/// Layers are shared between copies of a model.
 using LayerPtr = std::shared_ptr<Layer>;
 
 /// Holds any layer given by value, so that models read like Keras:
 ///   nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(10, "softmax")});
 class LayerRef {
  public:
+  /// Takes a layer by value (nn::Dense(10), ...), moved into a new LayerPtr.
   template <typename L>
     requires std::derived_from<L, Layer>
   LayerRef(L layer) : layer_(std::make_shared<L>(std::move(layer))) {}
+  /// Takes an existing layer, shared.
   LayerRef(LayerPtr layer) : layer_(std::move(layer)) {}
+  /// The layer.
   const LayerPtr& get() const { return layer_; }
 
  private:

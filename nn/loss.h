@@ -20,6 +20,8 @@
 
 namespace nn {
 
+/// The base of the losses that compile() takes, as Keras' keras.losses.Loss: a mean over the
+/// batch's samples, comparable between batch sizes.
 class Loss {
  public:
   virtual ~Loss() = default;
@@ -29,6 +31,7 @@ class Loss {
   virtual Var compute(const Var& prediction, const Tensor& target) const = 0;
   /// {"name": ..., and options such as "from_logits" or "delta"}.
   virtual Json get_config() const;
+  /// An independent copy (a model's copy may be recompiled without touching the original).
   virtual std::shared_ptr<Loss> clone() const = 0;
   /// The same loss on the values before `activation`, when taking those is the stable way to
   /// compute it (softmax or sigmoid before a cross-entropy on probabilities); else nullptr.
@@ -40,12 +43,15 @@ class Loss {
   virtual bool sparse_targets() const { return false; }
 };
 
+/// Losses are held by shared pointer.
 using LossPtr = std::shared_ptr<Loss>;
 
+/// Keras' option of the cross-entropy losses.
 struct CrossentropyLossOptions {
-  bool from_logits = false;
+  bool from_logits = false;  ///< the model outputs logits, not probabilities (Keras' default false)
 };
 
+/// Keras' MeanSquaredError ("mse"): mean of (prediction - target)², targets of the output's shape.
 class MeanSquaredError : public Loss {
  public:
   std::string name() const override { return "mean_squared_error"; }
@@ -53,6 +59,7 @@ class MeanSquaredError : public Loss {
   LossPtr clone() const override { return std::make_shared<MeanSquaredError>(*this); }
 };
 
+/// Keras' MeanAbsoluteError ("mae"): mean of |prediction - target|, robust to outliers.
 class MeanAbsoluteError : public Loss {
  public:
   std::string name() const override { return "mean_absolute_error"; }
@@ -60,17 +67,22 @@ class MeanAbsoluteError : public Loss {
   LossPtr clone() const override { return std::make_shared<MeanAbsoluteError>(*this); }
 };
 
+/// Keras' option of the Huber loss.
 struct HuberOptions {
-  double delta = 1.0;
+  double delta = 1.0;  ///< where the loss turns from quadratic to linear (Keras' default 1.0); must be positive
 };
 
+/// Keras' Huber loss: ½e² for |e| <= delta, delta(|e| - ½delta) beyond; quadratic near 0,
+/// linear for outliers.
 class Huber : public Loss {
  public:
+  /// Throws ad::Error unless delta is positive and finite.
   explicit Huber(HuberOptions options = {});
   std::string name() const override { return "huber"; }
   Var compute(const Var& prediction, const Tensor& target) const override;
   Json get_config() const override;
   LossPtr clone() const override { return std::make_shared<Huber>(*this); }
+  /// The option delta.
   double delta() const { return options_.delta; }
 
  private:
@@ -80,16 +92,21 @@ class Huber : public Loss {
 /// Shared by the three cross-entropies: the from_logits option and its config.
 class CrossentropyLoss : public Loss {
  public:
+  /// With Keras' from_logits option.
   explicit CrossentropyLoss(CrossentropyLossOptions options) : options_(options) {}
+  /// Whether predictions are logits.
   bool from_logits() const { return options_.from_logits; }
   Json get_config() const override;
 
  protected:
-  CrossentropyLossOptions options_;
+  CrossentropyLossOptions options_;  ///< the options given
 };
 
+/// Keras' BinaryCrossentropy: -mean(t log p + (1-t) log(1-p)) per output, targets in [0,1] of
+/// the output's shape (one sigmoid output per label). Probabilities are clipped to [1e-7, 1-1e-7].
 class BinaryCrossentropy : public CrossentropyLoss {
  public:
+  /// Keras' defaults: probabilities, not logits.
   explicit BinaryCrossentropy(CrossentropyLossOptions options = {}) : CrossentropyLoss(options) {}
   std::string name() const override { return "binary_crossentropy"; }
   Var compute(const Var& prediction, const Tensor& target) const override;
@@ -98,8 +115,11 @@ class BinaryCrossentropy : public CrossentropyLoss {
   void check_targets(const Tensor& y, const Shape& output_shape, const char* who) const override;
 };
 
+/// Keras' CategoricalCrossentropy: -Σ t log p over classes, targets one-hot (or any
+/// distribution) of the output's shape [classes].
 class CategoricalCrossentropy : public CrossentropyLoss {
  public:
+  /// Keras' defaults: probabilities, not logits.
   explicit CategoricalCrossentropy(CrossentropyLossOptions options = {}) : CrossentropyLoss(options) {}
   std::string name() const override { return "categorical_crossentropy"; }
   Var compute(const Var& prediction, const Tensor& target) const override;
@@ -108,8 +128,11 @@ class CategoricalCrossentropy : public CrossentropyLoss {
   void check_targets(const Tensor& y, const Shape& output_shape, const char* who) const override;
 };
 
+/// Keras' SparseCategoricalCrossentropy: -log p[label], targets class indices [n] (floats
+/// holding integers in [0, classes)).
 class SparseCategoricalCrossentropy : public CrossentropyLoss {
  public:
+  /// Keras' defaults: probabilities, not logits.
   explicit SparseCategoricalCrossentropy(CrossentropyLossOptions options = {}) : CrossentropyLoss(options) {}
   std::string name() const override { return "sparse_categorical_crossentropy"; }
   Var compute(const Var& prediction, const Tensor& target) const override;
@@ -124,17 +147,24 @@ class SparseCategoricalCrossentropy : public CrossentropyLoss {
 LossPtr loss_by_name(const std::string& name);
 /// Rebuilds a loss from get_config().
 LossPtr loss_from_config(const Json& config);
+/// The names loss_by_name() accepts.
 const std::vector<std::string>& known_losses();
 
 /// Accepts a Keras name or a Loss object, as OptimizerRef does.
 class LossRef {
  public:
+  /// A loss by name (see loss_by_name()); throws listing the known names.
+  /// @{
   LossRef(const char* name) : loss_(loss_by_name(name)) {}
   LossRef(const std::string& name) : loss_(loss_by_name(name)) {}
+  /// @}
+  /// A loss object given by value.
   template <typename L>
     requires std::derived_from<L, Loss>
   LossRef(L loss) : loss_(std::make_shared<L>(std::move(loss))) {}
+  /// A loss shared with the caller.
   LossRef(LossPtr loss) : loss_(std::move(loss)) {}
+  /// The loss.
   const LossPtr& get() const { return loss_; }
 
  private:

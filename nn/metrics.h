@@ -17,6 +17,7 @@
 
 namespace nn {
 
+/// The base of the metrics: a running mean of a per-sample value, as Keras' stateful metrics.
 class Metric {
  public:
   virtual ~Metric() = default;
@@ -24,10 +25,13 @@ class Metric {
   const std::string& name() const { return name_; }
   /// Adds a batch: `prediction` [n, ...] the model's outputs, `target` as given to fit.
   void update(const Tensor& prediction, const Tensor& target);
+  /// The mean over every sample since the last reset (0 before any).
   double result() const { return count_ ? total_ / static_cast<double>(count_) : 0.0; }
+  /// Forgets the samples seen (at the start of each epoch and evaluation).
   void reset() { total_ = 0, count_ = 0; }
 
  protected:
+  /// A metric reported under `name`.
   explicit Metric(std::string name) : name_(std::move(name)) {}
   /// The sum over the batch's samples of the per-sample value.
   virtual double batch_total(const Tensor& prediction, const Tensor& target) const = 0;
@@ -38,12 +42,14 @@ class Metric {
   int64_t count_ = 0;
 };
 
+/// Metrics are held by shared pointer.
 using MetricPtr = std::shared_ptr<Metric>;
 
 /// Per output: 1 when output and target fall on the same side of the threshold; averaged over
 /// a sample's outputs (Keras' binary_accuracy).
 class BinaryAccuracy : public Metric {
  public:
+  /// Outputs above `threshold` count as 1 (Keras' default 0.5, for probabilities).
   explicit BinaryAccuracy(std::string name = "binary_accuracy", double threshold = 0.5)
       : Metric(std::move(name)), threshold_(threshold) {}
 
@@ -57,6 +63,7 @@ class BinaryAccuracy : public Metric {
 /// argmax of the output against argmax of a one-hot target.
 class CategoricalAccuracy : public Metric {
  public:
+  /// Reported as `name`.
   explicit CategoricalAccuracy(std::string name = "categorical_accuracy") : Metric(std::move(name)) {}
 
  protected:
@@ -66,6 +73,7 @@ class CategoricalAccuracy : public Metric {
 /// argmax of the output against a class index.
 class SparseCategoricalAccuracy : public Metric {
  public:
+  /// Reported as `name`.
   explicit SparseCategoricalAccuracy(std::string name = "sparse_categorical_accuracy") : Metric(std::move(name)) {}
 
  protected:
@@ -75,14 +83,17 @@ class SparseCategoricalAccuracy : public Metric {
 /// Mean absolute (squared) error over a sample's outputs.
 class MeanAbsoluteErrorMetric : public Metric {
  public:
+  /// Reported as `name`.
   explicit MeanAbsoluteErrorMetric(std::string name = "mae") : Metric(std::move(name)) {}
 
  protected:
   double batch_total(const Tensor& prediction, const Tensor& target) const override;
 };
 
+/// Mean squared error over a sample's outputs (Keras' "mse" metric).
 class MeanSquaredErrorMetric : public Metric {
  public:
+  /// Reported as `name`.
   explicit MeanSquaredErrorMetric(std::string name = "mse") : Metric(std::move(name)) {}
 
  protected:

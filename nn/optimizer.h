@@ -16,6 +16,8 @@
 
 namespace nn {
 
+/// The base of the optimizers, as Keras' keras.optimizers.Optimizer: hyper-parameters, the
+/// step count and per-parameter slots.
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -26,12 +28,13 @@ class Optimizer {
   virtual void apply(const std::vector<Var>& params) = 0;
   /// Hyper-parameters by Keras names: {"type":"SGD","learning_rate":0.01,"momentum":0,...}.
   virtual Json get_config() const = 0;
+  /// An independent copy, slots included (copied, not shared).
   virtual std::shared_ptr<Optimizer> clone() const = 0;
 
   /// slots()[i]["momentum"] etc. for parameter i, in build() order.
   std::vector<std::map<std::string, Tensor>>& slots() { return slots_; }
-  int64_t iterations = 0;
-  double learning_rate = 0.01;
+  int64_t iterations = 0;  ///< updates applied so far (Keras' optimizer.iterations; Adam's t)
+  double learning_rate = 0.01;  ///< the step size; callbacks may change it between steps
 
  protected:
   /// Throws unless build() was called for parameters of these shapes.
@@ -40,6 +43,7 @@ class Optimizer {
   /// original (Tensor copies do share it).
   void own_slots();
   template <typename O>
+  /// clone() for a subclass O: a copy of *this with slots of its own.
   std::shared_ptr<Optimizer> clone_as() const {
     auto copy = std::make_shared<O>(static_cast<const O&>(*this));
     copy->own_slots();
@@ -48,9 +52,10 @@ class Optimizer {
   /// One slot per parameter, zeros of its shape, under each of `names`.
   void make_slots(const std::vector<Var>& params, std::initializer_list<const char*> names);
 
-  std::vector<std::map<std::string, Tensor>> slots_;
+  std::vector<std::map<std::string, Tensor>> slots_;  ///< per parameter, by slot name
 };
 
+/// Optimizers are held by shared pointer (a model's compile settings).
 using OptimizerPtr = std::shared_ptr<Optimizer>;
 
 /// Rebuilds an optimizer from get_config() (slots are restored separately).
@@ -61,12 +66,18 @@ OptimizerPtr optimizer_by_name(const std::string& name);
 /// Accepts a Keras name ("sgd", "adam", "rmsprop", with default settings) or an optimizer.
 class OptimizerRef {
  public:
+  /// An optimizer by name, see optimizer_by_name().
+  /// @{
   OptimizerRef(const char* name);
   OptimizerRef(const std::string& name);
+  /// @}
+  /// An optimizer object given by value.
   template <typename O>
     requires std::derived_from<O, Optimizer>
   OptimizerRef(O optimizer) : optimizer_(std::make_shared<O>(std::move(optimizer))) {}
+  /// An optimizer shared with the caller (its slots are then shared too).
   OptimizerRef(OptimizerPtr optimizer) : optimizer_(std::move(optimizer)) {}
+  /// The optimizer.
   const OptimizerPtr& get() const { return optimizer_; }
 
  private:

@@ -9,8 +9,10 @@
 
 namespace nn {
 
+/// Keras' Activation layer: applies a named activation element-wise; no weights.
 class Activation : public Layer {
  public:
+  /// Throws ad::Error listing the known activations for an unknown name.
   explicit Activation(const std::string& name);
   std::string type() const override { return "Activation"; }
   Shape output_shape(const Shape& input_shape) const override { return input_shape; }
@@ -18,6 +20,7 @@ class Activation : public Layer {
   std::string output_activation() const override { return activation_; }
   Var call_pre_activation(const Var& x) override;
   Json get_config() const override;
+  /// Rebuilds from get_config().
   static std::shared_ptr<Activation> from_config(const Json& config);
 
  protected:

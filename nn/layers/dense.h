@@ -12,16 +12,20 @@
 
 namespace nn {
 
+/// Keras' Dense arguments and defaults.
 struct DenseOptions {
-  std::string activation = "linear";
-  bool use_bias = true;
-  std::string kernel_initializer = "glorot_uniform";
-  std::string bias_initializer = "zeros";
+  std::string activation = "linear";  ///< any name of nn/activations.h; "linear" is none
+  bool use_bias = true;  ///< add the bias vector
+  std::string kernel_initializer = "glorot_uniform";  ///< Keras' default, see nn/initializers.h
+  std::string bias_initializer = "zeros";  ///< Keras' default
   Shape input_shape = {};  ///< per sample; lets a model whose first layer this is build itself
 };
 
+/// Keras' Dense: activation(x · kernel + bias) with kernel [features, units] and bias [units],
+/// inputs [n, features] (add a Flatten before it for images).
 class Dense : public Layer {
  public:
+  /// A linear layer of `units` outputs. Throws ad::Error unless units > 0.
   explicit Dense(int64_t units) : Dense(units, DenseOptions{}) {}
   /// A template so that a braced options list never reads as a string (which would make
   /// Dense(1, {.input_shape = {4}}) ambiguous).
@@ -32,6 +36,8 @@ class Dense : public Layer {
       : Dense(units, DenseOptions{.activation = std::string(activation),
                                   .kernel_initializer = std::move(kernel_initializer),
                                   .bias_initializer = std::move(bias_initializer)}) {}
+  /// With every option. Throws ad::Error unless units > 0, or naming an unknown activation or
+  /// initializer.
   Dense(int64_t units, DenseOptions options);
 
   std::string type() const override { return "Dense"; }
@@ -43,12 +49,16 @@ class Dense : public Layer {
   std::vector<std::string> weight_names() const override;
   int64_t parameter_count_for(const Shape& input_shape) const override;
   Json get_config() const override;
+  /// Rebuilds from get_config(); throws ad::Error naming a missing or mistyped field.
   static std::shared_ptr<Dense> from_config(const Json& config);
 
+  /// Number of outputs.
   int64_t units() const { return units_; }
+  /// Whether it adds a bias.
   bool use_bias() const { return options_.use_bias; }
-  /// Valid once built.
+  /// The kernel [features, units]; valid once built.
   Var& kernel() { return kernel_; }
+  /// The bias [units], once built (undefined without use_bias).
   Var& bias() { return bias_; }
 
  protected:

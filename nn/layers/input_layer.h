@@ -10,13 +10,16 @@
 
 namespace nn {
 
+/// Keras' InputLayer: declares the per-sample input shape and passes inputs through.
 class InputLayer : public Layer {
  public:
+  /// Throws ad::Error for an empty shape.
   explicit InputLayer(Shape input_shape);
   std::string type() const override { return "InputLayer"; }
   Shape output_shape(const Shape& input_shape) const override { return input_shape; }
   Var call(const Var& x) override;
   Json get_config() const override;
+  /// Rebuilds from get_config(); throws ad::Error when input_shape is missing.
   static std::shared_ptr<InputLayer> from_config(const Json& config);
 
  protected:

@@ -14,20 +14,25 @@
 
 namespace nn {
 
+/// Keras' Adam options and defaults (Kingma and Ba's betas; Keras' epsilon 1e-7).
 struct AdamOptions {
-  double beta_1 = 0.9;
-  double beta_2 = 0.999;
-  double epsilon = 1e-7;
+  double beta_1 = 0.9;  ///< decay of the first moment m, in [0, 1)
+  double beta_2 = 0.999;  ///< decay of the second moment v, in [0, 1)
+  double epsilon = 1e-7;  ///< added to sqrt(v) against division by zero; positive
 };
 
+/// Adam (Keras' Adam, "adam"): per-parameter steps scaled by running moments of the gradient.
 class Adam : public Optimizer {
  public:
+  /// Keras' default learning rate 0.001. Throws ad::Error for a negative or non-finite rate,
+  /// a beta outside [0, 1) or a non-positive epsilon.
   explicit Adam(double learning_rate = 0.001, AdamOptions options = {});
   std::string type() const override { return "Adam"; }
   void build(const std::vector<Var>& params) override;
   void apply(const std::vector<Var>& params) override;
   Json get_config() const override;
   OptimizerPtr clone() const override { return clone_as<Adam>(); }
+  /// The options given.
   const AdamOptions& options() const { return options_; }
 
  private:

@@ -14,20 +14,26 @@
 
 namespace nn {
 
+/// Keras' RMSprop options and defaults.
 struct RMSpropOptions {
-  double rho = 0.9;
-  double momentum = 0;
-  double epsilon = 1e-7;
+  double rho = 0.9;  ///< decay of the mean square, in [0, 1)
+  double momentum = 0;  ///< in [0, 1]; above 0 adds the "momentum" slot
+  double epsilon = 1e-7;  ///< added to the mean square under the root; positive
 };
 
+/// RMSprop (Keras' RMSprop, "rmsprop"): steps divided by a running root mean square of the
+/// gradient. Trained eagerly (the compiled step does not fold it).
 class RMSprop : public Optimizer {
  public:
+  /// Keras' default learning rate 0.001. Throws ad::Error for a negative or non-finite rate,
+  /// rho outside [0, 1), momentum outside [0, 1] or a non-positive epsilon.
   explicit RMSprop(double learning_rate = 0.001, RMSpropOptions options = {});
   std::string type() const override { return "RMSprop"; }
   void build(const std::vector<Var>& params) override;
   void apply(const std::vector<Var>& params) override;
   Json get_config() const override;
   OptimizerPtr clone() const override { return clone_as<RMSprop>(); }
+  /// The options given.
   const RMSpropOptions& options() const { return options_; }
 
  private:
