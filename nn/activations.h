@@ -16,6 +16,7 @@
 
 namespace nn {
 
+/// An activation: an element-wise op of nn's Keras names (ad::relu, ad::sigmoid, ...).
 using ActivationFn = ad::Var (*)(const ad::Var&);
 
 /// The op for a name; throws ad::Error listing the known names for an unknown one.
@@ -23,7 +24,9 @@ ActivationFn activation_function(const std::string& name);
 /// The one spelling each activation is stored and saved under: "logistic" -> "sigmoid",
 /// "" and "none" -> "linear".
 std::string canonical_activation(const std::string& name);
+/// activation_function(name)(x); throws ad::Error listing the known names for an unknown one.
 ad::Var activation(const std::string& name, const ad::Var& x);
+/// The names activation_function() accepts.
 const std::vector<std::string>& known_activations();
 
 /// The identity, for "linear".

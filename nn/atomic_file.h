@@ -19,14 +19,20 @@ namespace nn {
 ///   out.commit();
 class AtomicFile {
  public:
+  /// Opens a temporary file beside `path`; throws ad::Error naming it when it cannot.
   explicit AtomicFile(std::string path);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
+  /// Appends bytes (text) to the temporary file; throws ad::Error naming the file on failure.
+  /// @{
   void write(std::span<const std::byte> bytes);
   void write(std::string_view text);
+  /// @}
+  /// Flushes, syncs and renames the temporary over `path`; throws ad::Error naming it on failure.
   void commit();
+  /// Where the bytes go until commit().
   const std::string& temporary_path() const { return temporary_; }
 
  private:

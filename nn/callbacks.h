@@ -31,10 +31,13 @@ namespace nn {
 /// or "auc", min otherwise, as Keras decides).
 class Improvement {
  public:
+  /// For the figure `monitor` in `mode` ("min", "max", "auto"); throws ad::Error naming `who`
+  /// for another mode.
   Improvement(const std::string& who, const std::string& monitor, const std::string& mode,
               double min_delta = 0);
   /// True when `current` beats `reference` by more than min_delta; anything beats "no value".
   bool operator()(double current, std::optional<double> reference) const;
+  /// Whether larger is better.
   bool maximizes() const { return maximize_; }
 
  private:
@@ -47,21 +50,24 @@ double monitored_value(const std::string& who, const std::string& monitor, const
 
 /// Keras' options, the most used first (designated initializers must keep this order).
 struct EarlyStoppingOptions {
-  std::string monitor = "val_loss";
+  std::string monitor = "val_loss";  ///< the figure watched (Keras' default val_loss)
   int patience = 0;      ///< epochs without improvement before stopping
   double min_delta = 0;  ///< a change smaller than this is no improvement
-  std::string mode = "auto";
+  std::string mode = "auto";  ///< "min", "max" or "auto" (see Improvement)
   std::optional<double> baseline = std::nullopt;  ///< training stops unless the figure beats this
   /// Puts back the weights of the best epoch when training ends, whether it stopped early or not.
   bool restore_best_weights = false;
   int start_from_epoch = 0;  ///< epochs of warm-up that are not watched
-  int verbose = 0;
+  int verbose = 0;  ///< 1: print a line when stopping
 };
 
 namespace callbacks {
 
+/// Keras' EarlyStopping: stops fit() once the monitored figure has not improved for
+/// `patience` epochs.
 class EarlyStopping : public Callback {
  public:
+  /// Throws ad::Error for a negative patience or start_from_epoch, or an unknown mode.
   explicit EarlyStopping(EarlyStoppingOptions options = {});
   void on_train_begin(Sequential& model) override;
   void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
@@ -69,8 +75,11 @@ class EarlyStopping : public Callback {
 
   /// The epoch that set model.stop_training, if any.
   std::optional<int> stopped_epoch() const { return stopped_epoch_; }
+  /// The epoch with the best figure so far, and that figure.
+  /// @{
   std::optional<int> best_epoch() const { return best_epoch_; }
   std::optional<double> best() const { return best_; }
+  /// @}
 
  private:
   EarlyStoppingOptions options_;
@@ -83,14 +92,16 @@ class EarlyStopping : public Callback {
 
 }  // namespace callbacks
 
+/// An EarlyStopping to put in FitOptions::callbacks, kept by the caller to read afterwards.
 std::shared_ptr<callbacks::EarlyStopping> EarlyStopping(EarlyStoppingOptions options = {});
 
+/// Keras' ModelCheckpoint options and defaults.
 struct ModelCheckpointOptions {
-  std::string monitor = "val_loss";
+  std::string monitor = "val_loss";  ///< the figure watched with save_best_only
   bool save_best_only = false;     ///< write only when the monitored figure improves
   bool save_weights_only = false;  ///< the weights alone, as save_weights() writes them
-  std::string mode = "auto";
-  int verbose = 0;
+  std::string mode = "auto";  ///< "min", "max" or "auto" (see Improvement)
+  int verbose = 0;  ///< 1: print a line for each file written
 };
 
 namespace callbacks {
@@ -99,13 +110,18 @@ namespace callbacks {
 /// "ckpt-{epoch:03d}-{val_loss:.3f}.model"; other braces in the path are written doubled.
 class ModelCheckpoint : public Callback {
  public:
+  /// Saves to `path` (a pattern, see the class) after each epoch. Throws ad::Error for an
+  /// empty path or an unknown mode; a pattern the epoch's logs cannot fill throws when used.
   ModelCheckpoint(std::string path, ModelCheckpointOptions options = {});
   void on_train_begin(Sequential& model) override;
   void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
 
   /// Every file written, in order (the same path more than once when it has no {epoch}).
   const std::vector<std::string>& saved() const { return saved_; }
+  /// The best monitored figure so far (with save_best_only).
   std::optional<double> best() const { return best_; }
+  /// The file name for epoch `epoch` (from 0) with `logs`; throws ad::Error naming a field the
+  /// logs lack.
   std::string path_for(int epoch, const Logs& logs) const;
 
  private:
@@ -118,11 +134,13 @@ class ModelCheckpoint : public Callback {
 
 }  // namespace callbacks
 
+/// A ModelCheckpoint to put in FitOptions::callbacks.
 std::shared_ptr<callbacks::ModelCheckpoint> ModelCheckpoint(std::string path,
                                                            ModelCheckpointOptions options = {});
 
+/// Keras' CSVLogger options and defaults.
 struct CSVLoggerOptions {
-  char separator = ',';
+  char separator = ',';  ///< between fields
   bool append = false;  ///< keep the rows of an earlier run (and its header)
 };
 
@@ -133,6 +151,7 @@ namespace callbacks {
 /// atomically after each epoch, so a reader never sees half a row.
 class CSVLogger : public Callback {
  public:
+  /// Writes to `path` (with `append`, after the rows already there).
   CSVLogger(std::string path, CSVLoggerOptions options = {});
   void on_train_begin(Sequential& model) override;
   void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
@@ -147,6 +166,7 @@ class CSVLogger : public Callback {
 
 }  // namespace callbacks
 
+/// A CSVLogger to put in FitOptions::callbacks.
 std::shared_ptr<callbacks::CSVLogger> CSVLogger(std::string path, CSVLoggerOptions options = {});
 
 namespace callbacks {
@@ -156,6 +176,7 @@ class TerminateOnNaN : public Callback {
  public:
   void on_train_begin(Sequential& model) override;
   void on_batch_end(Sequential& model, int batch, const Logs& logs) override;
+  /// The batch (from 0) at which it stopped training, if it did.
   std::optional<int> terminated_batch() const { return terminated_batch_; }
 
  private:
@@ -164,21 +185,24 @@ class TerminateOnNaN : public Callback {
 
 }  // namespace callbacks
 
+/// A TerminateOnNaN to put in FitOptions::callbacks.
 std::shared_ptr<callbacks::TerminateOnNaN> TerminateOnNaN();
 
 /// User code at the edges of training; empty functions are skipped.
 struct LambdaCallbackOptions {
-  std::function<void(Sequential&)> on_train_begin = nullptr;
-  std::function<void(Sequential&, int epoch)> on_epoch_begin = nullptr;
-  std::function<void(Sequential&, int batch, const Logs&)> on_batch_end = nullptr;
-  std::function<void(Sequential&, int epoch, const Logs&)> on_epoch_end = nullptr;
-  std::function<void(Sequential&, const Logs&)> on_train_end = nullptr;
+  std::function<void(Sequential&)> on_train_begin = nullptr;  ///< see Callback::on_train_begin
+  std::function<void(Sequential&, int epoch)> on_epoch_begin = nullptr;  ///< see Callback::on_epoch_begin
+  std::function<void(Sequential&, int batch, const Logs&)> on_batch_end = nullptr;  ///< see Callback::on_batch_end
+  std::function<void(Sequential&, int epoch, const Logs&)> on_epoch_end = nullptr;  ///< see Callback::on_epoch_end
+  std::function<void(Sequential&, const Logs&)> on_train_end = nullptr;  ///< see Callback::on_train_end
 };
 
 namespace callbacks {
 
+/// Keras' LambdaCallback: calls the given functions from the matching hooks.
 class LambdaCallback : public Callback {
  public:
+  /// With the functions to call; empty ones are skipped.
   explicit LambdaCallback(LambdaCallbackOptions functions) : functions_(std::move(functions)) {}
   void on_train_begin(Sequential& model) override;
   void on_epoch_begin(Sequential& model, int epoch) override;
@@ -192,6 +216,7 @@ class LambdaCallback : public Callback {
 
 }  // namespace callbacks
 
+/// A LambdaCallback to put in FitOptions::callbacks.
 std::shared_ptr<callbacks::LambdaCallback> LambdaCallback(LambdaCallbackOptions functions);
 
 }  // namespace nn

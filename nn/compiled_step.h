@@ -29,27 +29,35 @@ class Executor;
 
 namespace nn {
 
+/// How a CompiledStep builds and runs its graphs.
 struct CompiledStepOptions {
   bool fuse = true;  ///< false: the unfused graph (for comparisons)
   int mode = 0;      ///< graph::ExecutionMode: 0 auto, 1 serial, 2 parallel
   bool profile = false;  ///< time the GEMMs (graph::Executor::gemm_seconds), for benchmarks
 };
 
+/// The compiled training step: one optimized graph (graph::Graph, graph::Executor) per batch
+/// shape, or, when the model uses something the graph does not cover, the eager tape.
 class CompiledStep : public StepRunner {
  public:
+  /// For a built, compiled `model`, which must outlive the step; decides here whether the model
+  /// can be compiled (supported(), reason()).
   explicit CompiledStep(Sequential& model, CompiledStepOptions options = {});
   ~CompiledStep() override;
   float train(const Tensor& x, const Tensor& y, Tensor& predictions) override;
   Tensor predict(const Tensor& x) override;
   const char* kind() const override { return fallback_ ? "eager" : "compiled"; }
 
+  /// Whether it runs compiled graphs (false: it runs the eager tape).
   bool supported() const { return !fallback_; }
+  /// Why it runs eagerly, when it does (the op or setting the graph does not cover).
   const std::string& reason() const { return reason_; }
   /// The executor of the last train() batch shape (benchmarks read its figures), or nullptr.
   graph::Executor* last_train_executor() const { return last_; }
   /// Text of the training graph for a batch shape, once built: before and after the passes,
   /// and the fusion report; or the same as Graphviz DOT.
   std::string describe(const Shape& x_shape) const;
+  /// The training graph for batch shape `x_shape` as Graphviz DOT, before or after the passes.
   std::string to_dot(const Shape& x_shape, bool optimized) const;
 
  private:

@@ -19,19 +19,30 @@
 
 namespace nn {
 
+/// Typed reads of a JSON config (a layer's, a loss's, an optimizer's) whose errors name the
+/// reader (`who`), the key and what was found instead.
 class ConfigReader {
  public:
+  /// Reads `config`, which must outlive the reader; `who` starts every error message.
   ConfigReader(const nlohmann::json& config, std::string who);
 
+  /// The integer at `key`; throws ad::Error when absent or not an integer.
   int64_t integer(const char* key) const;
+  /// The number at `key`; throws ad::Error when absent or not a number.
   double number(const char* key) const;
+  /// The number at `key`, or `fallback` when absent; throws ad::Error when not a number.
   double number(const char* key, double fallback) const;
+  /// The boolean at `key`, or `fallback` when absent; throws ad::Error when not a boolean.
   bool boolean(const char* key, bool fallback) const;
+  /// The string at `key`; throws ad::Error when absent or not a string.
   std::string text(const char* key) const;
+  /// The string at `key`, or `fallback` when absent; throws ad::Error when not a string.
   std::string text(const char* key, const std::string& fallback) const;
   /// A list of positive dimensions; {} when absent or null.
   ad::Shape shape(const char* key) const;
+  /// The list of strings at `key` ({} when absent); throws ad::Error for another type.
   std::vector<std::string> texts(const char* key) const;
+  /// Whether `key` is present.
   bool has(const char* key) const;
 
  private:

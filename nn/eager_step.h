@@ -15,6 +15,8 @@
 
 namespace nn {
 
+/// The eager training step: the model's forward pass recorded on a tape op by op, backward()
+/// and the optimizer's apply(). The reference the compiled step is tested against.
 class EagerStep : public StepRunner {
  public:
   /// The runner keeps a tape active on this thread while it lives: destroy it before any tape

@@ -21,6 +21,7 @@ namespace nn {
 ad::Tensor initialize(const std::string& name, const ad::Shape& shape, ad::Rng& rng);
 /// Throws listing the known names when `name` is not one.
 void check_initializer(const std::string& name, const char* who);
+/// The names initialize() accepts.
 const std::vector<std::string>& known_initializers();
 
 }  // namespace nn

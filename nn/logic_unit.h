@@ -26,6 +26,8 @@ struct LogicUnitOptions;
 /// Values of named inputs, each 0 or 1.
 using LogicAssignment = std::map<std::string, int>;
 
+/// A McCulloch–Pitts neuron (1943): it fires when at least `threshold` excitatory inputs fire
+/// and no inhibitory input does. Units are cheap handles on shared, immutable nodes.
 class LogicUnit {
  public:
   /// A threshold unit; throws when the threshold is negative or above the number of
@@ -39,9 +41,12 @@ class LogicUnit {
   /// 1 when the unit fires for these input values, else 0. Every named input the unit
   /// depends on must be given 0 or 1; names it does not use are ignored.
   int fire(const LogicAssignment& inputs) const;
+  /// fire(inputs).
   int operator()(const LogicAssignment& inputs) const { return fire(inputs); }
 
+  /// The unit's name (an input's name, or the one given in its options).
   const std::string& name() const;
+  /// Whether it is a named input rather than a threshold unit.
   bool is_input() const;
   /// The named inputs this unit depends on, in the order they are first reached (excitatory
   /// connections before inhibitory ones, depth first).
@@ -56,18 +61,19 @@ class LogicUnit {
   std::shared_ptr<const Node> node_;
 };
 
+/// A threshold unit's connections and threshold.
 struct LogicUnitOptions {
-  std::vector<LogicUnit> excitatory = {};
-  std::vector<LogicUnit> inhibitory = {};
-  int threshold = 2;
+  std::vector<LogicUnit> excitatory = {};  ///< inputs that count towards the threshold
+  std::vector<LogicUnit> inhibitory = {};  ///< inputs any one of which, firing, silences the unit
+  int threshold = 2;  ///< excitatory inputs that must fire (2 with two inputs: AND)
   std::string name = {};  ///< for truth tables and error messages; "unit" when empty
 };
 
 /// The outputs of some units for every assignment of the named inputs they depend on, rows
 /// in binary counting order (all inputs 0 first, the last input changing fastest).
 struct TruthTable {
-  std::vector<std::string> inputs;
-  std::vector<std::string> outputs;
+  std::vector<std::string> inputs;  ///< names of the named inputs, in column order
+  std::vector<std::string> outputs;  ///< names of the output units, in column order
   std::vector<std::vector<int>> rows;  ///< input values, then output values
 };
 

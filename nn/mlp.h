@@ -14,36 +14,44 @@
 
 namespace nn {
 
+/// The shape of a regression MLP.
 struct RegressionOptions {
-  int64_t inputs = 0;
-  std::vector<int64_t> hidden = {};
-  int64_t outputs = 1;
-  std::string hidden_activation = "relu";
+  int64_t inputs = 0;  ///< features per sample; must be positive
+  std::vector<int64_t> hidden = {};  ///< the hidden layers' widths, in order (none: a linear model)
+  int64_t outputs = 1;  ///< values predicted per sample
+  std::string hidden_activation = "relu";  ///< the hidden layers' activation
   std::string output_activation = "linear";  ///< "linear"/"" (none), "relu", "softplus", "sigmoid", "tanh"
 };
 
+/// The shape of a binary classifier.
 struct BinaryClassificationOptions {
-  int64_t inputs = 0;
-  std::vector<int64_t> hidden = {};
-  std::string hidden_activation = "relu";
+  int64_t inputs = 0;  ///< features per sample; must be positive
+  std::vector<int64_t> hidden = {};  ///< the hidden layers' widths, in order
+  std::string hidden_activation = "relu";  ///< the hidden layers' activation
 };
 
+/// The shape of a multilabel classifier.
 struct MultilabelClassificationOptions {
-  int64_t inputs = 0;
-  std::vector<int64_t> hidden = {};
-  int64_t labels = 2;
-  std::string hidden_activation = "relu";
+  int64_t inputs = 0;  ///< features per sample; must be positive
+  std::vector<int64_t> hidden = {};  ///< the hidden layers' widths, in order
+  int64_t labels = 2;  ///< independent yes/no outputs
+  std::string hidden_activation = "relu";  ///< the hidden layers' activation
 };
 
+/// The shape of a multiclass classifier.
 struct MulticlassClassificationOptions {
-  int64_t inputs = 0;
-  std::vector<int64_t> hidden = {};
-  int64_t classes = 2;
-  std::string hidden_activation = "relu";
+  int64_t inputs = 0;  ///< features per sample; must be positive
+  std::vector<int64_t> hidden = {};  ///< the hidden layers' widths, in order
+  int64_t classes = 2;  ///< at least 2
+  std::string hidden_activation = "relu";  ///< the hidden layers' activation
 };
 
+/// Builders of the typical MLP for each task: Dense hidden layers, then the output layer the
+/// task calls for. Each throws ad::Error for a non-positive
+/// input count, width or output count.
 class MLP {
  public:
+  /// The four tasks, for loss_for().
   enum class Task { Regression, BinaryClassification, MultilabelClassification, MulticlassClassification };
 
   /// Outputs with the given activation (none by default): fit with mse, mae or huber.

@@ -25,6 +25,7 @@ namespace nn {
 /// w.x + b >= 0). Targets use the same two values.
 enum class ThresholdFunction { heaviside, sign };
 
+/// scikit-learn's Perceptron options and defaults.
 struct PerceptronOptions {
   double eta0 = 1;     ///< learning rate
   int max_iter = 1000; ///< epochs at most
@@ -32,15 +33,18 @@ struct PerceptronOptions {
   /// tol below the best so far for n_iter_no_change epochs in a row; nullopt: only max_iter or
   /// an epoch without mistakes stops training.
   std::optional<double> tol = 1e-3;
-  int n_iter_no_change = 5;
+  int n_iter_no_change = 5;  ///< epochs without enough improvement before stopping (with tol)
   bool shuffle = true;       ///< visit the samples in a new order every epoch
   uint64_t random_state = 0; ///< seed of that order
-  bool fit_intercept = true;
-  ThresholdFunction activation = ThresholdFunction::heaviside;
+  bool fit_intercept = true;  ///< learn the bias b (false: b stays 0)
+  ThresholdFunction activation = ThresholdFunction::heaviside;  ///< the outputs' two values
 };
 
+/// Rosenblatt's perceptron with scikit-learn's options: w += eta0 (y - ŷ) x for every
+/// misclassified sample, one output unit per target column.
 class Perceptron {
  public:
+  /// Throws ad::Error for a non-positive eta0, max_iter or n_iter_no_change, or a negative tol.
   explicit Perceptron(PerceptronOptions options = {});
 
   /// Trains from zero weights. X: [n,features] with n > 0; y: [n] (one output) or
@@ -53,9 +57,11 @@ class Perceptron {
   /// The fraction of samples whose every output is predicted right.
   double score(const ad::Tensor& X, const ad::Tensor& y) const;
 
+  /// Whether fit() has run.
   bool fitted() const { return coef_.size() > 0; }
   /// True when an epoch went by without a mistake: the weights separate the training set.
   bool converged() const { return converged_; }
+  /// Epochs the last fit() ran.
   int epochs_run() const { return epochs_run_; }
   /// Training samples the final weights get wrong (counting a sample once whatever its outputs).
   int64_t training_errors() const { return training_errors_; }
@@ -66,6 +72,7 @@ class Perceptron {
 
   const ad::Tensor& coef() const { return coef_; }            ///< [outputs,features]
   const ad::Tensor& intercept() const { return intercept_; }  ///< [outputs]
+  /// The options given.
   const PerceptronOptions& options() const { return options_; }
 
  private:

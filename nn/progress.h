@@ -1,12 +1,12 @@
 /// @file
 /// ProgressBar: the per-epoch display Keras users know.
 ///
-/// @code
+/// @verbatim
 /// Epoch 3/30
 /// 1719/1719 [==============================] - 2s 1ms/step - loss: 0.3012 - accuracy: 0.8923
-/// @endcode
+/// @endverbatim
 ///
-/// On a terminal the bar is redrawn in place with \r at most every `refresh_seconds`; elsewhere
+/// On a terminal the bar is redrawn in place (a carriage return, no new line) at most every `refresh_seconds`; elsewhere
 /// (a file, a pipe, a CI log) each epoch prints one final line; verbose 0 prints nothing.
 ///
 /// @code
@@ -26,16 +26,20 @@
 
 namespace nn {
 
+/// How a ProgressBar prints, as Keras' verbose argument.
 struct ProgressOptions {
   int verbose = 1;  ///< 0: nothing; 1: a live bar on a terminal; 2: one line per epoch everywhere
   std::ostream* output = nullptr;    ///< nullptr: standard output
   std::optional<bool> terminal{};    ///< unset: whether standard output is a terminal
-  double refresh_seconds = 0.1;
+  double refresh_seconds = 0.1;  ///< at most one redraw per this many seconds on a terminal
   std::function<double()> clock{};   ///< seconds; unset: a steady clock (tests inject their own)
 };
 
+/// Keras' progress display for fit() and evaluate(): a live bar with the running figures and
+/// the time per step on a terminal, one line per epoch elsewhere.
 class ProgressBar {
  public:
+  /// Prints to options.output (standard output by default).
   explicit ProgressBar(ProgressOptions options = {});
 
   /// Prints "Epoch 3/30" (epoch counts from 0 here) and starts timing `steps` batches.
@@ -47,6 +51,7 @@ class ProgressBar {
   /// The final line of the epoch with all figures (training and validation).
   void finish(const Logs& logs);
 
+  /// Whether it redraws in place.
   bool terminal() const { return terminal_; }
 
   /// The bar line for `step` of `steps` at `elapsed` seconds (pure: tests check it directly).

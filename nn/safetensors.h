@@ -31,20 +31,24 @@
 
 namespace nn {
 
+/// A tensor with the name it has in a file.
 struct NamedTensor {
-  std::string name;
-  ad::Tensor tensor;
+  std::string name;  ///< unique in the file, not empty
+  ad::Tensor tensor;  ///< float32 data of any shape
 };
 
+/// A safetensors file's contents, read by load_safetensors().
 struct SafetensorsFile {
   std::vector<NamedTensor> tensors;  ///< in the order of their data in the file
-  std::map<std::string, std::string> metadata;
+  std::map<std::string, std::string> metadata;  ///< the header's "__metadata__" strings
 
+  /// Whether a tensor of that name is in the file.
   bool contains(const std::string& name) const;
   /// Throws naming the file's known tensors when `name` is not one of them.
   const ad::Tensor& tensor(const std::string& name) const;
 };
 
+/// Bounds load_safetensors() checks before allocating.
 struct SafetensorsLimits {
   /// A header larger than this is refused before it is read: a corrupt length field must not
   /// make the loader allocate gigabytes. Python's safetensors uses the same cap.

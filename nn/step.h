@@ -11,6 +11,8 @@ namespace nn {
 
 class Sequential;
 
+/// What fit(), evaluate() and predict() run batches with: the compiled graph (CompiledStep) or
+/// the eager tape (EagerStep), interchangeable and giving the same numbers within float rounding.
 class StepRunner {
  public:
   virtual ~StepRunner() = default;
