@@ -14,8 +14,9 @@ cd "$ROOT"
 mapfile -t modules < <(grep -l '^ *tapegrad_module(' -- */CMakeLists.txt | xargs -n1 dirname | sort -u)
 [ ${#modules[@]} -gt 0 ] || { echo "namespace_includes: no modules found" >&2; exit 2; }
 alternatives="$(IFS='|'; echo "${modules[*]}")"
-# An #include of a module's header whose path does not start with tapegrad/.
-pattern="^([[:space:]]*#[[:space:]]*include[[:space:]]*[\"<])(${alternatives})/"
+# An #include of a module's header whose path does not start with tapegrad/, also in an example
+# inside a comment.
+pattern="^([[:space:]]*(//[/!]?[[:space:]]*)?#[[:space:]]*include[[:space:]]*[\"<])(${alternatives})/"
 
 mapfile -t files < <(git ls-files -co --exclude-standard -- '*.h' '*.hpp' '*.cpp' '*.h.in' '*.md' \
                      | while read -r f; do [ -f "$f" ] && echo "$f"; done)
@@ -33,6 +34,6 @@ if [ "${1:-}" = "--check" ]; then
 fi
 
 for f in "${stale[@]}"; do
-  sed -E -i "s@${pattern}@\\1tapegrad/\\2/@" "$f"
+  sed -E -i "s@${pattern}@\\1tapegrad/\\3/@" "$f"
 done
 echo "namespace_includes: rewrote ${#stale[@]} files (modules: ${modules[*]})"
