@@ -2,6 +2,8 @@
 /// The one exception type of the project, and the checks that throw it.
 ///
 /// @code
+/// #include <tapegrad/autodiff/tensor.h>
+/// // Given: const ad::Tensor& a, const ad::Tensor& b
 /// TG_CHECK(a.cols() == b.rows(), "matmul: inner dimensions differ: {} x {}", a.shape(), b.shape());
 /// @endcode
 ///

@@ -3,9 +3,11 @@
 /// For tests of the library's ops and of users' custom ops.
 ///
 /// @code
+/// #include <tapegrad/autodiff/ops.h>
+/// // Given: ad::Rng& rng
 /// auto result = ad::gradcheck([](std::span<const ad::Var> x) { return ad::sum(ad::tanh(x[0])); },
 ///                             {ad::Tensor::uniform({3, 4}, -1, 1, rng)});
-/// CHECK_MESSAGE(result.ok, result.message);
+/// if (!result.ok) fmt::print("{}\n", result.message);   // in a doctest: CHECK_MESSAGE(result.ok, ...)
 /// @endcode
 ///
 /// Tolerances suit float32: |analytic - numeric| <= atol + rtol * |numeric| for every element.

@@ -3,6 +3,7 @@
 /// shape rule, forward and backward side by side in one file of ops/.
 ///
 /// @code
+/// // Given: const ad::Var& x, const ad::Var& W, const ad::Var& b, const ad::Var& logits, const ad::Tensor& labels
 /// ad::Var h = ad::relu(ad::matmul(x, W) + b);      // b: [units], broadcast over rows
 /// ad::Var loss = ad::sparse_categorical_crossentropy(logits, labels, {.from_logits = true});
 /// @endcode

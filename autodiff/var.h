@@ -2,6 +2,8 @@
 /// Var and Tape: tape-based reverse-mode automatic differentiation.
 ///
 /// @code
+/// #include <tapegrad/autodiff/ops.h>
+/// ad::Rng rng(42);
 /// ad::Tape tape;                                        // records every op while alive
 /// ad::Var W = ad::param(ad::Tensor::uniform({2, 3}, -1, 1, rng));
 /// ad::Var x = ad::constant(ad::Tensor::ones({4, 2}));

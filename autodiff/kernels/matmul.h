@@ -3,7 +3,10 @@
 /// A primitive is created once per MatmulSpec (the first call JIT-compiles it) and cached.
 ///
 /// @code
-/// ad::kernels::MatmulSpec spec{.m = 32, .k = 784, .n = 300, .activation = Activation::Relu};
+/// #include <tapegrad/autodiff/tensor.h>
+/// // Given: const ad::Tensor& x, const ad::Tensor& W, const ad::Tensor& bias, ad::Tensor& y
+/// ad::kernels::MatmulSpec spec{.m = 32, .k = 784, .n = 300, .bias = true,
+///                               .activation = ad::kernels::Activation::Relu};
 /// ad::kernels::matmul(spec, x.data(), W.data(), y.data(), bias.data());
 /// @endcode
 ///

@@ -4,7 +4,10 @@
 /// them at this call's arrays. For the graph executor, whose steps run the same GEMMs each time.
 ///
 /// @code
-/// ad::kernels::MatmulPlan plan({.m = 32, .k = 784, .n = 300, .bias = true, .activation = Activation::Relu});
+/// #include <vector>
+/// // Given: const float* x, const float* W, const float* b, float* y
+/// ad::kernels::MatmulPlan plan({.m = 32, .k = 784, .n = 300, .bias = true,
+///                                .activation = ad::kernels::Activation::Relu});
 /// std::vector<std::byte> scratch(plan.scratchpad_bytes());   // one per concurrently running plan
 /// plan.run(x, W, y, b, scratch.data());
 /// @endcode
