@@ -3,7 +3,8 @@
 /// rows gathered through a seeded permutation made once per Batches object.
 ///
 /// @code
-/// for (auto [x, y] : datasets::Batches(X_train, y_train, {.batch_size = 32})) { ... }
+/// // Given: const ad::Tensor& X_train, const ad::Tensor& y_train, int e
+/// for (auto [x, y] : datasets::Batches(X_train, y_train, {.batch_size = 32})) { /* train on x, y */ }
 /// @endcode
 ///
 /// @code

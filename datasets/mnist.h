@@ -5,6 +5,7 @@
 /// MNIST (datasets/fashion_mnist.h) uses the same layout.
 ///
 /// @code
+/// #include <tapegrad/datasets/to_tensor.h>
 /// auto mnist = datasets::mnist::load("data/mnist");
 /// mnist.train.images.shape;             // {60000, 28, 28}, uint8 pixels
 /// mnist.train.labels.data[0];           // 5

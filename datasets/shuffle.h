@@ -4,6 +4,7 @@
 /// is our own rather than the library's implementation-defined distribution).
 ///
 /// @code
+/// // Given: const ad::Tensor& X, const ad::Tensor& y
 /// std::vector<int64_t> order = datasets::permutation(X.dim(0), 42);
 /// ad::Tensor some = datasets::gather_rows(X, {order.data(), 32});   // a copy of 32 rows
 /// auto [X_shuffled, y_shuffled] = datasets::shuffle(X, y, 42);      // rows stay paired

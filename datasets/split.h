@@ -2,6 +2,7 @@
 /// Splitting a dataset into training and validation (or test) parts.
 ///
 /// @code
+/// // Given: const ad::Tensor& X_train_full, const ad::Tensor& y_train_full
 /// auto [X_valid, X_train] = datasets::split(X_train_full, 5000);   // the first 5,000 rows, and
 /// auto [y_valid, y_train] = datasets::split(y_train_full, 5000);   // the rest: views, no copy
 /// @endcode

@@ -4,6 +4,7 @@
 /// test data (fitting on them would leak their values into training).
 ///
 /// @code
+/// // Given: ad::Tensor X_train, ad::Tensor X_test, const ad::Tensor& y_train, const ad::Tensor& prediction
 /// auto scaler = datasets::Standardizer::fit(X_train);
 /// X_train = scaler.transform(X_train);
 /// X_test = scaler.transform(X_test);

@@ -3,6 +3,7 @@
 /// pixels scaled to [0, 1] (x / 255, as the book does), labels as float class indices.
 ///
 /// @code
+/// #include <tapegrad/datasets/fashion_mnist.h>
 /// auto data = datasets::fashion_mnist::load();
 /// ad::Tensor X_train = datasets::images_to_tensor(data.train.images);   // [60000,28,28]
 /// ad::Tensor y_train = datasets::labels_to_tensor(data.train.labels);   // [60000]
