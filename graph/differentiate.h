@@ -4,8 +4,10 @@
 /// forward node's kind; then the update rule adds one in-place update per parameter.
 ///
 /// @code
-/// append_backward(g);   // g.gradients[i]: dloss/dparameter i (-1 when the loss ignores it)
-/// append_updates(g);    // sgd_update / momentum_update / adam_update nodes
+/// // Given: graph::Graph& g
+/// // (graph::Graph::from does both already; a pass that builds a graph by hand calls them)
+/// graph::append_backward(g);   // g.gradients[i]: dloss/dparameter i (-1 when the loss ignores it)
+/// graph::append_updates(g);   // sgd_update / momentum_update / adam_update nodes
 /// @endcode
 #pragma once
 #include "tapegrad/graph/graph.h"

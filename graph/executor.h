@@ -8,6 +8,7 @@
 /// updates nothing: parameters and slots keep their values, as after an eager step.
 ///
 /// @code
+/// // Given: graph::Graph g, const ad::Tensor& x, const ad::Tensor& y, const ad::Tensor& W
 /// graph::Executor step(std::move(g), {.mode = graph::ExecutionMode::Auto});
 /// step.bind(graph::Role::Input, 0, x);          // tensors share storage: no copy
 /// step.bind(graph::Role::Target, 0, y);

@@ -5,6 +5,9 @@
 /// and the executor (executor.h) runs the result.
 ///
 /// @code
+/// #include <tapegrad/autodiff/ops.h>
+/// #include <tapegrad/graph/passes.h>
+/// // Given: const ad::Tensor& x, const ad::Tensor& y, const ad::Var& W, const ad::Var& b
 /// ad::Tape tape;
 /// ad::Var h = ad::relu(ad::matmul(ad::constant(x), W) + b);
 /// ad::Var loss = ad::mse_loss(h, ad::constant(y));

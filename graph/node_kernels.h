@@ -4,6 +4,7 @@
 /// They read and write only the arrays they are given, so nodes can run at the same time.
 ///
 /// @code
+/// // Given: const graph::Graph& g, int i, const std::vector<float*>& pointers
 /// graph::run_node(g, g.nodes[i], pointers, {.learning_rate = 0.01f, .iteration = 1});
 /// @endcode
 #pragma once

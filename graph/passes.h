@@ -3,6 +3,7 @@
 /// graph's report what it changed and what it left alone and why.
 ///
 /// @code
+/// // Given: graph::Graph& g
 /// graph::optimize(g);                              // all of them, in order
 /// graph::optimize(g, {.fuse_dense = false});       // the unfused reference
 /// fmt::print("{}", g.report());

@@ -6,6 +6,7 @@
 /// very node. A compiled step then needs one allocation, made on its first run.
 ///
 /// @code
+/// // Given: const graph::Graph& g, float* arena, int value
 /// graph::BufferPlan plan = graph::plan_buffers(g, graph::schedule(g), {g.loss});
 /// float* y = arena + plan.offsets[value];   // plan.floats in total
 /// @endcode

@@ -4,7 +4,8 @@
 /// gradient dZ·Wᵀ must read W before the folded update W += -lr·Xᵀ·dZ overwrites it).
 ///
 /// @code
-/// order_in_place_writes(g);          // adds those edges to Node::after
+/// // Given: graph::Graph& g, int i, int j
+/// graph::order_in_place_writes(g);         // adds those edges to Node::after
 /// graph::Schedule s = graph::schedule(g);
 /// s.before(i, j);                    // node i finishes before node j starts, in any run
 /// @endcode
