@@ -4,6 +4,7 @@
 /// it into the op.
 ///
 /// @code
+/// // Given: const ad::Var& z
 /// ad::Var h = nn::activation("relu", z);
 /// nn::ActivationFn f = nn::activation_function("tanh");   // throws listing the known names
 /// std::string k = nn::canonical_activation("logistic");   // "sigmoid"

@@ -1,6 +1,14 @@
 /// @file
 /// Files written so that readers see the old contents or the new, never half of either: the
 /// model saves, the CSV logger and the checkpoints all write through AtomicFile.
+///
+/// @code
+/// nn::AtomicFile out("history.csv");
+/// out.write("epoch,loss\n");
+/// out.write("1,0.7\n");
+/// out.commit();                                    // history.csv appears, whole
+/// nn::write_file_atomically("notes.txt", "done\n");  // the same in one call
+/// @endcode
 #pragma once
 #include <cstddef>
 #include <span>

@@ -3,6 +3,9 @@
 /// Logs carry the figures by Keras names: "loss", "accuracy", "val_loss", "val_accuracy", ...
 ///
 /// @code
+/// #include <tapegrad/nn/callbacks.h>
+/// #include <tapegrad/nn/sequential.h>
+/// // Given: nn::Sequential& model, const ad::Tensor& x, const ad::Tensor& y
 /// model.fit(x, y, {.epochs = 100, .callbacks = {nn::EarlyStopping({.monitor = "val_loss",
 ///                                                                 .patience = 5})}});
 /// @endcode

@@ -4,6 +4,8 @@
 /// may keep to ask what happened (the best epoch, the epoch training stopped at, ...).
 ///
 /// @code
+/// #include <tapegrad/nn/sequential.h>
+/// // Given: nn::Sequential& model, const ad::Tensor& x, const ad::Tensor& y
 /// auto stop = nn::EarlyStopping({.monitor = "val_loss", .patience = 5,
 ///                                .restore_best_weights = true});
 /// model.fit(x, y, {.epochs = 100, .validation_split = 0.1,

@@ -7,6 +7,7 @@
 /// updated in place, so compiled and eager steps can take turns on one model.
 ///
 /// @code
+/// // Given: nn::Sequential& model, const ad::Tensor& x, const ad::Tensor& y, ad::Tensor& predictions
 /// nn::CompiledStep step(model);                // model built and compiled
 /// if (!step.supported()) fmt::print("eager: {}\n", step.reason());
 /// float loss = step.train(x, y, predictions);

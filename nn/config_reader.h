@@ -3,6 +3,7 @@
 /// object and the field, so that a hand-edited or corrupt saved model fails clearly.
 ///
 /// @code
+/// // Given: const nlohmann::json& config
 /// nn::ConfigReader read(config, "Dense");
 /// int64_t units = read.integer("units");                  // required
 /// std::string act = read.text("activation", "linear");    // optional, with a default

@@ -4,6 +4,7 @@
 /// optimizer's update. The tape is cleared after each step so its node storage is reused.
 ///
 /// @code
+/// // Given: nn::Sequential& model, const ad::Tensor& x, const ad::Tensor& y, ad::Tensor& predictions
 /// nn::EagerStep step(model);                  // model built and compiled
 /// float loss = step.train(x, y, predictions);
 /// @endcode

@@ -4,6 +4,8 @@
 /// JSON in get_config(), from which layer_from_config() rebuilds it without running user code.
 ///
 /// @code
+/// #include <tapegrad/nn/layers/dense.h>
+/// // Given: const ad::Var& x
 /// nn::Dense dense(300, "relu");
 /// ad::Var y = dense(x);               // builds W [784,300] and b [300] on first call
 /// dense.get_config();                 // {"type":"Dense","name":"dense","units":300,...}

@@ -7,6 +7,7 @@
 /// the default threshold of two.
 ///
 /// @code
+/// #include <fmt/format.h>
 /// nn::LogicUnit a = nn::LogicUnit::input("A"), b = nn::LogicUnit::input("B");
 /// nn::LogicUnit a_and_b({.excitatory = {a, b}, .name = "A AND B"});
 /// nn::LogicUnit a_or_b({.excitatory = {a, a, b, b}, .name = "A OR B"});

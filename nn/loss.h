@@ -3,6 +3,8 @@
 /// the mean over samples as a scalar Var, built on the loss ops of autodiff/ops.h.
 ///
 /// @code
+/// #include <tapegrad/nn/sequential.h>
+/// // Given: nn::Sequential& model
 /// model.compile({.loss = "sparse_categorical_crossentropy"});
 /// model.compile({.loss = nn::Huber({.delta = 2})});
 /// model.compile({.loss = nn::BinaryCrossentropy({.from_logits = true})});

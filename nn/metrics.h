@@ -4,6 +4,7 @@
 /// the loss and the shapes, as Keras decides.
 ///
 /// @code
+/// // Given: const nn::Loss& loss, const ad::Tensor& probabilities, const ad::Tensor& labels
 /// auto acc = nn::make_metric("accuracy", loss, /*output_shape=*/{10}, /*target_shape=*/{32});
 /// acc->update(probabilities, labels);   // per batch
 /// double value = acc->result();         // mean over all samples so far

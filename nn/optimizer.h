@@ -4,6 +4,9 @@
 /// compiled training step (graph/) updates in place, so eager and compiled training share it.
 ///
 /// @code
+/// #include <tapegrad/nn/optimizers/sgd.h>
+/// #include <tapegrad/nn/sequential.h>
+/// // Given: nn::Sequential& model
 /// model.compile({.loss = "mse", .optimizer = nn::SGD(0.01, {.momentum = 0.9})});
 /// @endcode
 #pragma once

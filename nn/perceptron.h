@@ -5,6 +5,8 @@
 /// that is not (XOR) it cannot, and converged() says so instead of pretending.
 ///
 /// @code
+/// #include <fmt/format.h>
+/// // Given: const ad::Tensor& X, const ad::Tensor& y
 /// nn::Perceptron perceptron({.eta0 = 1, .max_iter = 100});
 /// perceptron.fit(X, y);                  // X [n,features]; y [n] or [n,outputs] of 0/1
 /// if (!perceptron.converged()) fmt::print("{}\n", perceptron.report());

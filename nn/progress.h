@@ -10,9 +10,12 @@
 /// (a file, a pipe, a CI log) each epoch prints one final line; verbose 0 prints nothing.
 ///
 /// @code
+/// #include <iostream>
+/// // Given: const nn::Logs& logs, const nn::Logs& logs_with_validation
 /// nn::ProgressBar bar({.output = &std::cout});
 /// bar.start_epoch(2, 30, 1719);
-/// bar.update(1, logs);  ...  bar.finish(logs_with_validation);
+/// bar.update(1, logs);                   // after each batch, with the running figures
+/// bar.finish(logs_with_validation);       // the epoch's last line
 /// @endcode
 #pragma once
 #include <chrono>

@@ -1,14 +1,15 @@
 /// @file
 /// Named float32 tensors in the safetensors layout, so that other tools (Python's safetensors,
 /// numpy with a few lines) read the weights of a saved model:
-/// @code
+/// @verbatim
 /// 8 bytes: N, the header length, little-endian
 /// N bytes: a JSON object {"name": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}, ...,
 ///          "__metadata__": {"key": "value"}}, padded with spaces to a multiple of 8
 /// the raw little-endian data, tensors packed in order; offsets count from the header's end.
-/// @endcode
+/// @endverbatim
 ///
 /// @code
+/// // Given: const ad::Tensor& W, const ad::Tensor& b
 /// nn::save_safetensors("w.safetensors", {{"dense/kernel", W}, {"dense/bias", b}},
 ///                      {{"format", "example"}});
 /// nn::SafetensorsFile file = nn::load_safetensors("w.safetensors");

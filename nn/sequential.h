@@ -2,6 +2,9 @@
 /// Sequential: a stack of layers trained with compile/fit/evaluate/predict, as in Keras.
 ///
 /// @code
+/// #include <tapegrad/nn/layers/all.h>
+/// #include <tapegrad/nn/optimizers/sgd.h>
+/// // Given: const ad::Tensor& x_train, const ad::Tensor& y_train, const ad::Tensor& x_valid, const ad::Tensor& y_valid, const ad::Tensor& x_test, const ad::Tensor& y_test
 /// nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(300, "relu"), nn::Dense(100, "relu"),
 ///                       nn::Dense(10, "softmax")});
 /// model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = nn::SGD(0.01),

@@ -11,6 +11,7 @@
 /// it; the functions here handle the weights alone, as Keras' save_weights/load_weights do.
 ///
 /// @code
+/// // Given: const nn::Sequential& model, nn::Sequential& other
 /// model.save("iris.model");
 /// nn::Sequential again = nn::load_model("iris.model");   // predicts exactly as model did
 /// nn::save_weights(model, "iris.weights");

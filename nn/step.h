@@ -2,6 +2,15 @@
 /// StepRunner: how fit/evaluate/predict run one batch. EagerStep runs the model op by op on a
 /// tape; the compiled step (graph/) runs an optimized DAG of the same computation. Both update
 /// the same parameters and optimizer slots, and give the same numbers within float32 rounding.
+///
+/// @code
+/// #include <tapegrad/nn/step_factory.h>
+/// // Given: nn::Sequential& model, const ad::Tensor& x_batch, const ad::Tensor& y_batch
+/// std::unique_ptr<nn::StepRunner> runner = nn::make_step_runner(model, /*eager=*/true);
+/// ad::Tensor predictions;
+/// float loss = runner->train(x_batch, y_batch, predictions);   // one optimizer step
+/// fmt::print("{} step: loss {}\n", runner->kind(), loss);
+/// @endcode
 #pragma once
 #include <memory>
 

@@ -3,6 +3,7 @@
 /// (op by op on a tape) or compiled (an optimized graph of the same step).
 ///
 /// @code
+/// // Given: nn::Sequential& model, const ad::Tensor& x_batch, const ad::Tensor& y_batch, ad::Tensor& predictions
 /// auto runner = nn::make_step_runner(model, /*eager=*/false);
 /// float loss = runner->train(x_batch, y_batch, predictions);
 /// @endcode

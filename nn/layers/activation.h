@@ -2,6 +2,8 @@
 /// Activation: applies an activation by name ("relu", "softmax", ...) as a layer of its own.
 ///
 /// @code
+/// #include <tapegrad/nn/layers/dense.h>
+/// #include <tapegrad/nn/sequential.h>
 /// nn::Sequential model({nn::Dense(10), nn::Activation("softmax")});
 /// @endcode
 #pragma once

@@ -2,6 +2,7 @@
 /// Every layer of the library, for code that builds models:
 ///
 /// @code
+/// #include <tapegrad/nn/sequential.h>
 /// #include "tapegrad/nn/layers/all.h"
 /// nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(300, "relu"), nn::Dense(10, "softmax")});
 /// @endcode

@@ -3,6 +3,7 @@
 /// and bias [units] are created on the first input, from the named initializers.
 ///
 /// @code
+/// // Given: const ad::Var& x
 /// nn::Dense hidden(300, "relu");
 /// nn::Dense out(10, {.activation = "softmax", .kernel_initializer = "he_normal"});
 /// ad::Var y = hidden(x);    // x: [batch, 784] -> y: [batch, 300]

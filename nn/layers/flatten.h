@@ -3,6 +3,8 @@
 /// per-sample input shape, it lets a model build itself, as Keras' Flatten(input_shape=...).
 ///
 /// @code
+/// #include <tapegrad/nn/layers/dense.h>
+/// #include <tapegrad/nn/sequential.h>
 /// nn::Sequential model({nn::Flatten({28, 28}), nn::Dense(10, "softmax")});
 /// @endcode
 #pragma once

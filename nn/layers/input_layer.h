@@ -3,6 +3,8 @@
 /// Keras' InputLayer. Summaries do not list it (Keras does not either).
 ///
 /// @code
+/// #include <tapegrad/nn/layers/dense.h>
+/// #include <tapegrad/nn/sequential.h>
 /// nn::Sequential model({nn::InputLayer({8}), nn::Dense(30, "relu"), nn::Dense(1)});
 /// @endcode
 #pragma once

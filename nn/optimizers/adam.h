@@ -7,6 +7,8 @@
 /// Slots "m" and "v" per parameter.
 ///
 /// @code
+/// #include <tapegrad/nn/sequential.h>
+/// // Given: nn::Sequential& model
 /// model.compile({.loss = "mse", .optimizer = nn::Adam(1e-3, {.beta_1 = 0.9})});
 /// @endcode
 #pragma once

@@ -7,6 +7,8 @@
 /// Slots "velocity", and "momentum" when momentum > 0.
 ///
 /// @code
+/// #include <tapegrad/nn/sequential.h>
+/// // Given: nn::Sequential& model
 /// model.compile({.loss = "mse", .optimizer = nn::RMSprop(1e-3, {.rho = 0.9})});
 /// @endcode
 #pragma once
