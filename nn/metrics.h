@@ -1,6 +1,7 @@
 // Metrics by Keras name, averaged over the samples seen since the last reset (an epoch, or an
 // evaluate call). "accuracy" becomes binary, categorical or sparse categorical accuracy from
-// the loss and the shapes, as Keras decides.
+// the loss and the shapes, as Keras decides. A prediction holding a NaN counts as wrong in the
+// accuracies (no class), and makes mae and mse NaN.
 //
 //   auto acc = nn::make_metric("accuracy", loss, /*output_shape=*/{10}, /*target_shape=*/{32});
 //   acc->update(probabilities, labels);   // per batch

@@ -102,7 +102,7 @@ bool is_small(const MatmulSpec& s) {
 
 float activate(float v, Activation activation) {
   switch (activation) {
-    case Activation::Relu: return v > 0 ? v : 0;
+    case Activation::Relu: return v <= 0 ? 0 : v;  // NaN stays NaN
     case Activation::Sigmoid: return v >= 0 ? 1 / (1 + std::exp(-v)) : std::exp(v) / (1 + std::exp(v));
     case Activation::Tanh: return std::tanh(v);
     case Activation::None: break;
