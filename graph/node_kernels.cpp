@@ -121,10 +121,13 @@ void run_node(const Graph& g, const Node& n, const std::vector<float*>& ptr, con
     case Kind::ActivationBiasGrad: {
       // With an activation: (y, dy) -> (dz, db). Without: (dy) -> (db), dz being dy itself.
       float scale = n.times_learning_rate ? n.update_scale * lr : n.update_scale;
+      // A folded update at learning rate 0 leaves the bias as it is: the kernel would take
+      // scale 0 for "no update folded in" and write the gradient over the bias.
+      bool frozen = n.update_scale != 0.f && scale == 0.f;
       if (n.activation == Activation::None) {
-        activation_bias_grad(n, in_shape(0), nullptr, in(0), const_cast<float*>(in(0)), out, scale);
+        activation_bias_grad(n, in_shape(0), nullptr, in(0), const_cast<float*>(in(0)), frozen ? nullptr : out, scale);
       } else {
-        float* db = n.outputs.size() > 1 ? ptr[static_cast<size_t>(n.outputs[1])] : nullptr;
+        float* db = n.outputs.size() > 1 && !frozen ? ptr[static_cast<size_t>(n.outputs[1])] : nullptr;
         activation_bias_grad(n, in_shape(0), in(0), in(1), out, db, scale);
       }
       return;
