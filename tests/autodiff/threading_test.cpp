@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <functional>
 
 #include "autodiff/ops.h"
@@ -74,4 +76,85 @@ TEST_CASE("element-wise ops above the parallel threshold give the results of sma
       REQUIRE(ad::max_abs_difference(small.grad(), big.grad().rows(r, r + 1)) == 0.f);
     }
   }
+}
+
+namespace {
+
+// 2^-130: a subnormal float; with denormals-are-zero an operation reads it as 0.
+const float kSubnormal = std::ldexp(1.f, -130);
+
+// Restores the default (flush on) when a case ends, even on a failed check.
+struct FlushSetting {
+  explicit FlushSetting(bool on) { ad::set_flush_denormals(on); }
+  ~FlushSetting() { ad::set_flush_denormals(true); }
+};
+
+}  // namespace
+
+TEST_CASE("the library's loops run with flush-to-zero and denormals-are-zero on the caller and on TBB workers") {
+#if defined(__x86_64__) || defined(__i386__)
+  REQUIRE(ad::flush_denormals());  // the default
+  bool caller_before = ad::denormals_flushed_here();
+  // Large enough to be split between threads; each chunk records its thread's flags.
+  std::atomic<int> flushed{0}, kept{0};
+  ad::parallel_range(ad::kParallelThreshold * 16, [&](int64_t, int64_t) {
+    (ad::denormals_flushed_here() ? flushed : kept)++;
+  });
+  CHECK(flushed > 0);
+  CHECK(kept == 0);
+  // The same inside tasks the executor and oneDNN start (nested loops in a library task).
+  flushed = kept = 0;
+  ad::run_computation([&] {
+    tbb::parallel_for(0, 64, [&](int) {
+      (ad::denormals_flushed_here() ? flushed : kept)++;
+    });
+  });
+  CHECK(flushed == 64);
+  CHECK(kept == 0);
+  // The caller's own flags are its own again after the call.
+  CHECK(ad::denormals_flushed_here() == caller_before);
+  {
+    FlushSetting off(false);
+    flushed = kept = 0;
+    ad::parallel_range(ad::kParallelThreshold * 16, [&](int64_t, int64_t) {
+      (ad::denormals_flushed_here() ? flushed : kept)++;
+    });
+    if (!caller_before) CHECK(kept > 0);
+  }
+#else
+  CHECK_FALSE(ad::denormals_flushed_here());
+#endif
+}
+
+// A value check, not a timing one: with the setting on, a subnormal input is read as 0 and a
+// subnormal result becomes 0; off, both survive, as IEEE arithmetic gives them.
+TEST_CASE("a subnormal input to an op is flushed to zero, unless the setting is off") {
+#if defined(__x86_64__) || defined(__i386__)
+  Tensor small = Tensor::full({4}, kSubnormal);
+  Tensor large = Tensor::full({ad::kParallelThreshold * 4}, kSubnormal);
+  auto times_one = [](const Tensor& t) { return (ad::constant(t) * 1.f).value(); };
+  auto halved = [](const Tensor& t) { return (ad::constant(t) * 0.5f).value(); };
+  for (const Tensor& t : {small, large}) {
+    CAPTURE(t.size());
+    {
+      FlushSetting on(true);
+      CHECK(times_one(t)[0] == 0.f);                                // DAZ: read as 0
+      CHECK(times_one(t)[t.size() - 1] == 0.f);
+      CHECK(halved(Tensor::full(t.shape(), 2 * std::ldexp(1.f, -126)))[t.size() - 1] == std::ldexp(1.f, -126));
+      CHECK(halved(Tensor::full(t.shape(), std::ldexp(1.f, -126)))[t.size() - 1] == 0.f);  // FTZ
+    }
+    {
+      FlushSetting off(false);
+      CHECK(times_one(t)[t.size() - 1] == kSubnormal);
+      CHECK(halved(Tensor::full(t.shape(), std::ldexp(1.f, -126)))[t.size() - 1] == std::ldexp(1.f, -127));
+    }
+  }
+  // Through oneDNN: a matmul of subnormals by ones sums 128 zeros (about 3e-37 without DAZ).
+  Tensor a = Tensor::full({64, 128}, kSubnormal), b = Tensor::ones({128, 64});
+  CHECK(ad::matmul(ad::constant(a), ad::constant(b)).value()[0] == 0.f);
+  {
+    FlushSetting off(false);
+    CHECK(ad::matmul(ad::constant(a), ad::constant(b)).value()[0] == doctest::Approx(128 * double(kSubnormal)));
+  }
+#endif
 }
