@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <cmath>
 #include <functional>
 
@@ -95,31 +99,43 @@ TEST_CASE("the library's loops run with flush-to-zero and denormals-are-zero on 
 #if defined(__x86_64__) || defined(__i386__)
   REQUIRE(ad::flush_denormals());  // the default
   bool caller_before = ad::denormals_flushed_here();
-  // Large enough to be split between threads; each chunk records its thread's flags.
-  std::atomic<int> flushed{0}, kept{0};
-  ad::parallel_range(ad::kParallelThreshold * 16, [&](int64_t, int64_t) {
+  std::thread::id caller = std::this_thread::get_id();
+  // Chunks long enough (a spin of 1 us per 1,000 elements) that the workers take some of them;
+  // each records its thread and that thread's flags. On a loaded host a worker may get no turn
+  // in one loop, so the loops are repeated (at most 200 times) until one has had some.
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+  std::atomic<int> flushed{0}, kept{0}, on_caller{0};
+  auto chunk = [&](int64_t begin, int64_t end) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(end - begin);
+    while (std::chrono::steady_clock::now() < until) {
+    }
     (ad::denormals_flushed_here() ? flushed : kept)++;
-  });
+    if (std::this_thread::get_id() == caller) ++on_caller;
+    std::lock_guard lock(mutex);
+    threads.insert(std::this_thread::get_id());
+  };
+  for (int attempt = 0; attempt < 200 && threads.size() < 2; ++attempt) ad::parallel_range(ad::kParallelThreshold * 16, chunk);
   CHECK(flushed > 0);
   CHECK(kept == 0);
-  // The same inside tasks the executor and oneDNN start (nested loops in a library task).
+  CHECK(on_caller > 0);
+  if (ad::num_threads() >= 2) CHECK(threads.size() >= 2);  // the workers ran chunks too
+  // The same for plain TBB loops inside a library task (oneDNN's loops inside a matmul).
   flushed = kept = 0;
-  ad::run_computation([&] {
-    tbb::parallel_for(0, 64, [&](int) {
-      (ad::denormals_flushed_here() ? flushed : kept)++;
-    });
-  });
-  CHECK(flushed == 64);
+  threads.clear();
+  int loops = 0;
+  for (; loops < 200 && threads.size() < 2; ++loops)
+    ad::run_computation([&] { tbb::parallel_for(int64_t{0}, int64_t{64}, [&](int64_t) { chunk(0, 8192); }); });
+  CHECK(flushed == 64 * loops);
   CHECK(kept == 0);
+  if (ad::num_threads() >= 2) CHECK(threads.size() >= 2);
   // The caller's own flags are its own again after the call.
   CHECK(ad::denormals_flushed_here() == caller_before);
   {
     FlushSetting off(false);
     flushed = kept = 0;
-    ad::parallel_range(ad::kParallelThreshold * 16, [&](int64_t, int64_t) {
-      (ad::denormals_flushed_here() ? flushed : kept)++;
-    });
-    if (!caller_before) CHECK(kept > 0);
+    ad::parallel_range(ad::kParallelThreshold * 16, chunk);
+    if (!caller_before) CHECK(kept > 0);  // left as they were
   }
 #else
   CHECK_FALSE(ad::denormals_flushed_here());

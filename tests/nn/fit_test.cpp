@@ -509,3 +509,22 @@ TEST_CASE("predict gives NaN, not numbers, for a sample whose input is NaN, comp
       }
   }
 }
+
+// The issue's row: logits [2^24, 2^24] (and the same far below 0) are a fair coin, whatever the
+// offset, in predict, evaluate and val_loss, compiled and eager.
+TEST_CASE("predict, evaluate and val_loss of a softmax model keep their precision for logits offset by 2^24") {
+  Tensor x = Tensor::from({1, 1}, {1}), y = Tensor::from({1}, {1});
+  for (float m : {16777216.f, -16777216.f, 1e3f})
+    for (bool eager : {false, true}) {
+      std::string label = fmt::format("m = {}, {}", m, eager ? "eager" : "compiled");
+      INFO(label);
+      nn::Sequential model = one_layer(2, "softmax", "sparse_categorical_crossentropy", 0, {m, m});
+      Tensor p = eager ? nn::EagerStep(model).predict(x) : model.predict(x);
+      CHECK(p[0] == doctest::Approx(0.5).epsilon(1e-7));
+      CHECK(p[1] == doctest::Approx(0.5).epsilon(1e-7));
+      nn::History h = model.fit(x, y, {.epochs = 1, .batch_size = 1, .validation_data = {x, y}, .verbose = 0, .eager = eager});
+      CHECK(h["loss"][0] == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+      CHECK(h["val_loss"][0] == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+      CHECK(model.evaluate(x, y)["loss"] == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+    }
+}
