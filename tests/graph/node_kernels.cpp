@@ -76,7 +76,8 @@ TEST_CASE("relu layers wider than 4,096 units, or with fewer rows than two per t
   // few rows to share out. Both still go to more than one thread.
   Threads scope(2);
   for (auto [batch, width] : {std::pair<int64_t, int64_t>{9, 4100}, {3, 3000}}) {
-    CAPTURE(batch);
+    int64_t rows = batch;  // a copy: clang 14 does not let CAPTURE's lambda refer to a binding
+    CAPTURE(rows);
     check_fused_step_matches_unfused(Mlp({.widths = {5, width, 3}, .activation = "relu", .batch = batch, .seed = 6}));
   }
 }

@@ -164,9 +164,8 @@ TEST_CASE("cpu_isa names an instruction set") {
 TEST_CASE("matmul's activations keep a NaN of the input, in the plain loops and in oneDNN") {
   for (auto [m, k, n] : {std::tuple{3, 4, 5}, std::tuple{64, 96, 80}}) {
     for (Activation act : {Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::None}) {
-      int activation = int(act);
-      CAPTURE(m);
-      CAPTURE(activation);
+      std::string label = fmt::format("[{},{}] x [{},{}], activation {}", m, k, k, n, int(act));
+      INFO(label);
       MatmulSpec s{.m = m, .k = k, .n = n, .bias = true, .activation = act};
       Tensor a = test::random({m, k}, -1, 1, 1), b = test::random({k, n}, -1, 1, 2), bias = test::random({n}, -1, 1, 3);
       a[k + 2] = NAN;  // row 1
