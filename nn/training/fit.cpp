@@ -3,6 +3,7 @@
 #include <bit>
 #include <cmath>
 
+#include "autodiff/threading.h"
 #include "nn/metrics.h"
 #include "nn/progress.h"
 #include "nn/step_factory.h"
@@ -101,6 +102,7 @@ Logs Sequential::evaluate_batches(StepRunner& runner, const Tensor& x, const Ten
 
 History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions options) {
   const char* who = "fit";
+  ad::ComputeScope flush_subnormals;  // for the whole call: losses, metrics, updates
   check_compiled(who);
   TG_CHECK(options.batch_size > 0, "fit: batch_size must be positive, got {}", options.batch_size);
   TG_CHECK(options.epochs >= 0, "fit: epochs must be >= 0, got {}", options.epochs);
@@ -185,6 +187,7 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
 
 Logs Sequential::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options) {
   const char* who = "evaluate";
+  ad::ComputeScope flush_subnormals;  // for the whole call: losses, metrics, updates
   check_compiled(who);
   TG_CHECK(options.batch_size > 0, "evaluate: batch_size must be positive, got {}", options.batch_size);
   check_pair(x, y, who, "x", "y");
@@ -199,6 +202,7 @@ Logs Sequential::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions opti
 
 Tensor Sequential::predict(const Tensor& x, int batch_size) {
   const char* who = "predict";
+  ad::ComputeScope flush_subnormals;  // for the whole call: losses, metrics, updates
   TG_CHECK(batch_size > 0, "predict: batch_size must be positive, got {}", batch_size);
   TG_CHECK(x.rank() >= 1, "predict: x {} needs a sample axis", ad::to_string(x.shape()));
   build_for(x.shape(), 0);
