@@ -79,8 +79,10 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
   auto entry = std::make_unique<Entry>();
   Sequential::TrainingLoss loss = model_.training_loss();
   // softmax + a cross-entropy is recorded on probabilities: the graph's fusion turns it into
-  // the stable log-sum-exp form and still hands out the probabilities for the metrics.
-  bool probabilities = loss.on_logits && loss.activation == "softmax";
+  // the stable log-sum-exp form and still hands out the probabilities for the metrics. Without
+  // the fusion passes it is recorded on the logits, as for sigmoid, so that the unfused graph
+  // computes the same loss (not the probabilities clipped at 1e-7).
+  bool probabilities = loss.on_logits && loss.activation == "softmax" && options_.fuse;
   graph::Graph g;
   {
     ad::Tape tape;

@@ -248,10 +248,13 @@ TEST_CASE("the compiled step's test loss is the training loss, from the logits")
   m.compile({.loss = "sparse_categorical_crossentropy", .optimizer = nn::SGD(0.0)});
   Tensor x = Tensor::from({2, 1}, {1, 1}), y = Tensor::from({2}, {0, 1}), p_test, p_train;
   double expected = (30 + std::log1p(2 * std::exp(-30.0)) + std::log1p(2 * std::exp(-30.0))) / 2;
-  nn::CompiledStep compiled(m);
-  CHECK(compiled.test(x, y, p_test) == doctest::Approx(expected).epsilon(1e-6));
-  CHECK(compiled.train(x, y, p_train) == doctest::Approx(expected).epsilon(1e-6));
-  CHECK(p_test.to_vector() == p_train.to_vector());
+  for (bool fuse : {true, false}) {
+    CAPTURE(fuse);
+    nn::CompiledStep compiled(m, {.fuse = fuse});
+    CHECK(compiled.test(x, y, p_test) == doctest::Approx(expected).epsilon(1e-6));
+    CHECK(compiled.train(x, y, p_train) == doctest::Approx(expected).epsilon(1e-6));
+    CHECK(p_test.to_vector() == p_train.to_vector());
+  }
   nn::EagerStep eager(m);
   CHECK(eager.test(x, y, p_test) == doctest::Approx(expected).epsilon(1e-6));
 }
