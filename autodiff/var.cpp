@@ -39,6 +39,7 @@ void Var::backward() const {
 void Var::backward(const Tensor& grad_output) const { backward_from_seed(grad_output.clone()); }
 
 void Var::backward_from_seed(Tensor grad_output) const {
+  ComputeScope flush_subnormals;  // the whole pass, loops outside parallel_range too
   VarState& s = state();
   TG_CHECK(grad_output.shape() == s.value.shape(), "backward: output gradient has shape {}, value has shape {}",
            to_string(grad_output.shape()), to_string(s.value.shape()));

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "tapegrad/autodiff/threading.h"
+
 namespace graph {
 
 namespace {
@@ -216,11 +218,14 @@ void Executor::run(const RunContext& context) {
   bool timing = options_.mode == ExecutionMode::Auto && runs_ >= 1 && runs_ <= 2 * trials;
   if (timing) mode = runs_ % 2 ? ExecutionMode::Serial : ExecutionMode::Parallel;
   auto start = Clock::now();
-  if (mode == ExecutionMode::Parallel) {
-    run_parallel(context);
-  } else {
-    run_serial(context);
-  }
+  // Subnormals flushed on this thread and on every task of the step (autodiff/threading.h).
+  ad::run_computation([&] {
+    if (mode == ExecutionMode::Parallel) {
+      run_parallel(context);
+    } else {
+      run_serial(context);
+    }
+  });
   last_seconds_ = std::chrono::duration<double>(Clock::now() - start).count();
   if (timing) {
     double& best = mode == ExecutionMode::Serial ? serial_best_ : parallel_best_;

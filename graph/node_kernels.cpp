@@ -41,7 +41,7 @@ void run_node(const Graph& g, const Node& n, const std::vector<float*>& ptr, con
       return;
     }
     case Kind::Neg: { const float* a = in(0); each(size, [&](int64_t i) { out[i] = -a[i]; }); return; }
-    case Kind::Relu: { const float* a = in(0); each(size, [&](int64_t i) { out[i] = a[i] > 0 ? a[i] : 0.f; }); return; }
+    case Kind::Relu: { const float* a = in(0); each(size, [&](int64_t i) { out[i] = relu(a[i]); }); return; }
     case Kind::Sigmoid: { const float* a = in(0); each(size, [&](int64_t i) { out[i] = logistic(a[i]); }); return; }
     case Kind::Tanh: { const float* a = in(0); each(size, [&](int64_t i) { out[i] = std::tanh(a[i]); }); return; }
     case Kind::ReluGrad: { const float *y = in(0), *d = in(1); each(size, [&](int64_t i) { out[i] = relu_mask(y[i], d[i]); }); return; }
@@ -52,9 +52,9 @@ void run_node(const Graph& g, const Node& n, const std::vector<float*>& ptr, con
       Rows r = rows_of(in_shape(0));
       const float* z = in(0);
       for (int64_t i = 0; i < r.rows; ++i) {
-        float lse = log_sum_exp(z + i * r.width, r.width);
+        LogSumExp lse = log_sum_exp(z + i * r.width, r.width);
         for (int64_t j = 0; j < r.width; ++j) {
-          float v = z[i * r.width + j] - lse;
+          float v = log_probability(z[i * r.width + j], lse);
           out[i * r.width + j] = n.kind == Kind::Softmax ? std::exp(v) : v;
         }
       }
@@ -121,10 +121,13 @@ void run_node(const Graph& g, const Node& n, const std::vector<float*>& ptr, con
     case Kind::ActivationBiasGrad: {
       // With an activation: (y, dy) -> (dz, db). Without: (dy) -> (db), dz being dy itself.
       float scale = n.times_learning_rate ? n.update_scale * lr : n.update_scale;
+      // A folded update at learning rate 0 leaves the bias as it is: the kernel would take
+      // scale 0 for "no update folded in" and write the gradient over the bias.
+      bool frozen = n.update_scale != 0.f && scale == 0.f;
       if (n.activation == Activation::None) {
-        activation_bias_grad(n, in_shape(0), nullptr, in(0), const_cast<float*>(in(0)), out, scale);
+        activation_bias_grad(n, in_shape(0), nullptr, in(0), const_cast<float*>(in(0)), frozen ? nullptr : out, scale);
       } else {
-        float* db = n.outputs.size() > 1 ? ptr[static_cast<size_t>(n.outputs[1])] : nullptr;
+        float* db = n.outputs.size() > 1 && !frozen ? ptr[static_cast<size_t>(n.outputs[1])] : nullptr;
         activation_bias_grad(n, in_shape(0), in(0), in(1), out, db, scale);
       }
       return;

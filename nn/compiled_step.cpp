@@ -65,6 +65,7 @@ void CompiledStep::fall_back(std::string reason) {
   reason_ = std::move(reason);
   train_.clear();
   predict_.clear();
+  logits_.clear();
   last_ = nullptr;
   fallback_ = std::make_unique<EagerStep>(model_);
 }
@@ -78,8 +79,10 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
   auto entry = std::make_unique<Entry>();
   Sequential::TrainingLoss loss = model_.training_loss();
   // softmax + a cross-entropy is recorded on probabilities: the graph's fusion turns it into
-  // the stable log-sum-exp form and still hands out the probabilities for the metrics.
-  bool probabilities = loss.on_logits && loss.activation == "softmax";
+  // the stable log-sum-exp form and still hands out the probabilities for the metrics. Without
+  // the fusion passes it is recorded on the logits, as for sigmoid, so that the unfused graph
+  // computes the same loss (not the probabilities clipped at 1e-7).
+  bool probabilities = loss.on_logits && loss.activation == "softmax" && options_.fuse;
   graph::Graph g;
   {
     ad::Tape tape;
@@ -116,14 +119,15 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
   return *train_.emplace(x.shape(), std::move(entry)).first->second;
 }
 
-CompiledStep::Entry& CompiledStep::predict_entry(const Tensor& x) {
-  auto it = predict_.find(x.shape());
-  if (it != predict_.end()) return *it->second;
+CompiledStep::Entry& CompiledStep::predict_entry(const Tensor& x, bool logits) {
+  auto& entries = logits ? logits_ : predict_;
+  auto it = entries.find(x.shape());
+  if (it != entries.end()) return *it->second;
   auto entry = std::make_unique<Entry>();
   graph::Graph g;
   {
     ad::Tape tape;
-    Var out = model_.forward(ad::constant(x));
+    Var out = model_.forward(ad::constant(x), logits);
     refresh_parameters();
     g = graph::Graph::from(tape, out, {.inputs = {x}, .parameters = params_, .parameter_names = names_, .backward = false});
   }
@@ -133,7 +137,7 @@ CompiledStep::Entry& CompiledStep::predict_entry(const Tensor& x) {
   entry->executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode_of(options_.mode), .profile = options_.profile});
   for (size_t i = 0; i < params_.size(); ++i)
     entry->executor->bind(graph::Role::Parameter, static_cast<int>(i), params_[i].value());
-  return *predict_.emplace(x.shape(), std::move(entry)).first->second;
+  return *entries.emplace(x.shape(), std::move(entry)).first->second;
 }
 
 float CompiledStep::train(const Tensor& x, const Tensor& y, Tensor& predictions) {
@@ -165,17 +169,32 @@ float CompiledStep::train(const Tensor& x, const Tensor& y, Tensor& predictions)
 
 Tensor CompiledStep::predict(const Tensor& x) {
   if (fallback_) return fallback_->predict(x);
+  return forward(x, false);
+}
+
+Tensor CompiledStep::forward(const Tensor& x, bool logits) {
   Entry* e = nullptr;
   try {
-    e = &predict_entry(x);
+    e = &predict_entry(x, logits);
   } catch (const ad::Error& error) {
     fall_back(error.what());
-    return fallback_->predict(x);
+    ad::NoGrad no_grad;
+    return model_.forward(ad::constant(x), logits).value();
   }
   graph::Executor& step = *e->executor;
   step.bind(graph::Role::Input, 0, x);
   step.run();
   return step.value(step.graph().prediction);
+}
+
+float CompiledStep::test(const Tensor& x, const Tensor& y, Tensor& predictions) {
+  if (fallback_) return fallback_->test(x, y, predictions);
+  Sequential::TrainingLoss loss = model_.training_loss();
+  Tensor out = forward(x, loss.on_logits);
+  ad::NoGrad no_grad;
+  float value = loss.loss->compute(ad::constant(out), y).item();
+  predictions = loss.on_logits ? activation(loss.activation, ad::constant(out)).value() : out;
+  return value;
 }
 
 std::string CompiledStep::describe(const Shape& x_shape) const {

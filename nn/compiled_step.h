@@ -46,6 +46,9 @@ class CompiledStep : public StepRunner {
   explicit CompiledStep(Sequential& model, CompiledStepOptions options = {});
   ~CompiledStep() override;
   float train(const Tensor& x, const Tensor& y, Tensor& predictions) override;
+  // The forward graph (to the logits when training takes the loss from them), then the loss
+  // and the last activation as eager ops on that batch's outputs.
+  float test(const Tensor& x, const Tensor& y, Tensor& predictions) override;
   Tensor predict(const Tensor& x) override;
   const char* kind() const override { return fallback_ ? "eager" : "compiled"; }
 
@@ -64,15 +67,18 @@ class CompiledStep : public StepRunner {
  private:
   struct Entry;
   Entry& train_entry(const Tensor& x, const Tensor& y);
-  Entry& predict_entry(const Tensor& x);
+  // The forward pass for x's shape; with logits = true, without the last activation.
+  Entry& predict_entry(const Tensor& x, bool logits = false);
   void fall_back(std::string reason);
+  // The outputs (or logits) of x through the forward graph, or eagerly after a fall-back.
+  Tensor forward(const Tensor& x, bool logits);
   void refresh_parameters();
 
   Sequential& model_;
   CompiledStepOptions options_;
   std::vector<Var> params_;
   std::vector<std::string> names_;  ///< "dense/kernel", ... for the dumps
-  std::map<Shape, std::unique_ptr<Entry>> train_, predict_;
+  std::map<Shape, std::unique_ptr<Entry>> train_, predict_, logits_;
   std::unique_ptr<EagerStep> fallback_;
   std::string reason_;
   graph::Executor* last_ = nullptr;

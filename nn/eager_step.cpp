@@ -35,6 +35,15 @@ float EagerStep::train(const Tensor& x, const Tensor& y, Tensor& predictions) {
   return value;
 }
 
+float EagerStep::test(const Tensor& x, const Tensor& y, Tensor& predictions) {
+  TG_CHECK(loss_.loss != nullptr, "EagerStep.test: the model was not compiled when this runner was made");
+  ad::NoGrad no_grad;
+  Var out = model_.forward(ad::constant(x), loss_.on_logits);
+  float value = loss_.loss->compute(out, y).item();
+  predictions = loss_.on_logits ? activation(loss_.activation, out).value() : out.value();
+  return value;
+}
+
 Tensor EagerStep::predict(const Tensor& x) {
   ad::NoGrad no_grad;
   return model_.forward(ad::constant(x)).value();

@@ -25,6 +25,7 @@ class EagerStep : public StepRunner {
   explicit EagerStep(Sequential& model);
   ~EagerStep() override;
   float train(const Tensor& x, const Tensor& y, Tensor& predictions) override;
+  float test(const Tensor& x, const Tensor& y, Tensor& predictions) override;
   Tensor predict(const Tensor& x) override;
   const char* kind() const override { return "eager"; }
 

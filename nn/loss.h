@@ -10,9 +10,16 @@
 /// model.compile({.loss = nn::BinaryCrossentropy({.from_logits = true})});
 /// @endcode
 ///
-/// A model whose last activation is softmax (sigmoid) trained with a cross-entropy on
-/// probabilities computes the loss from the logits instead (on_logits_of): the same numbers,
-/// and a gradient that stays finite when a probability rounds to 0 or 1.
+/// A model whose last activation is softmax (sigmoid) with a cross-entropy on probabilities
+/// computes the loss from the logits instead (on_logits_of), in fit, evaluate and the val_
+/// figures alike, eager or compiled: the same numbers where the probabilities are not near 0
+/// or 1, a gradient that stays finite when one rounds to 0 or 1, and no cap on the loss of a
+/// confident mistake (logits [20, 0] with label 1 give 20, not the 16.1 of -log 1e-7). Keras
+/// does the same (its softmax and sigmoid keep their logits on the output tensor, and its
+/// cross-entropies take them: `_keras_logits`); PyTorch's cross_entropy takes logits only.
+/// The probability form, clipped to [1e-7, 1 - 1e-7] as Keras clips (so that log never sees
+/// 0), applies only where the model's outputs really are the probabilities the loss gets: a
+/// last activation other than softmax/sigmoid, or a direct call of compute().
 #pragma once
 #include <memory>
 #include <string>

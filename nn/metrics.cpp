@@ -16,10 +16,14 @@ Rows rows_of(const Tensor& t) {
   return {n, n ? t.size() / n : 0};
 }
 
+// The index of the row's largest value, or -1 (no class) when the row holds a NaN: a NaN
+// prediction is never counted as right.
 int64_t argmax(const float* row, int64_t width) {
   int64_t best = 0;
-  for (int64_t j = 1; j < width; ++j)
+  for (int64_t j = 0; j < width; ++j) {
+    if (std::isnan(row[j])) return -1;
     if (row[j] > row[best]) best = j;
+  }
   return best;
 }
 
@@ -52,7 +56,10 @@ void Metric::update(const Tensor& prediction, const Tensor& target) {
 double BinaryAccuracy::batch_total(const Tensor& prediction, const Tensor& target) const {
   auto t = static_cast<float>(threshold_);
   return per_sample_mean_total(prediction, target, "binary_accuracy",
-                               [t](float p, float y) { return (p > t ? 1.f : 0.f) == (y > t ? 1.f : 0.f) ? 1.0 : 0.0; });
+                               [t](float p, float y) {
+                                 if (std::isnan(p)) return 0.0;  // never right
+                                 return (p > t ? 1.f : 0.f) == (y > t ? 1.f : 0.f) ? 1.0 : 0.0;
+                               });
 }
 
 double CategoricalAccuracy::batch_total(const Tensor& prediction, const Tensor& target) const {
@@ -60,8 +67,10 @@ double CategoricalAccuracy::batch_total(const Tensor& prediction, const Tensor& 
   TG_CHECK(target.size() == prediction.size(), "categorical_accuracy: prediction {} and one-hot target {} differ",
            ad::to_string(prediction.shape()), ad::to_string(target.shape()));
   double total = 0;
-  for (int64_t i = 0; i < p.n; ++i)
-    total += argmax(prediction.data() + i * p.width, p.width) == argmax(target.data() + i * p.width, p.width);
+  for (int64_t i = 0; i < p.n; ++i) {
+    int64_t predicted = argmax(prediction.data() + i * p.width, p.width);
+    total += predicted >= 0 && predicted == argmax(target.data() + i * p.width, p.width);
+  }
   return total;
 }
 

@@ -1,7 +1,8 @@
 /// @file
 /// Metrics by Keras name, averaged over the samples seen since the last reset (an epoch, or an
 /// evaluate call). "accuracy" becomes binary, categorical or sparse categorical accuracy from
-/// the loss and the shapes, as Keras decides.
+/// the loss and the shapes, as Keras decides. A prediction holding a NaN counts as wrong in the
+/// accuracies (no class), and makes mae and mse NaN.
 ///
 /// @code
 /// // Given: const nn::Loss& loss, const ad::Tensor& probabilities, const ad::Tensor& labels

@@ -28,6 +28,11 @@ class StepRunner {
   /// Forward, backward and the optimizer update on one batch; returns the batch's mean loss
   /// and leaves the model's outputs for the batch in `predictions` (for the metrics).
   virtual float train(const Tensor& x, const Tensor& y, Tensor& predictions) = 0;
+  /// The batch's mean loss computed as train() computes it (from the logits when the model ends
+  /// in softmax or sigmoid, see Sequential::training_loss), with no update, and the model's
+  /// outputs in `predictions`: Keras' test_step, behind evaluate and the val_ figures, so that
+  /// the same data gives the same loss in fit, evaluate and validation.
+  virtual float test(const Tensor& x, const Tensor& y, Tensor& predictions) = 0;
   /// The model's outputs for a batch, no gradients.
   virtual Tensor predict(const Tensor& x) = 0;
   /// "eager" or "compiled": shown by tests and benchmarks.

@@ -15,6 +15,7 @@
 #include "tapegrad/autodiff/error.h"
 #include "tapegrad/autodiff/kernels/matmul_primitive.h"
 #include "tapegrad/autodiff/kernels/onednn.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace ad::kernels {
 
@@ -102,7 +103,7 @@ bool is_small(const MatmulSpec& s) {
 
 float activate(float v, Activation activation) {
   switch (activation) {
-    case Activation::Relu: return v > 0 ? v : 0;
+    case Activation::Relu: return v <= 0 ? 0 : v;  // NaN stays NaN
     case Activation::Sigmoid: return v >= 0 ? 1 / (1 + std::exp(-v)) : std::exp(v) / (1 + std::exp(v));
     case Activation::Tanh: return std::tanh(v);
     case Activation::None: break;
@@ -157,7 +158,10 @@ void matmul(const MatmulSpec& s, const float* a, const float* b, float* c, const
   TG_CHECK(!s.bias || bias, "matmul: spec asks for a bias but none was given");
   if (s.m == 0 || s.n == 0) return;
   // k == 0 too: a product of zeros, which oneDNN does not take.
-  if (s.k == 0 || is_small(s)) return matmul_loops(s, a, b, c, bias);
+  if (s.k == 0 || is_small(s)) {
+    ComputeScope scope;
+    return matmul_loops(s, a, b, c, bias);
+  }
   auto entry = lookup(s);
   std::unique_ptr<Bound> bound = take_bound(*entry, s);
   Bound& p = *bound;
@@ -170,8 +174,9 @@ void matmul(const MatmulSpec& s, const float* a, const float* b, float* c, const
   // Isolated: while oneDNN's TBB loop runs, this thread must not pick up another task that
   // would run a second primitive on the same (per-thread) stream in the middle of this one.
   dnnl_status_t status = dnnl_success;
+  // Run as a task of a context that carries the flush-to-zero flags to oneDNN's own loops.
   tbb::this_task_arena::isolate([&] {
-    status = p.arguments.execute(entry->primitive);
+    run_computation([&] { status = p.arguments.execute(entry->primitive); });
   });
   TG_CHECK(status == dnnl_success, "matmul: oneDNN failed on [{},{}] x [{},{}] with status {}", s.m, s.k, s.k, s.n,
            static_cast<int>(status));

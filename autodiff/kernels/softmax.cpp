@@ -8,34 +8,36 @@
 
 namespace ad::kernels {
 
-Tensor log_softmax(const Tensor& logits) {
-  TG_CHECK(logits.rank() >= 1, "log_softmax: needs at least one axis, got a scalar");
+namespace {
+
+// Calls f(row input, row output, width) for every row of the last axis, in parallel chunks.
+template <typename F>
+Tensor each_row(const Tensor& logits, const char* who, F f) {
+  TG_CHECK(logits.rank() >= 1, "{}: needs at least one axis, got a scalar", who);
   Tensor out = Tensor::empty(logits.shape());
   int64_t width = logits.shape().back(), rows = width ? logits.size() / width : 0;
   const float* x = logits.data();
   float* o = out.data();
   parallel_rows(rows, width, [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      const float* xr = x + r * width;
-      float* orow = o + r * width;
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < width; ++j) m = std::max(m, xr[j]);
-      float s = 0;
-      for (int64_t j = 0; j < width; ++j) s += std::exp(xr[j] - m);
-      float lse = m + std::log(s);
-      for (int64_t j = 0; j < width; ++j) orow[j] = xr[j] - lse;
-    }
+    for (int64_t r = lo; r < hi; ++r) f(x + r * width, o + r * width, width);
   });
   return out;
 }
 
-Tensor softmax(const Tensor& logits) {
-  Tensor out = log_softmax(logits);
-  float* o = out.data();
-  parallel_range(out.size(), [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) o[i] = std::exp(o[i]);
+}  // namespace
+
+Tensor log_softmax(const Tensor& logits) {
+  return each_row(logits, "log_softmax", [](const float* x, float* o, int64_t width) {
+    LogSumExp row = log_sum_exp(x, width);
+    for (int64_t j = 0; j < width; ++j) o[j] = log_probability(x[j], row);
   });
-  return out;
+}
+
+Tensor softmax(const Tensor& logits) {
+  return each_row(logits, "softmax", [](const float* x, float* o, int64_t width) {
+    LogSumExp row = log_sum_exp(x, width);
+    for (int64_t j = 0; j < width; ++j) o[j] = std::exp(log_probability(x[j], row));
+  });
 }
 
 }  // namespace ad::kernels

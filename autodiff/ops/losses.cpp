@@ -2,6 +2,7 @@
 // Targets are data: they get no gradient, and NaN or out-of-range targets are errors.
 // Probabilities are clipped to [eps, 1-eps] (eps = 1e-7, as Keras does) before a log;
 // from_logits variants use the stable log-sum-exp form and have gradient p - target.
+// A NaN prediction gives a NaN loss and a NaN gradient (never a clipped or 0 one).
 #include <utility>
 #include <cmath>
 
@@ -88,7 +89,7 @@ Var mse_loss(const Var& prediction, const Var& target) {
 Var mae_loss(const Var& prediction, const Var& target) {
   return pointwise_loss(Op::MaeLoss, prediction, target, 0, [](float p, float t) { return std::fabs(p - t); },
                         [](const Node& n) {
-                          pointwise_backward(n, [](float p, float t) { return p > t ? 1.f : (p < t ? -1.f : 0.f); });
+                          pointwise_backward(n, [](float p, float t) { return p > t ? 1.f : (p < t ? -1.f : (p - t) * 0.f); });
                         });
 }
 
@@ -99,7 +100,7 @@ Var huber_loss(const Var& prediction, const Var& target, float delta) {
                           float dl = static_cast<float>(n.attrs[0]);
                           pointwise_backward(n, [dl](float p, float t) {
                             float d = p - t;
-                            return std::fabs(d) <= dl ? d : (d > 0 ? dl : -dl);
+                            return std::fabs(d) <= dl ? d : (d > 0 ? dl : (d < 0 ? -dl : d));  // d NaN: NaN
                           });
                         });
 }

@@ -109,14 +109,19 @@ void relu_bias_grad(int64_t rows, int64_t w, const float* y, const float* dy, fl
   if (w > kMaxWidth || rows < 2 * parts) {
     constexpr int64_t kAlign = 16;  // columns: whole cache lines per task
     int64_t chunk = std::max(kAlign, (w / (2 * parts) + kAlign - 1) / kAlign * kAlign);
-    tbb::parallel_for(int64_t{0}, (w + chunk - 1) / chunk, [&](int64_t t) {
-      int64_t lo = t * chunk, hi = std::min(w, lo + chunk);
-      relu_bias_rows(rows, hi - lo, w, y + lo, dy + lo, dz + lo, db + lo, s);
-    });
+    ad::ComputeContext context;
+    tbb::parallel_for(
+        int64_t{0}, (w + chunk - 1) / chunk,
+        [&](int64_t t) {
+          int64_t lo = t * chunk, hi = std::min(w, lo + chunk);
+          relu_bias_rows(rows, hi - lo, w, y + lo, dy + lo, dz + lo, db + lo, s);
+        },
+        context.get());
     return;
   }
   alignas(64) float shares[kMaxParts][kMaxWidth];
   int64_t per_part = (rows + parts - 1) / parts;
+  ad::ComputeContext context;
   tbb::parallel_for(
       int64_t{0}, parts,
       [&](int64_t t) {
@@ -125,7 +130,7 @@ void relu_bias_grad(int64_t rows, int64_t w, const float* y, const float* dy, fl
         std::fill_n(share, w, 0.f);
         if (hi > lo) relu_bias_rows(hi - lo, w, w, y + lo * w, dy + lo * w, dz + lo * w, share, s);
       },
-      tbb::static_partitioner());
+      tbb::static_partitioner(), context.get());
   for (int64_t t = 0; t < parts; ++t)
     for (int64_t j = 0; j < w; ++j) db[j] += shares[t][j];
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "tapegrad/autodiff/kernels/softmax.h"
 #include "tapegrad/autodiff/threading.h"
 #include "tapegrad/graph/graph.h"
 
@@ -44,19 +45,21 @@ inline int64_t label_at(const float* labels, int64_t row, int64_t classes, const
   return static_cast<int64_t>(l);
 }
 
-/// Per row: the max-shifted log of the sum of exponentials.
-inline float log_sum_exp(const float* z, int64_t width) {
-  float m = -INFINITY;
-  for (int64_t j = 0; j < width; ++j) m = std::fmax(m, z[j]);
-  float s = 0;
-  for (int64_t j = 0; j < width; ++j) s += std::exp(z[j] - m);
-  return m + std::log(s);
-}
+using ad::kernels::log_probability;
+using ad::kernels::log_sum_exp;
+using ad::kernels::LogSumExp;
 
 /// relu masks the bits: written as a select or a multiply by 0/1, the compiler keeps a branch
 /// (and mispredicts half the time on real data); an integer AND with a compare mask vectorises.
+/// The gradient is dy where y > 0, 0 where y <= 0, and NaN (y itself) where y is NaN, as the
+/// eager relu's: a comparison alone would turn NaN into 0 and hide it from fit's NaN check.
 inline float relu_mask(float y, float dy) {
-  return std::bit_cast<float>(std::bit_cast<uint32_t>(dy) & (0u - static_cast<uint32_t>(y > 0)));
+  uint32_t keep = 0u - static_cast<uint32_t>(y > 0), nan = 0u - static_cast<uint32_t>(y != y);
+  return std::bit_cast<float>((std::bit_cast<uint32_t>(dy) & keep) | (std::bit_cast<uint32_t>(y) & nan));
 }
+
+/// relu's value: x where x > 0, 0 where x <= 0, NaN where x is NaN (not 0, as `x > 0 ? x : 0`
+/// would give).
+inline float relu(float x) { return x <= 0 ? 0.f : x; }
 
 }  // namespace graph::kernels

@@ -34,15 +34,16 @@ float loss_value(const Node& n, const Shape& shape, const float* p, const float*
     case Kind::CategoricalCrossentropy:
       for (int64_t i = 0; i < r.rows; ++i) {
         const float *z = p + i * r.width, *y = t + i * r.width;
-        float lse = n.from_logits ? log_sum_exp(z, r.width) : 0.f;
-        for (int64_t j = 0; j < r.width; ++j) total -= y[j] * (n.from_logits ? z[j] - lse : std::log(clip_probability(z[j])));
+        LogSumExp lse = n.from_logits ? log_sum_exp(z, r.width) : LogSumExp{};
+        for (int64_t j = 0; j < r.width; ++j)
+          total -= y[j] * (n.from_logits ? log_probability(z[j], lse) : std::log(clip_probability(z[j])));
       }
       return static_cast<float>(total / static_cast<double>(r.rows));
     case Kind::SparseCategoricalCrossentropy:
       for (int64_t i = 0; i < r.rows; ++i) {
         const float* z = p + i * r.width;
         int64_t l = label_at(t, i, r.width, "sparse_categorical_crossentropy");
-        total -= n.from_logits ? z[l] - log_sum_exp(z, r.width) : std::log(clip_probability(z[l]));
+        total -= n.from_logits ? log_probability(z[l], log_sum_exp(z, r.width)) : std::log(clip_probability(z[l]));
       }
       return static_cast<float>(total / static_cast<double>(r.rows));
     default: ad::fail("loss_value: {} is not a loss", kind_name(n.kind));
@@ -75,9 +76,10 @@ void loss_grad(const Node& n, const Shape& shape, const float* p, const float* t
         const float *z = p + i * r.width, *y = t + i * r.width;
         float* o = d + i * r.width;
         if (n.from_logits) {
-          float lse = log_sum_exp(z, r.width), ts = 0;
+          LogSumExp lse = log_sum_exp(z, r.width);
+          float ts = 0;
           for (int64_t j = 0; j < r.width; ++j) ts += y[j];
-          for (int64_t j = 0; j < r.width; ++j) o[j] = s * (std::exp(z[j] - lse) * ts - y[j]);
+          for (int64_t j = 0; j < r.width; ++j) o[j] = s * (std::exp(log_probability(z[j], lse)) * ts - y[j]);
         } else {
           for (int64_t j = 0; j < r.width; ++j)
             o[j] = (z[j] < kEpsilon || z[j] > 1 - kEpsilon) ? 0.f : -s * y[j] / z[j];
@@ -92,8 +94,8 @@ void loss_grad(const Node& n, const Shape& shape, const float* p, const float* t
         float* o = d + i * r.width;
         int64_t l = label_at(t, i, r.width, "sparse_categorical_crossentropy");
         if (n.from_logits) {
-          float lse = log_sum_exp(z, r.width);
-          for (int64_t j = 0; j < r.width; ++j) o[j] = s * std::exp(z[j] - lse);
+          LogSumExp lse = log_sum_exp(z, r.width);
+          for (int64_t j = 0; j < r.width; ++j) o[j] = s * std::exp(log_probability(z[j], lse));
           o[l] -= s;
         } else {
           for (int64_t j = 0; j < r.width; ++j) o[j] = 0.f;

@@ -1,7 +1,9 @@
 // The training loop: fit, evaluate and predict. Every batch goes through a StepRunner from
 // make_step_runner(), so the compiled step plugs in without changes here.
+#include <bit>
 #include <cmath>
 
+#include "tapegrad/autodiff/threading.h"
 #include "tapegrad/nn/metrics.h"
 #include "tapegrad/nn/progress.h"
 #include "tapegrad/nn/step_factory.h"
@@ -38,6 +40,21 @@ void check_pair(const Tensor& x, const Tensor& y, const char* who, const char* x
   TG_CHECK(samples(x) > 0, "{}: empty dataset: {} has 0 samples ({})", who, x_name, ad::to_string(x.shape()));
 }
 
+// Inputs are checked once per call, as fit already checks the targets: a NaN or an infinity in x
+// makes the loss NaN (fit would stop at that batch without saying which sample). One pass over
+// the exponent bits, which vectorises; the search for the sample runs only when one is found.
+void check_finite_inputs(const Tensor& x, const char* who, const char* x_name) {
+  constexpr uint32_t kExponent = 0x7f800000u;  // all ones: an infinity or a NaN
+  const float* v = x.data();
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < x.size(); ++i) bad |= static_cast<uint32_t>((std::bit_cast<uint32_t>(v[i]) & kExponent) == kExponent);
+  if (!bad) return;
+  int64_t width = samples(x) ? x.size() / samples(x) : 1, i = 0;
+  while (std::isfinite(v[i])) ++i;
+  ad::fail("{}: {} holds {} in sample {} (value {} of the sample, {} {}); remove or impute non-finite inputs first",
+           who, x_name, v[i], i / width, i % width, x_name, ad::to_string(x.shape()));
+}
+
 void check_features(Sequential& model, const Tensor& x, const char* who, const char* x_name) {
   Shape per_sample = sample_shape(x.shape());
   TG_CHECK(per_sample == model.input_shape(), "{}: {} has samples of shape {} (batch {}) but the model takes {}", who,
@@ -69,11 +86,11 @@ Logs Sequential::evaluate_batches(StepRunner& runner, const Tensor& x, const Ten
   if (progress) progress->start(steps);
   for (int64_t step = 0; step < steps; ++step) {
     int64_t begin = step * batch_size, end = std::min(n, begin + batch_size);
-    Tensor yb = gather_rows(y, order, begin, end);
-    Tensor out = runner.predict(gather_rows(x, order, begin, end));
-    ad::NoGrad no_grad;
-    loss_total += static_cast<double>(compiled_->loss->compute(ad::constant(out), yb).item()) *
-                  static_cast<double>(end - begin);
+    Tensor yb = gather_rows(y, order, begin, end), out;
+    // The loss as training takes it (from the logits after softmax or sigmoid), not from the
+    // clipped probabilities: one loss for the same data in fit, evaluate and val_loss.
+    float batch_loss = runner.test(gather_rows(x, order, begin, end), yb, out);
+    loss_total += static_cast<double>(batch_loss) * static_cast<double>(end - begin);
     for (const MetricPtr& m : metrics) m->update(out, yb);
     logs["loss"] = loss_total / static_cast<double>(end);
     for (const MetricPtr& m : metrics) logs[m->name()] = m->result();
@@ -85,6 +102,7 @@ Logs Sequential::evaluate_batches(StepRunner& runner, const Tensor& x, const Ten
 
 History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions options) {
   const char* who = "fit";
+  ad::ComputeScope flush_subnormals;  // for the whole call: losses, metrics, updates
   check_compiled(who);
   TG_CHECK(options.batch_size > 0, "fit: batch_size must be positive, got {}", options.batch_size);
   TG_CHECK(options.epochs >= 0, "fit: epochs must be >= 0, got {}", options.epochs);
@@ -108,10 +126,12 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
 
   build_for(x.shape(), options.seed);
   check_features(*this, x, who, "x");
+  check_finite_inputs(x_all, who, "x");  // x_all: sample numbers as the caller counts them
   compiled_->loss->check_targets(y, output_shape(), who);
   if (validation) {
     check_pair(validation->x, validation->y, who, "validation x", "validation y");
     check_features(*this, validation->x, who, "validation x");
+    if (options.validation_data) check_finite_inputs(validation->x, who, "validation x");
     compiled_->loss->check_targets(validation->y, output_shape(), "fit (validation data)");
   }
   std::vector<Var> params = trainable_weights();
@@ -167,11 +187,13 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
 
 Logs Sequential::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options) {
   const char* who = "evaluate";
+  ad::ComputeScope flush_subnormals;  // for the whole call: losses, metrics, updates
   check_compiled(who);
   TG_CHECK(options.batch_size > 0, "evaluate: batch_size must be positive, got {}", options.batch_size);
   check_pair(x, y, who, "x", "y");
   build_for(x.shape(), 0);
   check_features(*this, x, who, "x");
+  check_finite_inputs(x, who, "x");
   compiled_->loss->check_targets(y, output_shape(), who);
   std::unique_ptr<StepRunner> runner = make_step_runner(*this, false);
   ProgressBar progress({.verbose = options.verbose, .output = options.output, .terminal = options.terminal});
@@ -180,6 +202,7 @@ Logs Sequential::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions opti
 
 Tensor Sequential::predict(const Tensor& x, int batch_size) {
   const char* who = "predict";
+  ad::ComputeScope flush_subnormals;  // for the whole call: losses, metrics, updates
   TG_CHECK(batch_size > 0, "predict: batch_size must be positive, got {}", batch_size);
   TG_CHECK(x.rank() >= 1, "predict: x {} needs a sample axis", ad::to_string(x.shape()));
   build_for(x.shape(), 0);

@@ -3,6 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <cmath>
 #include <functional>
 
 #include "tapegrad/autodiff/ops.h"
@@ -74,4 +80,97 @@ TEST_CASE("element-wise ops above the parallel threshold give the results of sma
       REQUIRE(ad::max_abs_difference(small.grad(), big.grad().rows(r, r + 1)) == 0.f);
     }
   }
+}
+
+namespace {
+
+// 2^-130: a subnormal float; with denormals-are-zero an operation reads it as 0.
+const float kSubnormal = std::ldexp(1.f, -130);
+
+// Restores the default (flush on) when a case ends, even on a failed check.
+struct FlushSetting {
+  explicit FlushSetting(bool on) { ad::set_flush_denormals(on); }
+  ~FlushSetting() { ad::set_flush_denormals(true); }
+};
+
+}  // namespace
+
+TEST_CASE("the library's loops run with flush-to-zero and denormals-are-zero on the caller and on TBB workers") {
+#if defined(__x86_64__) || defined(__i386__)
+  REQUIRE(ad::flush_denormals());  // the default
+  bool caller_before = ad::denormals_flushed_here();
+  std::thread::id caller = std::this_thread::get_id();
+  // Chunks long enough (a spin of 1 us per 1,000 elements) that the workers take some of them;
+  // each records its thread and that thread's flags. On a loaded host a worker may get no turn
+  // in one loop, so the loops are repeated (at most 200 times) until one has had some.
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+  std::atomic<int> flushed{0}, kept{0}, on_caller{0};
+  auto chunk = [&](int64_t begin, int64_t end) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(end - begin);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    (ad::denormals_flushed_here() ? flushed : kept)++;
+    if (std::this_thread::get_id() == caller) ++on_caller;
+    std::lock_guard lock(mutex);
+    threads.insert(std::this_thread::get_id());
+  };
+  for (int attempt = 0; attempt < 200 && threads.size() < 2; ++attempt) ad::parallel_range(ad::kParallelThreshold * 16, chunk);
+  CHECK(flushed > 0);
+  CHECK(kept == 0);
+  CHECK(on_caller > 0);
+  if (ad::num_threads() >= 2) CHECK(threads.size() >= 2);  // the workers ran chunks too
+  // The same for plain TBB loops inside a library task (oneDNN's loops inside a matmul).
+  flushed = kept = 0;
+  threads.clear();
+  int loops = 0;
+  for (; loops < 200 && threads.size() < 2; ++loops)
+    ad::run_computation([&] { tbb::parallel_for(int64_t{0}, int64_t{64}, [&](int64_t) { chunk(0, 8192); }); });
+  CHECK(flushed == 64 * loops);
+  CHECK(kept == 0);
+  if (ad::num_threads() >= 2) CHECK(threads.size() >= 2);
+  // The caller's own flags are its own again after the call.
+  CHECK(ad::denormals_flushed_here() == caller_before);
+  {
+    FlushSetting off(false);
+    flushed = kept = 0;
+    ad::parallel_range(ad::kParallelThreshold * 16, chunk);
+    if (!caller_before) CHECK(kept > 0);  // left as they were
+  }
+#else
+  CHECK_FALSE(ad::denormals_flushed_here());
+#endif
+}
+
+// A value check, not a timing one: with the setting on, a subnormal input is read as 0 and a
+// subnormal result becomes 0; off, both survive, as IEEE arithmetic gives them.
+TEST_CASE("a subnormal input to an op is flushed to zero, unless the setting is off") {
+#if defined(__x86_64__) || defined(__i386__)
+  Tensor small = Tensor::full({4}, kSubnormal);
+  Tensor large = Tensor::full({ad::kParallelThreshold * 4}, kSubnormal);
+  auto times_one = [](const Tensor& t) { return (ad::constant(t) * 1.f).value(); };
+  auto halved = [](const Tensor& t) { return (ad::constant(t) * 0.5f).value(); };
+  for (const Tensor& t : {small, large}) {
+    CAPTURE(t.size());
+    {
+      FlushSetting on(true);
+      CHECK(times_one(t)[0] == 0.f);                                // DAZ: read as 0
+      CHECK(times_one(t)[t.size() - 1] == 0.f);
+      CHECK(halved(Tensor::full(t.shape(), 2 * std::ldexp(1.f, -126)))[t.size() - 1] == std::ldexp(1.f, -126));
+      CHECK(halved(Tensor::full(t.shape(), std::ldexp(1.f, -126)))[t.size() - 1] == 0.f);  // FTZ
+    }
+    {
+      FlushSetting off(false);
+      CHECK(times_one(t)[t.size() - 1] == kSubnormal);
+      CHECK(halved(Tensor::full(t.shape(), std::ldexp(1.f, -126)))[t.size() - 1] == std::ldexp(1.f, -127));
+    }
+  }
+  // Through oneDNN: a matmul of subnormals by ones sums 128 zeros (about 3e-37 without DAZ).
+  Tensor a = Tensor::full({64, 128}, kSubnormal), b = Tensor::ones({128, 64});
+  CHECK(ad::matmul(ad::constant(a), ad::constant(b)).value()[0] == 0.f);
+  {
+    FlushSetting off(false);
+    CHECK(ad::matmul(ad::constant(a), ad::constant(b)).value()[0] == doctest::Approx(128 * double(kSubnormal)));
+  }
+#endif
 }

@@ -218,3 +218,43 @@ TEST_CASE("fit through compiled graphs matches eager fit for each loss and its o
     check_close(compiled.get_weights(), eager.get_weights(), 1e-5f);
   }
 }
+
+// With SGD folded into the step, a learning rate of 0 must mean "no change", for the biases as
+// for the kernels: the bias update once took a scale of 0 for "nothing folded in" and wrote the
+// bias gradient over the bias.
+TEST_CASE("a compiled SGD step at learning rate 0 leaves every weight as it was") {
+  Data d = clusters(32, 5);
+  for (bool fuse : {true, false}) {
+    CAPTURE(fuse);
+    nn::Sequential m = model_with(nn::SGD(0.0));
+    std::vector<Tensor> before = m.get_weights();
+    for (size_t i = 1; i < before.size(); i += 2) before[i].values()[0] = 0.5f;  // biases not all 0
+    m.set_weights(before);
+    nn::CompiledStep step(m, {.fuse = fuse});
+    Tensor predictions;
+    CHECK(std::isfinite(step.train(d.x, d.labels, predictions)));
+    REQUIRE(step.supported());
+    std::vector<Tensor> after = m.get_weights();
+    for (size_t i = 0; i < before.size(); ++i) CHECK(after[i].to_vector() == before[i].to_vector());
+  }
+}
+
+// Training takes the loss of a softmax model from its logits; test() (evaluate, val_loss) must
+// too, not from the probabilities clipped at 1e-7 (a cap of 16.1 per sample).
+TEST_CASE("the compiled step's test loss is the training loss, from the logits") {
+  nn::Sequential m({nn::Dense(3, "softmax")});
+  m.build({1}, 0);
+  m.set_weights({Tensor::zeros({1, 3}), Tensor::from({3}, {0, 30, 0})});
+  m.compile({.loss = "sparse_categorical_crossentropy", .optimizer = nn::SGD(0.0)});
+  Tensor x = Tensor::from({2, 1}, {1, 1}), y = Tensor::from({2}, {0, 1}), p_test, p_train;
+  double expected = (30 + std::log1p(2 * std::exp(-30.0)) + std::log1p(2 * std::exp(-30.0))) / 2;
+  for (bool fuse : {true, false}) {
+    CAPTURE(fuse);
+    nn::CompiledStep compiled(m, {.fuse = fuse});
+    CHECK(compiled.test(x, y, p_test) == doctest::Approx(expected).epsilon(1e-6));
+    CHECK(compiled.train(x, y, p_train) == doctest::Approx(expected).epsilon(1e-6));
+    CHECK(p_test.to_vector() == p_train.to_vector());
+  }
+  nn::EagerStep eager(m);
+  CHECK(eager.test(x, y, p_test) == doctest::Approx(expected).epsilon(1e-6));
+}

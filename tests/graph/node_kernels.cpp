@@ -76,7 +76,8 @@ TEST_CASE("relu layers wider than 4,096 units, or with fewer rows than two per t
   // few rows to share out. Both still go to more than one thread.
   Threads scope(2);
   for (auto [batch, width] : {std::pair<int64_t, int64_t>{9, 4100}, {3, 3000}}) {
-    CAPTURE(batch);
+    int64_t rows = batch;  // a copy: clang 14 does not let CAPTURE's lambda refer to a binding
+    CAPTURE(rows);
     check_fused_step_matches_unfused(Mlp({.widths = {5, width, 3}, .activation = "relu", .batch = batch, .seed = 6}));
   }
 }
@@ -180,4 +181,132 @@ TEST_CASE("fused softmax cross-entropy rejects labels that are not whole class n
   }
   e.bind(graph::Role::Target, 0, Tensor::from({3}, {0.f, 3.f, 2.f}));
   CHECK_NOTHROW(e.run());
+}
+
+namespace {
+
+// Runs one node on the given inputs and returns its outputs (of the given shapes).
+std::vector<Tensor> run_one(graph::Node n, const std::vector<Tensor>& inputs, const std::vector<Shape>& outputs) {
+  graph::Graph g;
+  std::vector<float*> pointers;
+  std::vector<Tensor> results;
+  for (const Tensor& t : inputs) {
+    n.inputs.push_back(static_cast<int>(g.values.size()));
+    g.values.emplace_back().shape = t.shape();
+    pointers.push_back(const_cast<float*>(t.data()));
+  }
+  for (const Shape& s : outputs) {
+    n.outputs.push_back(static_cast<int>(g.values.size()));
+    g.values.emplace_back().shape = s;
+    results.push_back(Tensor::zeros(s));
+    pointers.push_back(results.back().data());
+  }
+  graph::run_node(g, n, pointers, {});
+  return results;
+}
+
+graph::Node node(graph::Kind kind, ad::kernels::Activation activation = ad::kernels::Activation::None) {
+  graph::Node n;
+  n.kind = kind;
+  n.activation = activation;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("relu and its gradient give NaN at NaN in the graph's kernels, as the eager ops do") {
+  Tensor x = Tensor::from({4}, {NAN, -1, 0, 2});
+  Tensor y = run_one(node(graph::Kind::Relu), {x}, {{4}})[0];
+  CHECK(std::isnan(y[0]));
+  CHECK(y[1] == 0);
+  CHECK(y[2] == 0);
+  CHECK(y[3] == 2);
+  Tensor d = run_one(node(graph::Kind::ReluGrad), {x, Tensor::from({4}, {1, 1, 1, 1})}, {{4}})[0];
+  CHECK(std::isnan(d[0]));
+  CHECK(d[1] == 0);
+  CHECK(d[2] == 0);
+  CHECK(d[3] == 1);
+}
+
+// The fused backward of a dense layer, in each of its loops: narrow layers, layers whose bias
+// sums are split by rows between threads, and layers wider than 4,096 units split by columns.
+TEST_CASE("the fused activation-and-bias backward gives NaN where the layer's output is NaN") {
+  Threads two(2);
+  using ad::kernels::Activation;
+  for (Shape shape : {Shape{3, 8}, Shape{64, 256}, Shape{4, 5000}})
+    for (Activation a : {Activation::Relu, Activation::Sigmoid, Activation::Tanh}) {
+      std::string shape_text = ad::to_string(shape);
+      int activation = int(a);
+      CAPTURE(shape_text);
+      CAPTURE(activation);
+      ad::Rng rng(3);
+      Tensor y = Tensor::uniform(shape, -0.5f, 0.5f, rng), dy = Tensor::uniform(shape, -1, 1, rng);
+      int64_t w = shape[1];
+      y[w + 1] = NAN;  // row 1, column 1
+      auto out = run_one(node(graph::Kind::ActivationBiasGrad, a), {y, dy}, {shape, {w}});
+      const Tensor &dz = out[0], &db = out[1];
+      for (int64_t i = 0; i < dz.size(); ++i) CHECK(std::isnan(dz[i]) == (i == w + 1));
+      for (int64_t j = 0; j < w; ++j) CHECK(std::isnan(db[j]) == (j == 1));
+    }
+}
+
+TEST_CASE("softmax, the losses and the fused softmax cross-entropy give NaN for a row with a NaN logit") {
+  Tensor z = Tensor::from({2, 3}, {0.5f, NAN, -1, 0.25f, 2, -3});
+  for (graph::Kind k : {graph::Kind::Softmax, graph::Kind::LogSoftmax}) {
+    Tensor p = run_one(node(k), {z}, {{2, 3}})[0];
+    for (int64_t i = 0; i < 6; ++i) CHECK(std::isnan(p[i]) == (i < 3));
+  }
+  Tensor labels = Tensor::from({2}, {0, 2}), onehot = Tensor::from({2, 3}, {1, 0, 0, 0, 0, 1});
+  for (bool logits : {false, true}) {
+    CAPTURE(logits);
+    for (auto [kind, target] : {std::pair{graph::Kind::SparseCategoricalCrossentropy, labels},
+                                std::pair{graph::Kind::CategoricalCrossentropy, onehot},
+                                std::pair{graph::Kind::BinaryCrossentropy, onehot},
+                                std::pair{graph::Kind::MseLoss, onehot}}) {
+      std::string kind_text = graph::kind_name(kind);
+      CAPTURE(kind_text);
+      graph::Node n = node(kind);
+      n.from_logits = logits;
+      Tensor prediction = logits ? z : Tensor::from({2, 3}, {NAN, 0.3f, 0.5f, 0.2f, 0.2f, 0.6f});
+      CHECK(std::isnan(run_one(n, {prediction, target}, {Shape{}})[0][0]));
+      graph::Node grad = node(graph::Kind::LossGrad);
+      grad.loss = kind;
+      grad.from_logits = logits;
+      Tensor d = run_one(grad, {prediction, target, Tensor::scalar(1)}, {{2, 3}})[0];
+      CHECK(std::isnan(d[logits ? 1 : 0]));
+      CHECK(std::isfinite(d[4]));
+    }
+  }
+  for (auto [loss, target] : {std::pair{graph::Kind::SparseCategoricalCrossentropy, labels},
+                              std::pair{graph::Kind::CategoricalCrossentropy, onehot}}) {
+    graph::Node n = node(graph::Kind::SoftmaxCrossentropy);
+    n.loss = loss;
+    auto out = run_one(n, {z, target}, {Shape{}, Shape{2, 3}});
+    CHECK(std::isnan(out[0][0]));
+    for (int64_t i = 0; i < 6; ++i) CHECK(std::isnan(out[1][i]) == (i < 3));
+  }
+}
+
+// The issue's rows [m, m] against ln 2, and a spread row against log-softmax in double.
+TEST_CASE("the graph's softmax and logits losses keep full precision for rows offset by large amounts") {
+  for (float m : {1e3f, -1e3f, 16777216.f, -16777216.f, 1e9f}) {
+    CAPTURE(m);
+    Tensor z = Tensor::from({1, 2}, {m, m}), label = Tensor::from({1}, {1}), onehot = Tensor::from({1, 2}, {0, 1});
+    Tensor p = run_one(node(graph::Kind::Softmax), {z}, {{1, 2}})[0];
+    CHECK(p[0] == doctest::Approx(0.5).epsilon(1e-7));
+    Tensor log_p = run_one(node(graph::Kind::LogSoftmax), {z}, {{1, 2}})[0];
+    CHECK(log_p[1] == doctest::Approx(-std::log(2.0)).epsilon(1e-7));
+    for (auto [kind, target] : {std::pair{graph::Kind::SparseCategoricalCrossentropy, label},
+                                std::pair{graph::Kind::CategoricalCrossentropy, onehot}}) {
+      graph::Node n = node(kind);
+      n.from_logits = true;
+      CHECK(run_one(n, {z, target}, {Shape{}})[0][0] == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+      graph::Node grad = node(graph::Kind::LossGrad);
+      grad.loss = kind;
+      grad.from_logits = true;
+      Tensor d = run_one(grad, {z, target, Tensor::scalar(1)}, {{1, 2}})[0];
+      CHECK(d[0] == doctest::Approx(0.5).epsilon(1e-7));
+      CHECK(d[1] == doctest::Approx(-0.5).epsilon(1e-7));
+    }
+  }
 }

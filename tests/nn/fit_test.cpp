@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <functional>
 #include <sstream>
+#include <tuple>
 
+#include "tapegrad/nn/callbacks.h"
+#include "tapegrad/nn/eager_step.h"
 #include "tapegrad/nn/layers/all.h"
 #include "tapegrad/nn/optimizers/adam.h"
 #include "tapegrad/nn/optimizers/sgd.h"
@@ -336,4 +339,192 @@ TEST_CASE("validation data given as a braced pair is evaluated after each epoch"
     nn::History h = model.fit(d.x.rows(0, 30), d.y.rows(0, 30), {.epochs = 1, .validation_data = {{x_valid, y_valid}}, .verbose = 0});
     CHECK(h["val_loss"][0] == doctest::Approx(model.evaluate(x_valid, y_valid).at("loss")).epsilon(1e-6));
   }
+}
+
+namespace {
+
+// One dense layer on a single input feature x = 1, so that the logits are kernel + bias exactly.
+nn::Sequential one_layer(int64_t units, const std::string& activation, const std::string& loss, double lr,
+                         std::vector<float> bias) {
+  nn::Sequential model({nn::Dense(units, {.activation = activation, .input_shape = {1}})});
+  model.compile({.loss = loss, .optimizer = nn::SGD(lr)});
+  model.build({1});
+  model.set_weights({Tensor::zeros({1, units}), Tensor::from({units}, bias)});
+  return model;
+}
+
+}  // namespace
+
+// The exact losses of a confident mistake: -log softmax([20, 0])[1] = 20 + log(1 + e^-20), and
+// -log(1 - sigmoid(100)) = 100 + log(1 + e^-100). Probabilities clipped at 1e-7 would cap
+// both at -log(1e-7) = 16.118 in evaluate and val_loss while fit reported the true figure.
+TEST_CASE("evaluate and val_loss give the training loss of a confident mistake, eager and compiled") {
+  struct Case {
+    const char* what;
+    int64_t units;
+    const char* activation;
+    const char* loss;
+    std::vector<float> bias;
+    Tensor y;
+    double expected;
+  };
+  const Case cases[] = {
+      {"softmax, sparse labels", 2, "softmax", "sparse_categorical_crossentropy", {20, 0}, Tensor::from({1}, {1}),
+       20 + std::log1p(std::exp(-20.0))},
+      {"softmax, one-hot", 2, "softmax", "categorical_crossentropy", {20, 0}, Tensor::from({1, 2}, {0, 1}),
+       20 + std::log1p(std::exp(-20.0))},
+      {"softmax, far above the clip", 3, "softmax", "sparse_categorical_crossentropy", {0, 50, 0},
+       Tensor::from({1}, {0}), 50 + std::log1p(2 * std::exp(-50.0))},
+      {"sigmoid", 1, "sigmoid", "binary_crossentropy", {100}, Tensor::from({1, 1}, {0}), 100},
+      {"sigmoid, the other side", 1, "sigmoid", "binary_crossentropy", {-30}, Tensor::from({1, 1}, {1}),
+       30 + std::log1p(std::exp(-30.0))},
+  };
+  Tensor x = Tensor::from({1, 1}, {1});
+  for (const Case& c : cases)
+    for (bool eager : {false, true}) {
+      std::string label = fmt::format("{}, {}", c.what, eager ? "eager" : "compiled");
+      INFO(label);
+      nn::Sequential model = one_layer(c.units, c.activation, c.loss, 0, c.bias);
+      nn::History h = model.fit(x, c.y, {.epochs = 1, .batch_size = 1, .validation_data = {x, c.y}, .verbose = 0,
+                                         .eager = eager});
+      CHECK(h["loss"][0] == doctest::Approx(c.expected).epsilon(1e-6));
+      CHECK(h["val_loss"][0] == doctest::Approx(c.expected).epsilon(1e-6));
+      CHECK(model.evaluate(x, c.y)["loss"] == doctest::Approx(c.expected).epsilon(1e-6));
+    }
+}
+
+TEST_CASE("a model whose outputs are probabilities without softmax gets the clipped loss in fit and evaluate alike") {
+  // A linear layer that outputs [1, 0]: the loss sees probabilities, clipped at 1e-7 as Keras does.
+  Tensor x = Tensor::from({1, 1}, {1}), y = Tensor::from({1}, {1});
+  for (bool eager : {false, true}) {
+    const char* mode = eager ? "eager" : "compiled";
+    INFO(mode);
+    nn::Sequential model = one_layer(2, "linear", "sparse_categorical_crossentropy", 0, {1, 0});
+    nn::History h = model.fit(x, y, {.epochs = 1, .batch_size = 1, .validation_data = {x, y}, .verbose = 0, .eager = eager});
+    double clipped = -std::log(double(1e-7f));
+    CHECK(h["loss"][0] == doctest::Approx(clipped).epsilon(1e-5));
+    CHECK(h["val_loss"][0] == doctest::Approx(clipped).epsilon(1e-5));
+    CHECK(model.evaluate(x, y)["loss"] == doctest::Approx(clipped).epsilon(1e-5));
+  }
+}
+
+// Each SGD step (lr 1, x = 1) moves the logits of [40, 0] by the gradient [-1, 1] through the
+// kernel and again through the bias: 40 -> 36 -> 32 -> 28, all far above the clip's 16.1.
+TEST_CASE("EarlyStopping on val_loss sees the loss of confident mistakes fall above the clip's cap") {
+  Tensor x = Tensor::from({1, 1}, {1}), y = Tensor::from({1}, {1});
+  for (bool eager : {false, true}) {
+    const char* mode = eager ? "eager" : "compiled";
+    INFO(mode);
+    nn::Sequential model = one_layer(2, "softmax", "sparse_categorical_crossentropy", 1, {40, 0});
+    auto stop = nn::EarlyStopping({.monitor = "val_loss", .patience = 0});
+    nn::History h = model.fit(x, y, {.epochs = 3, .batch_size = 1, .validation_data = {x, y}, .callbacks = {stop},
+                                     .verbose = 0, .eager = eager});
+    REQUIRE(h["val_loss"].size() == 3);
+    CHECK(h["val_loss"][0] == doctest::Approx(36).epsilon(1e-6));
+    CHECK(h["val_loss"][1] == doctest::Approx(32).epsilon(1e-6));
+    CHECK(h["val_loss"][2] == doctest::Approx(28).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("fit and evaluate refuse x holding NaN or an infinity, naming the first such sample") {
+  ad::Rng rng(4);
+  Tensor x = Tensor::uniform({12, 2}, -1, 1, rng), y = Tensor::uniform({12, 1}, -1, 1, rng);
+  auto model = [] {
+    nn::Sequential m({nn::Dense(3, {.activation = "relu", .input_shape = {2}}), nn::Dense(1)});
+    m.compile({.loss = "mse", .optimizer = nn::SGD(0.1)});
+    return m;
+  };
+  SUBCASE("NaN") {
+    Tensor bad = x.clone();
+    bad.at({5, 1}) = NAN;
+    bad.at({9, 0}) = NAN;
+    nn::Sequential m = model();
+    CHECK_THROWS_WITH_AS(m.fit(bad, y, {.verbose = 0}), doctest::Contains("fit: x holds nan in sample 5 (value 1 of"),
+                         ad::Error);
+    CHECK_THROWS_WITH_AS(m.evaluate(bad, y), doctest::Contains("evaluate: x holds nan in sample 5"), ad::Error);
+    CHECK_THROWS_WITH_AS(m.fit(x, y, {.validation_data = {bad, y}, .verbose = 0}),
+                         doctest::Contains("fit: validation x holds nan in sample 5"), ad::Error);
+    // With validation_split the samples are counted in the caller's x.
+    CHECK_THROWS_WITH_AS(m.fit(bad, y, {.validation_split = 0.25, .verbose = 0}),
+                         doctest::Contains("x holds nan in sample 5"), ad::Error);
+  }
+  SUBCASE("infinity") {
+    Tensor bad = x.clone();
+    bad.at({11, 0}) = -INFINITY;
+    nn::Sequential m = model();
+    CHECK_THROWS_WITH_AS(m.fit(bad, y, {.verbose = 0}), doctest::Contains("fit: x holds -inf in sample 11 (value 0"),
+                         ad::Error);
+  }
+}
+
+// The model: with a NaN among the first layer's weights, relu(NaN) = 0 would hide it
+// (a finite loss, NaN left in the weights); NaN must reach the loss, so that fit stops at the
+// first batch naming it and TerminateOnNaN fires, in both step runners.
+TEST_CASE("a NaN reaching a relu layer makes the loss NaN, so fit stops and TerminateOnNaN fires") {
+  ad::Rng rng(4);
+  Tensor x = Tensor::uniform({12, 2}, -1, 1, rng), y = Tensor::uniform({12, 1}, -1, 1, rng);
+  for (bool eager : {false, true}) {
+    const char* mode = eager ? "eager" : "compiled";
+    INFO(mode);
+    nn::Sequential m({nn::Dense(3, {.activation = "relu", .input_shape = {2}}), nn::Dense(1)});
+    m.compile({.loss = "mse", .optimizer = nn::SGD(0.1)});
+    m.build({2}, 1);
+    std::vector<Tensor> w = m.get_weights();
+    w[0].at({1, 2}) = NAN;
+    m.set_weights(w);
+    CHECK_THROWS_WITH_AS(m.fit(x, y, {.epochs = 1, .batch_size = 4, .verbose = 0, .eager = eager}),
+                         doctest::Contains("fit: the loss became nan at epoch 1, batch 1"), ad::Error);
+    auto terminate = nn::TerminateOnNaN();
+    nn::History h = m.fit(x, y, {.epochs = 2, .batch_size = 4, .callbacks = {terminate}, .verbose = 0, .eager = eager});
+    REQUIRE(terminate->terminated_batch().has_value());
+    CHECK(*terminate->terminated_batch() == 0);
+    // Nothing was trained on the NaN: every other weight is as it was.
+    std::vector<Tensor> after = m.get_weights();
+    for (size_t i = 0; i < w.size(); ++i)
+      for (int64_t k = 0; k < w[i].size(); ++k)
+        if (!std::isnan(w[i][k])) CHECK(after[i][k] == w[i][k]);
+    // The NaN weight feeds hidden unit 2 for every sample: every prediction is NaN.
+    Tensor p = m.predict(x);
+    for (float v : p.values()) CHECK(std::isnan(v));
+  }
+}
+
+// (evaluate refuses such x, as fit does: see above.)
+TEST_CASE("predict gives NaN, not numbers, for a sample whose input is NaN, compiled and eager") {
+  // Small layers run as plain loops; larger ones as oneDNN matmuls with a relu post-op.
+  for (auto [samples, features, units] : {std::tuple{6, 2, 4}, std::tuple{40, 32, 64}})
+  for (const char* last : {"linear", "softmax", "sigmoid"}) {
+    std::string label = fmt::format("{}, {} units", last, units);
+    INFO(label);
+    ad::Rng rng(6);
+    Tensor x = Tensor::uniform({samples, features}, -1, 1, rng);
+    x.at({3, 0}) = NAN;
+    nn::Sequential m({nn::Dense(units, {.activation = "relu", .input_shape = {features}}), nn::Dense(3, last)});
+    m.build({features}, 2);
+    Tensor compiled = m.predict(x), eager = nn::EagerStep(m).predict(x);
+    for (int64_t i = 0; i < samples; ++i)
+      for (int64_t j = 0; j < 3; ++j) {
+        CHECK(std::isnan(compiled.at({i, j})) == (i == 3));
+        CHECK(std::isnan(eager.at({i, j})) == (i == 3));
+      }
+  }
+}
+
+// The row: logits [2^24, 2^24] (and the same far below 0) are a fair coin, whatever the
+// offset, in predict, evaluate and val_loss, compiled and eager.
+TEST_CASE("predict, evaluate and val_loss of a softmax model keep their precision for logits offset by 2^24") {
+  Tensor x = Tensor::from({1, 1}, {1}), y = Tensor::from({1}, {1});
+  for (float m : {16777216.f, -16777216.f, 1e3f})
+    for (bool eager : {false, true}) {
+      std::string label = fmt::format("m = {}, {}", m, eager ? "eager" : "compiled");
+      INFO(label);
+      nn::Sequential model = one_layer(2, "softmax", "sparse_categorical_crossentropy", 0, {m, m});
+      Tensor p = eager ? nn::EagerStep(model).predict(x) : model.predict(x);
+      CHECK(p[0] == doctest::Approx(0.5).epsilon(1e-7));
+      CHECK(p[1] == doctest::Approx(0.5).epsilon(1e-7));
+      nn::History h = model.fit(x, y, {.epochs = 1, .batch_size = 1, .validation_data = {x, y}, .verbose = 0, .eager = eager});
+      CHECK(h["loss"][0] == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+      CHECK(h["val_loss"][0] == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+      CHECK(model.evaluate(x, y)["loss"] == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+    }
 }

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "tapegrad/nn/metrics.h"
 
 namespace {
@@ -71,4 +73,27 @@ TEST_CASE("mse and mae metrics match values worked out by hand") {
 
 TEST_CASE("an unknown metric name lists the known ones") {
   CHECK_THROWS_WITH_AS(nn::check_metric_name("f1"), doctest::Contains("unknown metric 'f1'; known: accuracy"), ad::Error);
+}
+
+// A NaN row would otherwise be read as class 0 (every comparison with NaN is false), and be
+// counted right whenever the label is 0.
+TEST_CASE("a prediction holding a NaN counts as wrong in every accuracy, and makes mae and mse NaN") {
+  nn::SparseCategoricalCrossentropy sparse;
+  nn::BinaryCrossentropy binary;
+  Tensor proba = Tensor::from({2, 3}, {NAN, 0.3f, 0.1f, 0.2f, 0.5f, 0.3f});  // row 0 NaN, row 1 argmax 1
+  Tensor labels = Tensor::from({2}, {0, 1}), onehot = Tensor::from({2, 3}, {1, 0, 0, 0, 1, 0});
+  auto sparse_accuracy = nn::make_metric("sparse_categorical_accuracy", sparse, {3}, {2});
+  sparse_accuracy->update(proba, labels);
+  CHECK(sparse_accuracy->result() == doctest::Approx(0.5));
+  auto categorical_accuracy = nn::make_metric("categorical_accuracy", sparse, {3}, {2, 3});
+  categorical_accuracy->update(proba, onehot);
+  CHECK(categorical_accuracy->result() == doctest::Approx(0.5));
+  auto binary_accuracy = nn::make_metric("binary_accuracy", binary, {1}, {2, 1});
+  binary_accuracy->update(Tensor::from({2, 1}, {NAN, 0.2f}), Tensor::from({2, 1}, {0, 0}));
+  CHECK(binary_accuracy->result() == doctest::Approx(0.5));
+  for (const char* name : {"mae", "mse"}) {
+    auto m = nn::make_metric(name, binary, {1}, {2, 1});
+    m->update(Tensor::from({2, 1}, {NAN, 0.2f}), Tensor::from({2, 1}, {0, 0}));
+    CHECK(std::isnan(m->result()));
+  }
 }

@@ -4,6 +4,7 @@
 #include <tbb/parallel_for.h>
 
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include "../test_util.h"
@@ -156,4 +157,22 @@ TEST_CASE("cpu_isa names an instruction set") {
   std::string isa = ad::kernels::cpu_isa();
   CHECK_FALSE(isa.empty());
   CHECK((test::contains(isa, "AVX") || test::contains(isa, "SSE") || test::contains(isa, "generic")));
+}
+
+// A NaN in a row of a reaches every output of that row through each activation, in the plain
+// loops of small products and in oneDNN's post-ops (whose relu must not turn NaN into 0).
+TEST_CASE("matmul's activations keep a NaN of the input, in the plain loops and in oneDNN") {
+  for (auto [m, k, n] : {std::tuple{3, 4, 5}, std::tuple{64, 96, 80}}) {
+    for (Activation act : {Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::None}) {
+      std::string label = fmt::format("[{},{}] x [{},{}], activation {}", m, k, k, n, int(act));
+      INFO(label);
+      MatmulSpec s{.m = m, .k = k, .n = n, .bias = true, .activation = act};
+      Tensor a = test::random({m, k}, -1, 1, 1), b = test::random({k, n}, -1, 1, 2), bias = test::random({n}, -1, 1, 3);
+      a[k + 2] = NAN;  // row 1
+      Tensor c = Tensor::zeros({m, n});
+      ad::kernels::matmul(s, a.data(), b.data(), c.data(), bias.data());
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) CHECK(std::isnan(c[i * n + j]) == (i == 1));
+    }
+  }
 }

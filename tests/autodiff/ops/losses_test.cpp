@@ -91,3 +91,60 @@ TEST_CASE("the losses take the mean over samples and targets get no gradient") {
   Var huber = ad::huber_loss(p, ad::constant(Tensor::zeros({2, 2})), 2.f);
   CHECK(huber.item() == doctest::Approx((0.5 + 2 + 2 * (3 - 1) + 2 * (4 - 1)) / 4.0));
 }
+
+// The case and its kind: rows [m, m] (and [m, m - 1]) for large positive and negative m
+// against the exact values, loss and gradient, for both cross-entropies from logits.
+TEST_CASE("the cross-entropies from logits keep ln 2 and the gradient [0.5, -0.5] for logits [m, m] at any m") {
+  for (float m : {0.f, 1e3f, -1e3f, 65536.f, 16777216.f, -16777216.f, 1e9f, -1e9f}) {
+    CAPTURE(m);
+    auto sparse = loss_and_gradient(
+        [](const Var& p) { return ad::sparse_categorical_crossentropy(p, Tensor::from({1}, {1}), {.from_logits = true}); },
+        Tensor::from({1, 2}, {m, m}));
+    CHECK(sparse.first == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+    CHECK(test::close(sparse.second, Tensor::from({1, 2}, {0.5f, -0.5f}), 1e-7f, 0));
+    auto dense = loss_and_gradient(
+        [](const Var& p) {
+          return ad::categorical_crossentropy(p, ad::constant(Tensor::from({1, 2}, {0, 1})), {.from_logits = true});
+        },
+        Tensor::from({1, 2}, {m, m}));
+    CHECK(dense.first == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+    CHECK(test::close(dense.second, Tensor::from({1, 2}, {0.5f, -0.5f}), 1e-7f, 0));
+  }
+  // One apart where the float spacing allows it: loss log(1 + e) for the smaller logit.
+  for (float m : {1e3f, -1e3f, 1e6f, -1e6f}) {
+    CAPTURE(m);
+    auto [value, grad] = loss_and_gradient(
+        [](const Var& p) { return ad::sparse_categorical_crossentropy(p, Tensor::from({1}, {1}), {.from_logits = true}); },
+        Tensor::from({1, 2}, {m, m - 1}));
+    double p0 = 1 / (1 + std::exp(-1.0));  // softmax [p0, 1 - p0]; the gradient is that minus [0, 1]
+    CHECK(value == doctest::Approx(std::log1p(std::exp(1.0))).epsilon(1e-6));
+    CHECK(test::close(grad, Tensor::from({1, 2}, {float(p0), float(-p0)}), 1e-6f, 0));
+  }
+}
+
+TEST_CASE("a NaN prediction gives a NaN loss and a NaN gradient in every loss") {
+  Tensor nan_row = Tensor::from({1, 2}, {NAN, 0.5f});
+  auto all_nan_at_0 = [](const std::function<Var(const Var&)>& loss, const Tensor& prediction) {
+    auto [value, grad] = loss_and_gradient(loss, prediction);
+    CHECK(std::isnan(value));
+    CHECK(std::isnan(grad[0]));
+  };
+  Tensor target = Tensor::from({1, 2}, {0, 1});
+  all_nan_at_0([&](const Var& p) { return ad::mse_loss(p, ad::constant(target)); }, nan_row);
+  all_nan_at_0([&](const Var& p) { return ad::mae_loss(p, ad::constant(target)); }, nan_row);
+  all_nan_at_0([&](const Var& p) { return ad::huber_loss(p, ad::constant(target)); }, nan_row);
+  for (bool logits : {false, true}) {
+    CAPTURE(logits);
+    all_nan_at_0([&](const Var& p) { return ad::binary_crossentropy(p, ad::constant(target), {.from_logits = logits}); },
+                 nan_row);
+    all_nan_at_0(
+        [&](const Var& p) { return ad::categorical_crossentropy(p, ad::constant(target), {.from_logits = logits}); },
+        nan_row);
+    // The sparse loss reads only the label's probability: the NaN sits there.
+    all_nan_at_0(
+        [&](const Var& p) {
+          return ad::sparse_categorical_crossentropy(p, Tensor::from({1}, {0}), {.from_logits = logits});
+        },
+        nan_row);
+  }
+}

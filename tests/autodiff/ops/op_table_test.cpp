@@ -78,3 +78,42 @@ TEST_CASE("the op table covers every op in ops.h") {
   std::set<std::string> names;
   for (const test::OpCase& c : test::op_cases()) CHECK_MESSAGE(names.insert(c.name).second, c.name);
 }
+
+// NaN as IEEE arithmetic carries it: a NaN in any input reaches the value, and the gradient at
+// that element is NaN for every op whose derivative depends on the input's value (all but the
+// linear ones, whose derivative is a constant). A comparison-based kernel (relu as x > 0 ? x : 0)
+// would turn it into 0 and let a NaN in the data train on silently.
+TEST_CASE("every op in the table carries a NaN in any input to its value and to its gradient") {
+  const char* value_dependent[] = {"exp",     "log",      "square",   "sqrt",        "abs",     "relu",
+                                   "sigmoid", "tanh",     "softplus", "heaviside",   "sign",    "clip",
+                                   "maximum", "minimum",  "softmax",  "log_softmax", "mse_loss", "mae_loss",
+                                   "huber_loss", "binary_crossentropy", "categorical_crossentropy",
+                                   "sparse_categorical_crossentropy from logits"};
+  auto starts_with = [](const std::string& name, const char* prefix) { return name.rfind(prefix, 0) == 0; };
+  uint64_t seed = 5000;
+  int gradients_checked = 0;
+  for (const test::OpCase& c : test::op_cases()) {
+    // It reads one probability per row, the label's: a NaN elsewhere does not enter its value.
+    if (starts_with(c.name, "sparse_categorical_crossentropy from probabilities")) continue;
+    for (size_t k = 0; k < c.shapes.size(); ++k) {
+      std::string label = fmt::format("{}, NaN in input {}", c.name, k);
+      INFO(label);
+      std::vector<Tensor> inputs = c.make_inputs(seed++);
+      inputs[k][0] = NAN;
+      ad::Tape tape;
+      std::vector<Var> params;
+      for (const Tensor& t : inputs) params.push_back(ad::param(t.clone()));
+      Var out = c.op(params);
+      bool any_nan = false;
+      for (float v : out.value().values()) any_nan = any_nan || std::isnan(v);
+      CHECK(any_nan);
+      bool depends = false;
+      for (const char* op : value_dependent) depends = depends || starts_with(c.name, op);
+      if (!depends) continue;
+      ad::sum(out).backward();
+      CHECK(std::isnan(params[k].grad()[0]));
+      ++gradients_checked;
+    }
+  }
+  CHECK(gradients_checked > 50);
+}
