@@ -36,6 +36,10 @@ class Layer {
   // Called once; later calls check the shape matches and throw naming the layer otherwise.
   void build(const Shape& input_shape, ad::Rng& rng);
   bool built() const { return built_; }
+  // Draws new weights for the built shape from `rng`, as build() drew the first ones (new Var
+  // objects: handles taken before do not see them). A model whose weights nothing has used yet
+  // redraws them when a later build() or fit() names another seed.
+  void redraw_weights(ad::Rng& rng);
   const Shape& input_shape() const { return input_shape_; }
   // Per-sample output shape for a per-sample input shape.
   virtual Shape output_shape(const Shape& input_shape) const = 0;

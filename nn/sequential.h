@@ -96,22 +96,36 @@ class Sequential {
   // settings (optimizer slots are restored separately, through optimizer()->slots()).
   static Sequential from_config(const Json& config);
 
-  // Appends a layer, naming it after its type (dense, dense_1, ...) when it has no name.
+  // Appends a layer, naming it after its type (dense, dense_1, ...) when it has no name. An
+  // InputLayer may only come first. As in Keras, a model whose input shape is known (an
+  // InputLayer, or a first layer given an input_shape such as Flatten({28, 28})) builds
+  // itself here, drawing its weights from seed 0; see build() for choosing another seed.
   void add(LayerRef layer);
-  const std::vector<LayerPtr>& layers() const { return layers_; }
-  Layer& layer(size_t index);
-  Layer& layer(const std::string& name);
+  // The layers in order without the InputLayer, as Keras' model.layers: the book's
+  // model.layers[1] (the first Dense after Flatten) is layers()[1]. get_config() and saved
+  // models keep the InputLayer.
+  const std::vector<LayerPtr>& layers() const;
+  // The InputLayer the model starts with, or null.
+  const LayerPtr& input_layer() const { return input_layer_; }
+  Layer& layer(size_t index);              // layers()[index]
+  Layer& layer(const std::string& name);   // any layer, the InputLayer included
 
   // Builds every layer for per-sample input shape `input_shape` with weights drawn from `seed`.
+  // A model that built itself (on add or compile) and whose weights nothing has reached yet
+  // (fit, evaluate, predict, a forward pass, set_weights, trainable_weights, layers(), layer())
+  // redraws them from `seed`; so does fit() with its FitOptions::seed. Throws when the model is
+  // built for another input shape.
   void build(const Shape& input_shape, uint64_t seed = 0);
   bool built() const;
-  // Per-sample shapes of the built model's inputs and outputs.
+  // Per-sample shapes of the built model's inputs and outputs; throw when not built.
   Shape input_shape() const;
   Shape output_shape() const;
   // Keras' table: layer (name and type), output shape, parameter count, then the totals.
   std::string summary() const;
+  // Every weight's element count; throws when not built (Keras' count_params does too).
   int64_t parameter_count() const;
 
+  // Also builds the model when its input shape is known (see add()).
   void compile(CompileOptions options);
   bool compiled() const;
   // The compile settings; each throws when the model is not compiled.
@@ -138,9 +152,10 @@ class Sequential {
   // The forward pass on a Var (records on the active tape): for custom training loops.
   Var operator()(const Var& x);
 
-  std::vector<Tensor> get_weights();            // copies, in layer order
+  // The weights in layer order; each throws naming the call when the model is not built.
+  std::vector<Tensor> get_weights();            // copies
   void set_weights(const std::vector<Tensor>& weights);
-  std::vector<Var> trainable_weights();
+  std::vector<Var> trainable_weights();         // the model's own handles
 
   // Set by callbacks (EarlyStopping, TerminateOnNaN) to end fit() after the current epoch/batch.
   bool stop_training = false;
@@ -150,14 +165,29 @@ class Sequential {
 
  private:
   void check_built(const char* who) const;
-  // Builds, when not built yet, for the first layer's declared input shape or else x's.
+  // Builds, when not built yet, for the declared input shape or else x's; redraws an untouched
+  // model's weights from `seed`. Then the weights count as reached.
   void build_for(const Shape& x_shape, uint64_t seed);
+  // The per-sample input shape known before any data: the InputLayer's or the first layer's.
+  std::optional<Shape> known_input_shape() const;
+  // add() and compile(): builds when the input shape is known.
+  void build_if_known();
+  // Builds the unbuilt layers and redraws the built ones, all from one generator seeded with
+  // `seed`: the same weights as building everything at once.
+  void draw_weights(const Shape& input_shape, uint64_t seed);
+  // The weights' handles in layer order, without counting as reached.
+  std::vector<Var> weight_handles() const;
+  // Something outside the model may now hold or change its weights: no more redrawing.
+  void mark_weights_reached() const { untouched_seed_.reset(); }
   void check_compiled(const char* who) const;
   Logs evaluate_batches(StepRunner& runner, const Tensor& x, const Tensor& y, int batch_size,
                         ProgressBar* progress);
 
   std::string name_ = "sequential";
+  LayerPtr input_layer_;            // kept apart from layers_, as Keras' model.layers leaves it out
   std::vector<LayerPtr> layers_;
+  // The seed of weights the model drew itself and nothing outside has reached since.
+  mutable std::optional<uint64_t> untouched_seed_;
   // compile state, model state: see sequential.cpp
   struct Compiled;
   std::shared_ptr<Compiled> compiled_;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "nn/metrics.h"
+#include "nn/number_text.h"
 #include "nn/progress.h"
 #include "nn/step_factory.h"
 #include "nn/training/compiled_state.h"
@@ -147,10 +148,12 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
       for (const MetricPtr& m : metrics) logs[m->name()] = m->result();
       for (const CallbackPtr& c : options.callbacks) c->on_batch_end(*this, static_cast<int>(step), logs);
       progress.update(step + 1, logs);
-      if (!std::isfinite(batch_loss) && !stop_training)
+      if (!std::isfinite(batch_loss) && !stop_training) {
+        progress.finish(logs);  // ends the progress line, so that the error does not run into it
         ad::fail("fit: the loss became {} at epoch {}, batch {} (weights kept from before that batch); lower the "
                  "learning rate ({}) or check x and y for NaN/Inf",
-                 batch_loss, epoch + 1, step + 1, compiled_->optimizer->learning_rate);
+                 shortest_text(batch_loss), epoch + 1, step + 1, compiled_->optimizer->learning_rate);
+      }
       if (stop_training) break;
     }
     if (validation) {
