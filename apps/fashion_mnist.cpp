@@ -102,7 +102,7 @@ int run(const Options& o) {
   for (const auto& [name, values] : history.history) csv += "," + name;
   csv += "\n";
   for (size_t e = 0; e < history.epochs.size(); ++e) {
-    csv += std::to_string(e + 1);
+    csv += std::to_string(history.epochs[e]);  // from 0, as Keras' CSVLogger and pandas' index write it
     for (const auto& [name, values] : history.history) csv += fmt::format(",{:.6f}", e < values.size() ? values[e] : 0.0);
     csv += "\n";
   }

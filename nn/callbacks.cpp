@@ -147,7 +147,9 @@ void ModelCheckpoint::on_train_begin(Sequential& /*model*/) {
 std::string ModelCheckpoint::path_for(int epoch, const Logs& logs) const {
   fmt::dynamic_format_arg_store<fmt::format_context> args;
   args.push_back(fmt::arg("epoch", epoch + 1));
-  for (const auto& [name, value] : logs) args.push_back(fmt::arg(name.c_str(), value));
+  // fmt writes a NaN with its sign bit set as "-nan"; Python, whose patterns these are, "nan".
+  for (const auto& [name, value] : logs)
+    args.push_back(fmt::arg(name.c_str(), std::isnan(value) ? std::fabs(value) : value));
   try {
     return fmt::vformat(path_, args);
   } catch (const fmt::format_error& e) {

@@ -77,7 +77,16 @@ void Sequential::add(LayerRef layer) {
     input_layer_ = std::move(l);
   else
     layers_.push_back(std::move(l));
-  build_if_known();
+  try {
+    build_if_known();
+  } catch (...) {
+    // A layer that does not fit the known input shape is not kept: the model stays usable.
+    if (is_input)
+      input_layer_.reset();
+    else
+      layers_.pop_back();
+    throw;
+  }
 }
 
 const std::vector<LayerPtr>& Sequential::layers() const {

@@ -244,6 +244,13 @@ TEST_CASE("ModelCheckpoint starts from inf (-inf when maximizing), so a first Na
   }
 }
 
+TEST_CASE("ModelCheckpoint fills a NaN or infinite figure into its path as Python does") {
+  auto checkpoint = nn::ModelCheckpoint("ckpt-{epoch}-{loss:.3f}-{val_loss:.2f}.model");
+  CHECK(checkpoint->path_for(4, {{"loss", -std::numeric_limits<double>::quiet_NaN()},
+                                 {"val_loss", -std::numeric_limits<double>::infinity()}}) ==
+        "ckpt-5-nan--inf.model");
+}
+
 TEST_CASE("a monitored name that is not recorded is called unknown, listing the recorded names") {
   const Line d = line_data();
   nn::Sequential model({nn::Dense(2, {.activation = "softmax", .input_shape = {1}})});

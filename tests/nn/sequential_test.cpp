@@ -312,3 +312,13 @@ TEST_CASE("an input of the wrong shape is refused by the InputLayer, naming it")
   CHECK_THROWS_WITH_AS(model(ad::constant(ad::Tensor::zeros({2, 4}))),
                        doctest::Contains("InputLayer 'input_layer': built for inputs of shape [3] per sample"), ad::Error);
 }
+
+TEST_CASE("a layer that does not fit the known input shape is refused when added, and the model stays as it was") {
+  nn::Sequential model({nn::InputLayer({3}), nn::Dense(2)});
+  CHECK_THROWS_WITH_AS(model.add(nn::Dense(1, {.input_shape = {5}})),
+                       doctest::Contains("declared input_shape [5] but the input has shape [2] per sample"), ad::Error);
+  CHECK(model.layers().size() == 1);
+  CHECK(model.built());
+  model.add(nn::Dense(1));
+  CHECK(model.parameter_count() == 3 * 2 + 2 + 2 + 1);
+}
