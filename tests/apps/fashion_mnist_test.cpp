@@ -108,18 +108,19 @@ TEST_CASE("fashion_mnist trained compiled and eagerly reaches the same test accu
 }
 
 TEST_CASE("fashion_mnist rejects bad options and a missing dataset with a clear message") {
-  check_option_refused("fashion_mnist", "--batch-size 0", "--batch-size: must be a positive integer, got '0'");
-  check_option_refused("fashion_mnist", "--batch-size 2.5", "--batch-size: must be a positive integer, got '2.5'");
-  check_option_refused("fashion_mnist", "--epochs abc", "--epochs: must be an integer of 0 or more, got 'abc'");
-  check_option_refused("fashion_mnist", "--epochs 99999999999",
-                       "--epochs: must be an integer of 0 or more, got '99999999999'");  // more than an int holds
-  check_option_refused("fashion_mnist", "--lr 0", "--lr: must be a positive number, got '0'");
-  check_option_refused("fashion_mnist", "--lr nan", "--lr: must be a positive number, got 'nan'");
-  check_option_refused("fashion_mnist", "--threads -1", "--threads: must be an integer of 0 or more, got '-1'");
-  check_option_refused("fashion_mnist", "--seed x1", "--seed: must be an integer of 0 or more, got 'x1'");
-  check_option_refused("fashion_mnist", "--train-limit -5", "--train-limit: must be an integer of 0 or more, got '-5'");
-  check_option_refused("fashion_mnist", "--data /nonexistent/fashion",
-                       "--data: must be an existing folder, got '/nonexistent/fashion' (no such folder)");
+  check_options_refused("fashion_mnist", {
+      {"--batch-size 0", "--batch-size: must be a positive integer, got '0'"},
+      {"--batch-size 2.5", "--batch-size: must be a positive integer, got '2.5'"},
+      {"--epochs abc", "--epochs: must be an integer of 0 or more, got 'abc'"},
+      // More than an int holds:
+      {"--epochs 99999999999", "--epochs: must be an integer of 0 or more, got '99999999999'"},
+      {"--lr 0", "--lr: must be a positive number, got '0'"},
+      {"--lr nan", "--lr: must be a positive number, got 'nan'"},
+      {"--threads -1", "--threads: must be an integer of 0 or more, got '-1'"},
+      {"--seed x1", "--seed: must be an integer of 0 or more, got 'x1'"},
+      {"--train-limit -5", "--train-limit: must be an integer of 0 or more, got '-5'"},
+      {"--data /nonexistent/fashion", "--data: must be an existing folder, got '/nonexistent/fashion' (no such folder)"},
+  });
 
   AppRun missing = run_app("fashion_mnist", "--data /nonexistent/fashion --epochs 1");
   CAPTURE(missing.output);

@@ -21,12 +21,14 @@ TEST_CASE("iris_perceptron says no for a virginica-sized petal") {
 }
 
 TEST_CASE("iris_perceptron names the option and what it accepts when a value is refused") {
-  check_option_refused("iris_perceptron", "--eta0 -1", "--eta0: must be a positive number, got '-1'");
-  check_option_refused("iris_perceptron", "--eta0 0", "--eta0: must be a positive number, got '0'");
-  check_option_refused("iris_perceptron", "--max-iter 0", "--max-iter: must be a positive integer, got '0'");
-  check_option_refused("iris_perceptron", "--length -2", "--length: must be a number from 0 to 100, got '-2'");
-  check_option_refused("iris_perceptron", "--width x", "--width: must be a number from 0 to 100, got 'x'");
-  check_option_refused("iris_perceptron", "--seed -1", "--seed: must be an integer of 0 or more, got '-1'");
+  check_options_refused("iris_perceptron", {
+      {"--eta0 -1", "--eta0: must be a positive number, got '-1'"},
+      {"--eta0 0", "--eta0: must be a positive number, got '0'"},
+      {"--max-iter 0", "--max-iter: must be a positive integer, got '0'"},
+      {"--length -2", "--length: must be a number from 0 to 100, got '-2'"},
+      {"--width x", "--width: must be a number from 0 to 100, got 'x'"},
+      {"--seed -1", "--seed: must be an integer of 0 or more, got '-1'"},
+  });
 }
 
 TEST_CASE("iris_perceptron explains itself with --help") {

@@ -60,3 +60,12 @@ inline void check_option_refused(const std::string& name, const std::string& arg
   CHECK_FALSE(std::regex_search(run.output, std::regex(R"(\d{12})")));
   CHECK_FALSE(contains(run.output, "Epoch 1/"));
 }
+
+struct RefusedOption {
+  std::string arguments, message;
+};
+
+// check_option_refused for each row of a table.
+inline void check_options_refused(const std::string& name, std::initializer_list<RefusedOption> table) {
+  for (const RefusedOption& row : table) check_option_refused(name, row.arguments, row.message);
+}

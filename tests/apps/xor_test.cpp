@@ -40,9 +40,11 @@ TEST_CASE("xor explains itself with --help") {
 }
 
 TEST_CASE("xor names the option and what it accepts when a value is refused") {
-  check_option_refused("xor", "--hidden 0", "--hidden: must be an integer from 1 to 10000, got '0'");
-  check_option_refused("xor", "--epochs 1.5", "--epochs: must be an integer from 1 to 1000000, got '1.5'");
-  check_option_refused("xor", "--lr abc", "--lr: must be a number from 0 to 10, 0 excluded, got 'abc'");
-  check_option_refused("xor", "--lr inf", "--lr: must be a number from 0 to 10, 0 excluded, got 'inf'");
-  check_option_refused("xor", "--seed 1e3", "--seed: must be an integer of 0 or more, got '1e3'");
+  check_options_refused("xor", {
+      {"--hidden 0", "--hidden: must be an integer from 1 to 10000, got '0'"},
+      {"--epochs 1.5", "--epochs: must be an integer from 1 to 1000000, got '1.5'"},
+      {"--lr abc", "--lr: must be a number from 0 to 10, 0 excluded, got 'abc'"},
+      {"--lr inf", "--lr: must be a number from 0 to 10, 0 excluded, got 'inf'"},
+      {"--seed 1e3", "--seed: must be an integer of 0 or more, got '1e3'"},
+  });
 }
