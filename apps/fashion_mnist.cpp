@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "apps/learning_curves.h"
+#include "apps/option_checks.h"
 #include "tapegrad/autodiff/kernels/matmul.h"
 #include "tapegrad/autodiff/threading.h"
 #include "tapegrad/datasets/fashion_mnist.h"
@@ -48,6 +49,8 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
 }
 
 int run(const Options& o) {
+  // Before the data is read: an unwritable folder found when the results are saved costs the run.
+  if (std::string why = apps::unwritable_folder_reason(o.out); !why.empty()) throw std::runtime_error("--out: " + why);
   ad::set_num_threads(o.threads);
   auto data = datasets::fashion_mnist::load(o.data.empty() ? std::optional<std::string>{} : o.data);
   auto class_names = datasets::fashion_mnist::class_names();
@@ -73,8 +76,7 @@ int run(const Options& o) {
   if (o.optimizer != "sgd") optimizer.get()->learning_rate = o.learning_rate;
   model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = optimizer, .metrics = {"accuracy"}});
 
-  std::filesystem::path out(o.out);
-  std::filesystem::create_directories(out);
+  std::filesystem::path out(o.out);  // checked writable when the options were read
   auto start = std::chrono::steady_clock::now();
   nn::History history = model.fit(X_train, y_train, {.epochs = o.epochs, .batch_size = o.batch_size,
                                                      .validation_data = nn::ValidationData{X_valid, y_valid},
@@ -100,7 +102,7 @@ int run(const Options& o) {
   for (const auto& [name, values] : history.history) csv += "," + name;
   csv += "\n";
   for (size_t e = 0; e < history.epochs.size(); ++e) {
-    csv += std::to_string(e + 1);
+    csv += std::to_string(history.epochs[e]);  // from 0, as Keras' CSVLogger and pandas' index write it
     for (const auto& [name, values] : history.history) csv += fmt::format(",{:.6f}", e < values.size() ? values[e] : 0.0);
     csv += "\n";
   }
@@ -118,17 +120,22 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"Trains the book's Fashion MNIST classifier (Flatten, Dense 300 relu, Dense 100 relu, Dense 10 softmax)"};
-  app.add_option("--epochs", o.epochs, "training epochs")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--batch-size", o.batch_size, "samples per step")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", o.learning_rate, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--epochs", o.epochs, "training epochs")->capture_default_str()->check(apps::integer_from(0));
+  app.add_option("--batch-size", o.batch_size, "samples per step")->capture_default_str()->check(apps::integer_from(1));
+  app.add_option("--lr", o.learning_rate, "learning rate")->capture_default_str()
+      ->check(apps::number_in({.low = 0, .low_excluded = true}));
   app.add_option("--optimizer", o.optimizer, "sgd, adam or rmsprop")->capture_default_str()
       ->check(CLI::IsMember({"sgd", "adam", "rmsprop"}));
   app.add_option("--threads", o.threads, "threads for everything (0: all cores)")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", o.seed, "seed of the initial weights and the shuffling")->capture_default_str();
-  app.add_option("--out", o.out, "folder for the model, history.csv and learning_curves.svg")->capture_default_str();
-  app.add_option("--data", o.data, "folder with the Fashion MNIST IDX files (default: Debian's package)");
-  app.add_option("--train-limit", o.train_limit, "use only this many training images (0: all)")->check(CLI::NonNegativeNumber);
+      ->check(apps::integer_from(0));
+  app.add_option("--seed", o.seed, "seed of the initial weights and the shuffling")->capture_default_str()
+      ->check(apps::integer_from<uint64_t>(0));
+  app.add_option("--out", o.out, "folder for the model, history.csv and learning_curves.svg (created if missing)")
+      ->capture_default_str();
+  app.add_option("--data", o.data, "folder with the Fashion MNIST IDX files (default: Debian's package)")
+      ->check(apps::existing_folder());
+  app.add_option("--train-limit", o.train_limit, "use only this many training images (0: all)")
+      ->check(apps::integer_from(0));
   app.add_flag("--eager", o.eager, "run op by op instead of the compiled graph");
   CLI11_PARSE(app, argc, argv);
   try {

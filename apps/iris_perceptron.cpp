@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "apps/app_support.h"
+#include "apps/option_checks.h"
 #include "tapegrad/datasets/iris.h"
 #include "tapegrad/nn/perceptron.h"
 
@@ -15,12 +16,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Rosenblatt's perceptron on the iris petals: is it Iris setosa?"};
   float length = 2, width = 0.5f;
   nn::PerceptronOptions options;
-  app.add_option("--length", length, "Petal length of the flower to classify, in cm")->capture_default_str();
-  app.add_option("--width", width, "Petal width of the flower to classify, in cm")->capture_default_str();
-  app.add_option("--eta0", options.eta0, "Learning rate")->capture_default_str();
-  app.add_option("--max-iter", options.max_iter, "Epochs at most")->capture_default_str();
+  const auto size = apps::number_in({.low = 0, .high = 100});  // cm
+  app.add_option("--length", length, "Petal length of the flower to classify, in cm")->capture_default_str()->check(size);
+  app.add_option("--width", width, "Petal width of the flower to classify, in cm")->capture_default_str()->check(size);
+  app.add_option("--eta0", options.eta0, "Learning rate")->capture_default_str()
+      ->check(apps::number_in({.low = 0, .low_excluded = true}));
+  app.add_option("--max-iter", options.max_iter, "Epochs at most")->capture_default_str()->check(apps::integer_from(1));
   app.add_option("--seed", options.random_state, "Seed of the order the samples are visited in")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(apps::integer_from<uint64_t>(0));
   CLI11_PARSE(app, argc, argv);
 
   return apps::run_reporting_errors("iris_perceptron", [&] {

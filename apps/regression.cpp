@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "apps/app_support.h"
+#include "apps/option_checks.h"
 #include "tapegrad/autodiff/threading.h"
 #include "tapegrad/datasets/csv.h"
 #include "tapegrad/datasets/split.h"
@@ -118,6 +119,15 @@ void fit_table(const Settings& settings) {
   const int64_t n = table.features.dim(0), features = table.features.dim(1);
   TG_CHECK(n >= 5, "{} has {} rows; training, validation and test need at least 5", settings.csv, n);
   TG_CHECK(features >= 1, "{} has no column besides the target '{}'", settings.csv, settings.target);
+  // The row counts train_test_split will take (each share rounded up to whole rows), checked
+  // here so that the message names this app's options.
+  const auto test_rows = static_cast<int64_t>(std::ceil(settings.test_split * double(n)));
+  const auto valid_rows = static_cast<int64_t>(std::ceil(settings.validation_split * double(n - test_rows)));
+  TG_CHECK(test_rows < n && valid_rows < n - test_rows,
+           "--test-split {} and --validation-split {} of the {} rows of {} leave no training rows ({} for the test, "
+           "{} for validation); use smaller shares",
+           settings.test_split, settings.validation_split, n, settings.csv, test_rows,
+           std::min(valid_rows, n - test_rows));
 
   auto [x_rest, x_test, y_rest, y_test] = datasets::train_test_split(
       table.features, table.target, {.test_size = settings.test_split, .seed = settings.seed});
@@ -161,39 +171,43 @@ void fit_table(const Settings& settings) {
 int main(int argc, char** argv) {
   CLI::App app{"An MLP regressor: MSE, MAE and Huber on data with outliers, or a model of your own CSV table"};
   Settings settings;
-  app.add_option("--epochs", settings.epochs, "Training epochs")->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--epochs", settings.epochs, "Training epochs")->capture_default_str()->check(apps::integer_from(1, 1000000));
   app.add_option("--seed", settings.seed, "Seed of the data, the initial weights and the shuffling")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(apps::integer_from<uint64_t>(0));
   app.add_option("--threads", settings.threads, "Threads (0: all cores)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 1024));
+      ->check(apps::integer_from(0, 1024));
   app.add_option("--hidden", settings.hidden, "Units in each of the two hidden layers")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100000));
+      ->check(apps::integer_from(1, 100000));
   app.add_option("--lr", settings.learning_rate, "Adam's learning rate")
       ->capture_default_str()
-      ->check(CLI::Range(1e-9, 10.0));
+      ->check(apps::number_in({.low = 0, .high = 10, .low_excluded = true}));
   app.add_option("--samples", settings.samples, "Demonstration: training points")
       ->capture_default_str()
-      ->check(CLI::Range(2, 1000000));
+      ->check(apps::integer_from(2, 1000000));
   app.add_option("--outliers", settings.outliers, "Demonstration: share of outliers among them")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 0.99));
+      ->check(apps::number_in({.low = 0, .high = 0.99}));
   app.add_option("--noise", settings.noise, "Demonstration: standard deviation of the noise")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(apps::number_in({.low = 0, .high = 100}));
   auto* csv = app.add_option("--csv", settings.csv, "A numeric CSV table with a header line")->check(CLI::ExistingFile);
   app.add_option("--target", settings.target, "The column to predict (with --csv)")->needs(csv);
   app.add_option("--loss", settings.loss, "Loss for --csv")
       ->capture_default_str()
       ->check(CLI::IsMember({"mse", "mae", "huber"}))
       ->needs(csv);
+  const auto share = apps::number_in({.low = 0, .high = 1, .low_excluded = true, .high_excluded = true});
   app.add_option("--test-split", settings.test_split, "Share of the rows held out for the test (with --csv)")
       ->capture_default_str()
+      ->check(share)
       ->needs(csv);
   app.add_option("--validation-split", settings.validation_split,
                  "Share of the other rows held out for validation (with --csv)")
       ->capture_default_str()
+      ->check(share)
       ->needs(csv);
   app.add_flag("--verbose", settings.verbose, "Show the progress of every epoch (with --csv)")->needs(csv);
   CLI11_PARSE(app, argc, argv);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "apps/app_support.h"
+#include "apps/option_checks.h"
 #include "tapegrad/autodiff/ops.h"
 #include "tapegrad/datasets/xor.h"
 #include "tapegrad/nn/layers/dense.h"
@@ -89,14 +90,16 @@ void trained_mlp(const ad::Tensor& X, const ad::Tensor& y, const MlpOptions& opt
 int main(int argc, char** argv) {
   CLI::App app{"XOR: one perceptron fails, two layers of threshold units succeed, an MLP learns it"};
   MlpOptions mlp;
-  app.add_option("--hidden", mlp.hidden, "Hidden units of the MLP")->capture_default_str()->check(CLI::Range(1, 10000));
+  app.add_option("--hidden", mlp.hidden, "Hidden units of the MLP")->capture_default_str()->check(apps::integer_from(1, 10000));
   app.add_option("--epochs", mlp.epochs, "Training epochs of the MLP")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
+      ->check(apps::integer_from(1, 1000000));
   app.add_option("--lr", mlp.learning_rate, "Adam's learning rate")
       ->capture_default_str()
-      ->check(CLI::Range(1e-9, 10.0));
-  app.add_option("--seed", mlp.seed, "Seed of the MLP's initial weights and shuffling")->capture_default_str();
+      ->check(apps::number_in({.low = 0, .high = 10, .low_excluded = true}));
+  app.add_option("--seed", mlp.seed, "Seed of the MLP's initial weights and shuffling")
+      ->capture_default_str()
+      ->check(apps::integer_from<uint64_t>(0));
   CLI11_PARSE(app, argc, argv);
 
   return apps::run_reporting_errors("xor", [&] {

@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "tapegrad/nn/atomic_file.h"
+#include "tapegrad/nn/number_text.h"
 #include "tapegrad/nn/sequential.h"
 #include "tapegrad/nn/serialization.h"
 
@@ -36,14 +37,42 @@ bool Improvement::operator()(double current, std::optional<double> reference) co
   return maximize_ ? current - min_delta_ > *reference : current + min_delta_ < *reference;
 }
 
+namespace {
+
+// Keras' short and long spellings of one metric: a figure is logged under the name given to
+// compile(), so "acc" and "accuracy" are different keys.
+std::string other_spelling(const std::string& metric) {
+  static const std::pair<const char*, const char*> kSpellings[] = {
+      {"acc", "accuracy"}, {"mae", "mean_absolute_error"}, {"mse", "mean_squared_error"}};
+  for (const auto& [short_name, long_name] : kSpellings) {
+    if (metric == short_name) return long_name;
+    if (metric == long_name) return short_name;
+  }
+  return "";
+}
+
+}  // namespace
+
 double monitored_value(const std::string& who, const std::string& monitor, const Logs& logs) {
   auto found = logs.find(monitor);
   if (found != logs.end()) return found->second;
   std::vector<std::string> names;
-  for (const auto& [name, value] : logs) names.push_back(name);
-  ad::fail("{}: monitors '{}' but the epoch's logs hold only [{}]{}", who, monitor,
-           fmt::join(names, ", "),
-           monitor.starts_with("val_") ? " (validation figures need validation data)" : "");
+  bool any_validation = false;
+  for (const auto& [name, value] : logs) {
+    names.push_back(name);
+    any_validation = any_validation || name.starts_with("val_");
+  }
+  const bool validation = monitor.starts_with("val_");
+  std::string hint;
+  const std::string metric = validation ? monitor.substr(4) : monitor;
+  const std::string other = other_spelling(metric);
+  if (!other.empty() && logs.contains((validation ? "val_" : "") + other)) {
+    hint = fmt::format("; the metric was compiled as '{}', so monitor '{}{}'", other, validation ? "val_" : "", other);
+  } else if (validation && !any_validation) {
+    hint = "; validation figures need validation data (validation_data or validation_split)";
+  }
+  ad::fail("{}: unknown figure '{}' to monitor; the recorded figures are [{}]{}", who, monitor,
+           fmt::join(names, ", "), hint);
 }
 
 // ---- EarlyStopping ----
@@ -118,7 +147,9 @@ void ModelCheckpoint::on_train_begin(Sequential& /*model*/) {
 std::string ModelCheckpoint::path_for(int epoch, const Logs& logs) const {
   fmt::dynamic_format_arg_store<fmt::format_context> args;
   args.push_back(fmt::arg("epoch", epoch + 1));
-  for (const auto& [name, value] : logs) args.push_back(fmt::arg(name.c_str(), value));
+  // fmt writes a NaN with its sign bit set as "-nan"; Python, whose patterns these are, "nan".
+  for (const auto& [name, value] : logs)
+    args.push_back(fmt::arg(name.c_str(), std::isnan(value) ? std::fabs(value) : value));
   try {
     return fmt::vformat(path_, args);
   } catch (const fmt::format_error& e) {
@@ -133,14 +164,16 @@ void ModelCheckpoint::on_epoch_end(Sequential& model, int epoch, const Logs& log
   const std::string path = path_for(epoch, logs);
   if (options_.save_best_only) {
     const double current = monitored_value("ModelCheckpoint", options_.monitor, logs);
+    // Keras starts from inf (-inf when maximizing), so a first figure of NaN improves on nothing.
+    const std::string best_text = fixed_text(best_.value_or(improvement_.maximizes() ? -INFINITY : INFINITY), 5);
     if (!improvement_(current, best_)) {
       if (options_.verbose > 0)
-        fmt::print("Epoch {}: {} did not improve from {:.5f}\n", epoch + 1, options_.monitor, *best_);
+        fmt::print("Epoch {}: {} did not improve from {}\n", epoch + 1, options_.monitor, best_text);
       return;
     }
     if (options_.verbose > 0)
-      fmt::print("Epoch {}: {} improved from {} to {:.5f}, saving model to {}\n", epoch + 1,
-                 options_.monitor, best_ ? fmt::format("{:.5f}", *best_) : improvement_.maximizes() ? "-inf" : "inf", current, path);
+      fmt::print("Epoch {}: {} improved from {} to {}, saving model to {}\n", epoch + 1, options_.monitor,
+                 best_text, fixed_text(current, 5), path);
     best_ = current;
   } else if (options_.verbose > 0) {
     fmt::print("Epoch {}: saving model to {}\n", epoch + 1, path);
@@ -195,11 +228,11 @@ std::vector<std::string> csv_columns(const Logs& logs) {
 
 void CSVLogger::on_epoch_end(Sequential& /*model*/, int epoch, const Logs& logs) {
   if (columns_.empty()) columns_ = csv_columns(logs);
-  std::string row = fmt::format("{}", epoch + 1);
+  std::string row = fmt::format("{}", epoch);  // Keras' CSVLogger writes epochs from 0
   for (size_t i = 1; i < columns_.size(); ++i) {
     auto found = logs.find(columns_[i]);
     // The shortest text that reads back as the same double.
-    row += options_.separator + (found == logs.end() ? std::string("NA") : fmt::format("{}", found->second));
+    row += options_.separator + (found == logs.end() ? std::string("NA") : shortest_text(found->second));
   }
   rows_.push_back(std::move(row));
 
@@ -211,14 +244,23 @@ void CSVLogger::on_epoch_end(Sequential& /*model*/, int epoch, const Logs& logs)
 
 // ---- TerminateOnNaN ----
 
-void TerminateOnNaN::on_train_begin(Sequential& /*model*/) { terminated_batch_.reset(); }
+void TerminateOnNaN::on_train_begin(Sequential& /*model*/) {
+  terminated_batch_.reset();
+  reported_ = false;
+}
 
 void TerminateOnNaN::on_batch_end(Sequential& model, int batch, const Logs& logs) {
   auto loss = logs.find("loss");
   if (loss == logs.end() || std::isfinite(loss->second)) return;
-  fmt::print("Batch {}: Invalid loss, terminating training\n", batch);
   terminated_batch_ = batch;
   model.stop_training = true;
+}
+
+// Said once the epoch's progress line is complete, so that it follows the line instead of
+// breaking into it.
+void TerminateOnNaN::on_epoch_end(Sequential& /*model*/, int /*epoch*/, const Logs& /*logs*/) {
+  if (terminated_batch_ && !reported_) fmt::print("Batch {}: Invalid loss, terminating training\n", *terminated_batch_);
+  reported_ = terminated_batch_.has_value();
 }
 
 // ---- LambdaCallback ----

@@ -15,8 +15,8 @@
 /// if (stop->best_epoch()) fmt::print("best epoch: {}\n", *stop->best_epoch() + 1);
 /// @endcode
 ///
-/// Epochs count from 0 in the API (as Callback does) and from 1 in messages, file names and
-/// CSV rows (as Keras shows them).
+/// Epochs count from 0 in the API (as Callback does) and in CSV rows (as Keras' CSVLogger
+/// writes them), from 1 in messages and file names (as Keras shows them).
 #pragma once
 #include <functional>
 #include <memory>
@@ -47,7 +47,8 @@ class Improvement {
   double min_delta_ = 0;
 };
 
-/// The monitored figure from the logs; throws naming the callback and the figures it could use.
+/// The monitored figure from the logs; throws naming the callback, the unknown name and the
+/// recorded ones (and the other spelling, "val_accuracy" for "val_acc", when that one is there).
 double monitored_value(const std::string& who, const std::string& monitor, const Logs& logs);
 
 /// Keras' options, the most used first (designated initializers must keep this order).
@@ -148,8 +149,8 @@ struct CSVLoggerOptions {
 
 namespace callbacks {
 
-/// One row per epoch: epoch (from 1), loss, the other training figures, val_loss, the other
-/// validation figures; "NA" where an epoch lacks a figure. The whole file is rewritten
+/// One row per epoch: epoch (from 0, as Keras writes it), loss, the other training figures,
+/// val_loss, the other validation figures; "NA" where an epoch lacks a figure. The whole file is rewritten
 /// atomically after each epoch, so a reader never sees half a row.
 class CSVLogger : public Callback {
  public:
@@ -173,16 +174,20 @@ std::shared_ptr<callbacks::CSVLogger> CSVLogger(std::string path, CSVLoggerOptio
 
 namespace callbacks {
 
-/// Stops training at the first batch whose loss is NaN or infinite.
+/// Stops training at the first batch whose loss is NaN or infinite, and says so ("Batch 3:
+/// Invalid loss, terminating training", batches from 0 as Keras counts them) after that
+/// epoch's progress line.
 class TerminateOnNaN : public Callback {
  public:
   void on_train_begin(Sequential& model) override;
   void on_batch_end(Sequential& model, int batch, const Logs& logs) override;
+  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
   /// The batch (from 0) at which it stopped training, if it did.
   std::optional<int> terminated_batch() const { return terminated_batch_; }
 
  private:
   std::optional<int> terminated_batch_;
+  bool reported_ = false;
 };
 
 }  // namespace callbacks

@@ -31,6 +31,11 @@ void Layer::build(const Shape& input_shape, ad::Rng& rng) {
   built_ = true;
 }
 
+void Layer::redraw_weights(ad::Rng& rng) {
+  TG_CHECK(built_, "{}: redraw_weights needs a built layer", describe());
+  build_weights(input_shape_, rng);
+}
+
 void Layer::ensure_built(const Var& x) {
   TG_CHECK(x.value().rank() >= 1, "{}: needs a batch [samples, ...], got a scalar", describe());
   Shape per_sample = sample_shape(x.shape());

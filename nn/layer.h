@@ -47,6 +47,10 @@ class Layer {
   void build(const Shape& input_shape, ad::Rng& rng);
   /// Whether build() has created the weights.
   bool built() const { return built_; }
+  /// Draws new weights for the built shape from `rng`, as build() drew the first ones (new Var
+  /// objects: handles taken before do not see them). A model whose weights nothing has used yet
+  /// redraws them when a later build() or fit() names another seed.
+  void redraw_weights(ad::Rng& rng);
   /// The per-sample input shape it was built for (empty before build()).
   const Shape& input_shape() const { return input_shape_; }
   /// Per-sample output shape for a per-sample input shape.

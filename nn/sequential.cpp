@@ -48,10 +48,19 @@ Sequential::Sequential(std::vector<LayerRef> layers, std::string name) : name_(s
 void Sequential::add(LayerRef layer) {
   LayerPtr l = layer.get();
   TG_CHECK(l != nullptr, "Sequential.add: the layer is null");
-  for (const LayerPtr& existing : layers_)
+  std::vector<LayerPtr> all = layers_;
+  if (input_layer_) all.insert(all.begin(), input_layer_);
+  for (const LayerPtr& existing : all)
     TG_CHECK(existing != l, "Sequential.add: layer '{}' is already in model '{}'", l->name(), name_);
+  const bool is_input = l->type() == "InputLayer";
+  if (is_input) {
+    TG_CHECK(!input_layer_, "Sequential.add: model '{}' already starts with InputLayer '{}' (inputs {}); a model "
+             "has one input", name_, input_layer_->name(), ad::to_string(*input_layer_->declared_input_shape()));
+    TG_CHECK(layers_.empty(), "Sequential.add: an InputLayer must be the model's first layer; model '{}' already "
+             "has {} layers", name_, layers_.size());
+  }
   auto taken = [&](const std::string& candidate) {
-    for (const LayerPtr& existing : layers_)
+    for (const LayerPtr& existing : all)
       if (existing->name() == candidate) return true;
     return false;
   };
@@ -62,22 +71,56 @@ void Sequential::add(LayerRef layer) {
   } else {
     TG_CHECK(!taken(l->name()), "Sequential.add: layer name '{}' is already used in model '{}'", l->name(), name_);
   }
-  layers_.push_back(std::move(l));
+  // A layer that comes with weights of its own keeps them: the model did not draw them.
+  if (l->built() && !l->weights().empty()) mark_weights_reached();
+  if (is_input)
+    input_layer_ = std::move(l);
+  else
+    layers_.push_back(std::move(l));
+  try {
+    build_if_known();
+  } catch (...) {
+    // A layer that does not fit the known input shape is not kept: the model stays usable.
+    if (is_input)
+      input_layer_.reset();
+    else
+      layers_.pop_back();
+    throw;
+  }
+}
+
+const std::vector<LayerPtr>& Sequential::layers() const {
+  mark_weights_reached();
+  return layers_;
 }
 
 Layer& Sequential::layer(size_t index) {
-  TG_CHECK(index < layers_.size(), "Sequential.layer: index {} out of range, the model has {} layers", index,
-           layers_.size());
+  TG_CHECK(index < layers_.size(), "Sequential.layer: index {} out of range, the model has {} layers{}", index,
+           layers_.size(), input_layer_ ? " after its InputLayer" : "");
+  mark_weights_reached();
   return *layers_[index];
 }
 
 Layer& Sequential::layer(const std::string& name) {
   std::vector<std::string> names;
+  if (input_layer_) {
+    if (input_layer_->name() == name) return *input_layer_;
+    names.push_back(input_layer_->name());
+  }
   for (const LayerPtr& l : layers_) {
-    if (l->name() == name) return *l;
+    if (l->name() == name) {
+      mark_weights_reached();
+      return *l;
+    }
     names.push_back(l->name());
   }
   ad::fail("Sequential.layer: no layer named '{}'; layers: {}", name, fmt::join(names, ", "));
+}
+
+std::optional<Shape> Sequential::known_input_shape() const {
+  if (input_layer_) return input_layer_->declared_input_shape();
+  if (!layers_.empty()) return layers_.front()->declared_input_shape();
+  return std::nullopt;
 }
 
 void Sequential::build(const Shape& input_shape, uint64_t seed) {
@@ -87,22 +130,49 @@ void Sequential::build(const Shape& input_shape, uint64_t seed) {
   if (built()) {
     TG_CHECK(input_shape == this->input_shape(), "Sequential.build: model '{}' is built for inputs {}, asked for {}",
              name_, ad::to_string(this->input_shape()), ad::to_string(input_shape));
-    return;
+    if (untouched_seed_ && *untouched_seed_ != seed) draw_weights(input_shape, seed);
+  } else {
+    draw_weights(input_shape, seed);
   }
+  mark_weights_reached();
+}
+
+void Sequential::draw_weights(const Shape& input_shape, uint64_t seed) {
+  bool any_built = false;
+  for (const LayerPtr& l : layers_) any_built = any_built || l->built();
+  // Built layers are redrawn only when their weights are the model's own untouched draw; a
+  // layer that came with weights, or weights someone may hold, are kept.
+  const bool redraw = untouched_seed_.has_value();
   ad::Rng rng(seed);
   Shape shape = input_shape;
+  if (input_layer_) input_layer_->build(shape, rng);  // checks the shape against the declared one
   for (const LayerPtr& l : layers_) {
-    l->build(shape, rng);
+    if (!l->built())
+      l->build(shape, rng);
+    else if (redraw)
+      l->redraw_weights(rng);
+    else
+      l->build(shape, rng);  // checks the shape
     shape = l->output_shape(shape);
   }
-  if (compiled()) compiled_->optimizer->build(trainable_weights());
+  if (redraw || !any_built) untouched_seed_ = seed;
+  // Slots exist from here on, so a compiled model can be saved and its optimizer state
+  // restored before any training.
+  if (compiled()) compiled_->optimizer->build(weight_handles());
+}
+
+void Sequential::build_if_known() {
+  std::optional<Shape> shape = known_input_shape();
+  if (shape && !layers_.empty() && !built()) draw_weights(*shape, untouched_seed_.value_or(0));
 }
 
 void Sequential::build_for(const Shape& x_shape, uint64_t seed) {
-  if (built()) return;
   TG_CHECK(!layers_.empty(), "Sequential: model '{}' has no layers", name_);
-  const auto& declared = layers_.front()->declared_input_shape();
-  build(declared ? *declared : sample_shape(x_shape), seed);
+  if (!built() || (untouched_seed_ && *untouched_seed_ != seed)) {
+    std::optional<Shape> declared = known_input_shape();
+    build(built() ? input_shape() : declared ? *declared : sample_shape(x_shape), seed);
+  }
+  mark_weights_reached();
 }
 
 bool Sequential::built() const {
@@ -113,7 +183,9 @@ bool Sequential::built() const {
 }
 
 void Sequential::check_built(const char* who) const {
-  TG_CHECK(built(), "{}: model '{}' is not built; call build(input_shape) or fit() first", who, name_);
+  TG_CHECK(built(), "{}: model '{}' is not built: its input shape is unknown (start it with an InputLayer or give "
+           "its first layer an input_shape, or call build(input_shape) or fit() first)",
+           who, name_);
 }
 
 Shape Sequential::input_shape() const {
@@ -127,15 +199,8 @@ Shape Sequential::output_shape() const {
 }
 
 std::string Sequential::summary() const {
-  Shape shape;
-  if (built()) {
-    shape = input_shape();
-  } else {
-    TG_CHECK(!layers_.empty() && layers_.front()->declared_input_shape(),
-             "summary: model '{}' is not built; call build(input_shape) or give the first layer an input_shape",
-             name_);
-    shape = *layers_.front()->declared_input_shape();
-  }
+  check_built("Sequential.summary");
+  Shape shape = input_shape();
   // Keras' layout: 65 columns, fields ending at 29, 55 and 65, a blank line after each row.
   constexpr size_t kEnds[] = {29, 55, 65};
   auto row = [&](const std::string& a, const std::string& b, const std::string& c) {
@@ -159,7 +224,6 @@ std::string Sequential::summary() const {
     int64_t params = l->parameter_count_for(shape);
     shape = l->output_shape(shape);
     total += params;
-    if (l->type() == "InputLayer") continue;  // Keras lists no InputLayer in a Sequential
     out += row(fmt::format("{} ({})", l->name(), l->type()), keras_shape(shape), std::to_string(params));
     out += std::string(65, ' ') + "\n";
   }
@@ -171,6 +235,7 @@ std::string Sequential::summary() const {
 }
 
 int64_t Sequential::parameter_count() const {
+  check_built("Sequential.parameter_count");
   int64_t total = 0;
   for (const LayerPtr& l : layers_) total += l->parameter_count();
   return total;
@@ -187,7 +252,10 @@ void Sequential::compile(CompileOptions options) {
   compiled_ = std::move(state);
   // Slots exist from here on when the shapes are known, so a compiled model can be saved and
   // its optimizer state restored before any training.
-  if (built()) compiled_->optimizer->build(trainable_weights());
+  if (!built())
+    build_if_known();
+  else
+    compiled_->optimizer->build(weight_handles());
 }
 
 bool Sequential::compiled() const { return compiled_ != nullptr; }
@@ -227,28 +295,36 @@ Var Sequential::forward(const Var& x, bool logits) {
   TG_CHECK(!layers_.empty(), "Sequential: model '{}' has no layers", name_);
   TG_CHECK(x.value().rank() >= 1, "Sequential: needs a batch [samples, ...], got a scalar");
   build_for(x.shape(), 0);
-  Var h = x;
+  Var h = input_layer_ ? input_layer_->call(x) : x;  // the InputLayer names a shape mismatch
   for (size_t i = 0; i + 1 < layers_.size(); ++i) h = layers_[i]->call(h);
   return logits ? layers_.back()->call_pre_activation(h) : layers_.back()->call(h);
 }
 
 Var Sequential::operator()(const Var& x) { return forward(x, false); }
 
-std::vector<Var> Sequential::trainable_weights() {
+std::vector<Var> Sequential::weight_handles() const {
   std::vector<Var> out;
   for (const LayerPtr& l : layers_)
     for (const Var& w : l->weights()) out.push_back(w);
   return out;
 }
 
+std::vector<Var> Sequential::trainable_weights() {
+  check_built("Sequential.trainable_weights");
+  mark_weights_reached();
+  return weight_handles();
+}
+
 std::vector<Tensor> Sequential::get_weights() {
+  check_built("Sequential.get_weights");
   std::vector<Tensor> out;
-  for (const Var& w : trainable_weights()) out.push_back(w.value().clone());
+  for (const Var& w : weight_handles()) out.push_back(w.value().clone());
   return out;
 }
 
 void Sequential::set_weights(const std::vector<Tensor>& weights) {
-  check_built("set_weights");
+  check_built("Sequential.set_weights");
+  mark_weights_reached();
   struct Named {
     Var var;
     std::string name;
@@ -270,6 +346,7 @@ void Sequential::set_weights(const std::vector<Tensor>& weights) {
 
 Json Sequential::get_config() const {
   Json layers = Json::array();
+  if (input_layer_) layers.push_back(input_layer_->get_config());  // Keras keeps it in the config
   for (const LayerPtr& l : layers_) layers.push_back(l->get_config());
   Json config = {{"name", name_}, {"layers", layers}};
   if (built()) config["input_shape"] = input_shape();

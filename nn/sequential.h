@@ -121,32 +121,42 @@ class Sequential {
   /// settings (optimizer slots are restored separately, through optimizer()->slots()).
   static Sequential from_config(const Json& config);
 
-  /// Appends a layer, naming it after its type (dense, dense_1, ...) when it has no name.
+  /// Appends a layer, naming it after its type (dense, dense_1, ...) when it has no name. An
+  /// InputLayer may only come first. As in Keras, a model whose input shape is known (an
+  /// InputLayer, or a first layer given an input_shape such as Flatten({28, 28})) builds
+  /// itself here, drawing its weights from seed 0; see build() for choosing another seed.
   void add(LayerRef layer);
-  /// The layers, in order.
-  const std::vector<LayerPtr>& layers() const { return layers_; }
-  /// The layer at `index`; throws ad::Error when out of range.
-  Layer& layer(size_t index);
-  /// The layer called `name`; throws ad::Error listing the names when none is.
-  Layer& layer(const std::string& name);
+  /// The layers in order without the InputLayer, as Keras' model.layers: the book's
+  /// model.layers[1] (the first Dense after Flatten) is layers()[1]. get_config() and saved
+  /// models keep the InputLayer.
+  const std::vector<LayerPtr>& layers() const;
+  /// The InputLayer the model starts with, or null.
+  const LayerPtr& input_layer() const { return input_layer_; }
+  Layer& layer(size_t index);              ///< layers()[index]
+  Layer& layer(const std::string& name);   ///< any layer, the InputLayer included
 
   /// Builds every layer for per-sample input shape `input_shape` with weights drawn from `seed`.
+  /// A model that built itself (on add or compile) and whose weights nothing has reached yet
+  /// (fit, evaluate, predict, a forward pass, set_weights, trainable_weights, layers(), layer())
+  /// redraws them from `seed`; so does fit() with its FitOptions::seed. Throws when the model is
+  /// built for another input shape.
   void build(const Shape& input_shape, uint64_t seed = 0);
   /// Whether every layer has its weights.
   bool built() const;
   /// Per-sample shapes of the built model's inputs and outputs (no batch axis); each throws
-  /// ad::Error when the model is not built.
+  /// ad::Error naming the call when the model is not built.
   /// @{
   Shape input_shape() const;
   Shape output_shape() const;
   /// @}
   /// Keras' table: layer (name and type), output shape, parameter count, then the totals.
   std::string summary() const;
-  /// Number of trainable scalars (the total of summary()).
+  /// Every weight's element count; throws when not built (Keras' count_params does too).
   int64_t parameter_count() const;
 
   /// Sets the loss, optimizer and metrics for fit() and evaluate(); the optimizer's slots are
   /// made for the model's weights once it is built. Throws ad::Error naming an unknown metric.
+  /// Also builds the model when its input shape is known (see add()).
   void compile(CompileOptions options);
   /// Whether compile() was called.
   bool compiled() const;
@@ -186,11 +196,14 @@ class Sequential {
   /// The forward pass on a Var (records on the active tape): for custom training loops.
   Var operator()(const Var& x);
 
-  std::vector<Tensor> get_weights();            ///< copies of every weight, in layer order (Dense: kernel, bias)
+  /// Copies of every weight, in layer order (Dense: kernel, bias); throws ad::Error naming the
+  /// call when the model is not built.
+  std::vector<Tensor> get_weights();
   /// Copies `weights` (in get_weights() order) into the model; throws ad::Error naming the
-  /// first count or shape that differs.
+  /// first count or shape that differs, or the call when the model is not built.
   void set_weights(const std::vector<Tensor>& weights);
-  /// The weights themselves as Vars (for custom training loops), in layer order.
+  /// The weights themselves as Vars (the model's own handles, for custom training loops), in
+  /// layer order; throws when the model is not built.
   std::vector<Var> trainable_weights();
 
   /// Set by callbacks (EarlyStopping, TerminateOnNaN) to end fit() after the current epoch/batch.
@@ -206,14 +219,29 @@ class Sequential {
 
  private:
   void check_built(const char* who) const;
-  /// Builds, when not built yet, for the first layer's declared input shape or else x's.
+  /// Builds, when not built yet, for the declared input shape or else x's; redraws an untouched
+  /// model's weights from `seed`. Then the weights count as reached.
   void build_for(const Shape& x_shape, uint64_t seed);
+  /// The per-sample input shape known before any data: the InputLayer's or the first layer's.
+  std::optional<Shape> known_input_shape() const;
+  /// add() and compile(): builds when the input shape is known.
+  void build_if_known();
+  /// Builds the unbuilt layers and redraws the built ones, all from one generator seeded with
+  /// `seed`: the same weights as building everything at once.
+  void draw_weights(const Shape& input_shape, uint64_t seed);
+  /// The weights' handles in layer order, without counting as reached.
+  std::vector<Var> weight_handles() const;
+  /// Something outside the model may now hold or change its weights: no more redrawing.
+  void mark_weights_reached() const { untouched_seed_.reset(); }
   void check_compiled(const char* who) const;
   Logs evaluate_batches(StepRunner& runner, const Tensor& x, const Tensor& y, int batch_size,
                         ProgressBar* progress);
 
   std::string name_ = "sequential";
+  LayerPtr input_layer_;            ///< kept apart from layers_, as Keras' model.layers leaves it out
   std::vector<LayerPtr> layers_;
+  /// The seed of weights the model drew itself and nothing outside has reached since.
+  mutable std::optional<uint64_t> untouched_seed_;
   /// compile state, model state: see sequential.cpp
   struct Compiled;
   std::shared_ptr<Compiled> compiled_;

@@ -5,6 +5,7 @@
 
 #include "tapegrad/autodiff/threading.h"
 #include "tapegrad/nn/metrics.h"
+#include "tapegrad/nn/number_text.h"
 #include "tapegrad/nn/progress.h"
 #include "tapegrad/nn/step_factory.h"
 #include "tapegrad/nn/training/compiled_state.h"
@@ -167,10 +168,12 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
       for (const MetricPtr& m : metrics) logs[m->name()] = m->result();
       for (const CallbackPtr& c : options.callbacks) c->on_batch_end(*this, static_cast<int>(step), logs);
       progress.update(step + 1, logs);
-      if (!std::isfinite(batch_loss) && !stop_training)
+      if (!std::isfinite(batch_loss) && !stop_training) {
+        progress.finish(logs);  // ends the progress line, so that the error does not run into it
         ad::fail("fit: the loss became {} at epoch {}, batch {} (weights kept from before that batch); lower the "
                  "learning rate ({}) or check x and y for NaN/Inf",
-                 batch_loss, epoch + 1, step + 1, compiled_->optimizer->learning_rate);
+                 shortest_text(batch_loss), epoch + 1, step + 1, compiled_->optimizer->learning_rate);
+      }
       if (stop_training) break;
     }
     if (validation) {

@@ -1,6 +1,7 @@
 // The main job, run as a user runs it but on a slice of the data and one epoch.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -107,14 +108,52 @@ TEST_CASE("fashion_mnist trained compiled and eagerly reaches the same test accu
 }
 
 TEST_CASE("fashion_mnist rejects bad options and a missing dataset with a clear message") {
-  AppRun zero = run_app("fashion_mnist", "--batch-size 0");
-  CHECK(zero.exit_code != 0);
-  CHECK(contains(zero.output, "--batch-size"));
+  check_options_refused("fashion_mnist", {
+      {"--batch-size 0", "--batch-size: must be a positive integer, got '0'"},
+      {"--batch-size 2.5", "--batch-size: must be a positive integer, got '2.5'"},
+      {"--epochs abc", "--epochs: must be an integer of 0 or more, got 'abc'"},
+      // More than an int holds:
+      {"--epochs 99999999999", "--epochs: must be an integer of 0 or more, got '99999999999'"},
+      {"--lr 0", "--lr: must be a positive number, got '0'"},
+      {"--lr nan", "--lr: must be a positive number, got 'nan'"},
+      {"--threads -1", "--threads: must be an integer of 0 or more, got '-1'"},
+      {"--seed x1", "--seed: must be an integer of 0 or more, got 'x1'"},
+      {"--train-limit -5", "--train-limit: must be an integer of 0 or more, got '-5'"},
+      {"--data /nonexistent/fashion", "--data: must be an existing folder, got '/nonexistent/fashion' (no such folder)"},
+  });
 
   AppRun missing = run_app("fashion_mnist", "--data /nonexistent/fashion --epochs 1");
   CAPTURE(missing.output);
   CHECK(missing.exit_code != 0);
   CHECK(contains(missing.output, "/nonexistent/fashion"));
+}
+
+TEST_CASE("fashion_mnist checks its --out folder before it reads or trains anything") {
+  tests::ScratchFolder scratch;
+  const std::filesystem::path file = scratch.path() / "a-file";
+  std::ofstream(file) << "not a folder";
+  SUBCASE("a folder that cannot be created") {
+    check_option_refused("fashion_mnist", fmt::format("--epochs 1 --out '{}'", (file / "out").string()),
+                         fmt::format("fashion_mnist: --out: cannot create the folder '{}'", (file / "out").string()));
+  }
+  SUBCASE("a file where the folder should be") {
+    check_option_refused("fashion_mnist", fmt::format("--epochs 1 --out '{}'", file.string()),
+                         fmt::format("fashion_mnist: --out: cannot create the folder '{}'", file.string()));
+  }
+  SUBCASE("a missing folder is created, and nothing is left in it but the outputs") {
+    if (!dataset_installed()) {
+      MESSAGE("Debian's dataset-fashion-mnist is not installed: skipped");
+      return;
+    }
+    const std::filesystem::path out = scratch.path() / "new" / "deeper";
+    AppRun run = run_app("fashion_mnist", fmt::format("--epochs 1 --train-limit 500 --out '{}'", out.string()));
+    CAPTURE(run.output);
+    REQUIRE(run.exit_code == 0);
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(out)) names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"fashion_mnist.model", "history.csv", "learning_curves.svg"});
+  }
 }
 
 TEST_CASE("fashion_mnist --help lists the options of the book's run") {

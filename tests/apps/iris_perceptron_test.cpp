@@ -20,10 +20,15 @@ TEST_CASE("iris_perceptron says no for a virginica-sized petal") {
   CHECK(contains(run.output, "petal length 5.5 cm, width 2 cm -> Iris setosa? no"));
 }
 
-TEST_CASE("iris_perceptron reports a bad learning rate in one line and fails") {
-  AppRun run = run_app("iris_perceptron", "--eta0 -1");
-  CHECK(run.exit_code == 1);
-  CHECK(contains(run.output, "iris_perceptron: Perceptron: eta0 must be positive, got -1"));
+TEST_CASE("iris_perceptron names the option and what it accepts when a value is refused") {
+  check_options_refused("iris_perceptron", {
+      {"--eta0 -1", "--eta0: must be a positive number, got '-1'"},
+      {"--eta0 0", "--eta0: must be a positive number, got '0'"},
+      {"--max-iter 0", "--max-iter: must be a positive integer, got '0'"},
+      {"--length -2", "--length: must be a number from 0 to 100, got '-2'"},
+      {"--width x", "--width: must be a number from 0 to 100, got 'x'"},
+      {"--seed -1", "--seed: must be an integer of 0 or more, got '-1'"},
+  });
 }
 
 TEST_CASE("iris_perceptron explains itself with --help") {

@@ -93,3 +93,30 @@ TEST_CASE("regression explains itself with --help and wants --csv for the table 
   CHECK(loss_alone.exit_code != 0);
   CHECK(contains(loss_alone.output, "--loss requires --csv"));
 }
+
+TEST_CASE("regression names the option and what it accepts when a value is refused") {
+  const auto path = linear_table(120);
+  const std::string csv = fmt::format("--csv '{}' --target y", path.string());
+  check_options_refused("regression", {
+      {csv + " --validation-split 0", "--validation-split: must be a number between 0 and 1, both excluded, got '0'"},
+      {csv + " --test-split 1", "--test-split: must be a number between 0 and 1, both excluded, got '1'"},
+      {"--epochs 0", "--epochs: must be an integer from 1 to 1000000, got '0'"},
+      {"--epochs abc", "--epochs: must be an integer from 1 to 1000000, got 'abc'"},
+      {"--lr 0", "--lr: must be a number from 0 to 10, 0 excluded, got '0'"},
+      {"--outliers 1", "--outliers: must be a number from 0 to 0.99, got '1'"},
+      {"--noise -1", "--noise: must be a number from 0 to 100, got '-1'"},
+      {"--samples 1", "--samples: must be an integer from 2 to 1000000, got '1'"},
+      {"--hidden 0", "--hidden: must be an integer from 1 to 100000, got '0'"},
+      {"--threads 2000", "--threads: must be an integer from 0 to 1024, got '2000'"},
+      {"--seed -3", "--seed: must be an integer of 0 or more, got '-3'"},
+  });
+  // Shares each valid alone but leaving no training rows: 114 rows for the test, all 6 others for validation.
+  AppRun run = run_app("regression", csv + " --test-split 0.95 --validation-split 0.95");
+  CAPTURE(run.output);
+  CHECK(run.exit_code == 1);
+  CHECK(contains(run.output, "--test-split 0.95 and --validation-split 0.95 of the 120 rows of"));
+  CHECK(contains(run.output, "leave no training rows (114 for the test, 6 for validation)"));
+  CHECK_FALSE(contains(run.output, "train_test_split"));
+  CHECK_FALSE(contains(run.output, "test_size"));
+  std::filesystem::remove_all(path.parent_path());
+}

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <memory>
+#include <regex>
 #include <string>
 #include <sys/wait.h>
 
@@ -44,4 +45,27 @@ inline void check_help_mentions(const std::string& name, std::initializer_list<c
   CAPTURE(help.output);
   CHECK(help.exit_code == 0);
   for (const char* word : words) CHECK_MESSAGE(contains(help.output, word), "--help does not mention ", word);
+}
+
+// The app refuses `arguments` before doing any work, with `message` (the option and, in
+// words, what it accepts), and no range of computer limits ("not in range 0.000000 to
+// 1797693134862315708...") or internal names.
+inline void check_option_refused(const std::string& name, const std::string& arguments, const std::string& message) {
+  AppRun run = run_app(name, arguments);
+  CAPTURE(arguments);
+  CAPTURE(run.output);
+  CHECK(run.exit_code != 0);
+  CHECK_MESSAGE(contains(run.output, message), "expected: ", message);
+  CHECK_FALSE(contains(run.output, "not in range"));
+  CHECK_FALSE(std::regex_search(run.output, std::regex(R"(\d{12})")));
+  CHECK_FALSE(contains(run.output, "Epoch 1/"));
+}
+
+struct RefusedOption {
+  std::string arguments, message;
+};
+
+// check_option_refused for each row of a table.
+inline void check_options_refused(const std::string& name, std::initializer_list<RefusedOption> table) {
+  for (const RefusedOption& row : table) check_option_refused(name, row.arguments, row.message);
 }

@@ -38,3 +38,13 @@ TEST_CASE("xor's MLP learns with another seed and hidden width too") {
 TEST_CASE("xor explains itself with --help") {
   check_help_mentions("xor", {"XOR", "--hidden", "--epochs", "--lr", "--seed"});
 }
+
+TEST_CASE("xor names the option and what it accepts when a value is refused") {
+  check_options_refused("xor", {
+      {"--hidden 0", "--hidden: must be an integer from 1 to 10000, got '0'"},
+      {"--epochs 1.5", "--epochs: must be an integer from 1 to 1000000, got '1.5'"},
+      {"--lr abc", "--lr: must be a number from 0 to 10, 0 excluded, got 'abc'"},
+      {"--lr inf", "--lr: must be a number from 0 to 10, 0 excluded, got 'inf'"},
+      {"--seed 1e3", "--seed: must be an integer of 0 or more, got '1e3'"},
+  });
+}

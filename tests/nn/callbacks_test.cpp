@@ -10,6 +10,7 @@
 #include "tapegrad/nn/optimizers/sgd.h"
 #include "tapegrad/nn/safetensors.h"
 #include "tapegrad/nn/serialization.h"
+#include "tests/nn/captured_stdout.h"
 #include "tests/nn/scratch_folder.h"
 
 namespace {
@@ -194,8 +195,8 @@ TEST_CASE("a monitored figure missing from the logs is an error naming the figur
   const Line d = line_data();
   CHECK_THROWS_WITH_AS(
       model.fit(d.x, d.y, {.epochs = 1, .callbacks = {nn::EarlyStopping()}, .verbose = 0}),
-      doctest::Contains("EarlyStopping: monitors 'val_loss' but the epoch's logs hold only [loss, "
-                        "mae] (validation figures need validation data)"),
+      doctest::Contains("EarlyStopping: unknown figure 'val_loss' to monitor; the recorded figures are [loss, "
+                        "mae]; validation figures need validation data (validation_data or validation_split)"),
       ad::Error);
   CHECK_THROWS_WITH_AS(nn::EarlyStopping({.mode = "maximum"}),
                        doctest::Contains("mode is 'maximum'; it must be"), ad::Error);
@@ -218,6 +219,81 @@ TEST_CASE("ModelCheckpoint with save_best_only writes only when the figure impro
   // drive() sets every weight to the epoch index: the file of epoch 4 (index 3) holds 3s.
   CHECK(nn::load_model(folder.file("ckpt-4.model")).get_weights()[0].to_vector() ==
         std::vector<float>{3.f});
+}
+
+TEST_CASE("ModelCheckpoint starts from inf (-inf when maximizing), so a first NaN figure improves on nothing") {
+  ScratchFolder folder;
+  nn::Sequential model = line_model();
+  const double nan = -std::numeric_limits<double>::quiet_NaN();  // a sign bit that printf shows as "-nan"
+  struct Case {
+    std::string monitor, mode, start;
+  };
+  for (const Case& c : {Case{"val_loss", "auto", "inf"}, Case{"val_accuracy", "auto", "-inf"},
+                        Case{"val_loss", "max", "-inf"}, Case{"val_accuracy", "min", "inf"}}) {
+    CAPTURE(c.monitor);
+    CAPTURE(c.mode);
+    auto checkpoint = nn::ModelCheckpoint(folder.file(c.mode + "-{epoch}.model"),
+                                          {.monitor = c.monitor, .save_best_only = true, .mode = c.mode, .verbose = 1});
+    const std::string text = tests::captured_stdout([&] { drive(*checkpoint, model, c.monitor, {nan, 0.5, nan}); });
+    CHECK(text == fmt::format("Epoch 1: {0} did not improve from {1}\n"
+                              "Epoch 2: {0} improved from {1} to 0.50000, saving model to {2}\n"
+                              "Epoch 3: {0} did not improve from 0.50000\n",
+                              c.monitor, c.start, folder.file(c.mode + "-2.model")));
+    CHECK(checkpoint->saved() == std::vector<std::string>{folder.file(c.mode + "-2.model")});
+    CHECK(checkpoint->best() == 0.5);
+  }
+}
+
+TEST_CASE("ModelCheckpoint fills a NaN or infinite figure into its path as Python does") {
+  auto checkpoint = nn::ModelCheckpoint("ckpt-{epoch}-{loss:.3f}-{val_loss:.2f}.model");
+  CHECK(checkpoint->path_for(4, {{"loss", -std::numeric_limits<double>::quiet_NaN()},
+                                 {"val_loss", -std::numeric_limits<double>::infinity()}}) ==
+        "ckpt-5-nan--inf.model");
+}
+
+TEST_CASE("a monitored name that is not recorded is called unknown, listing the recorded names") {
+  const Line d = line_data();
+  nn::Sequential model({nn::Dense(2, {.activation = "softmax", .input_shape = {1}})});
+  const Tensor labels = Tensor::from({32}, std::vector<float>(32, 1.f));
+  const Tensor val_labels = Tensor::from({16}, std::vector<float>(16, 0.f));
+  auto train = [&](const std::string& metric, nn::CallbackPtr callback) {
+    model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = nn::SGD(0.1), .metrics = {metric}});
+    return model.fit(d.x, labels, {.epochs = 2, .batch_size = 8, .validation_data = nn::ValidationData{d.x_val, val_labels},
+                                   .callbacks = {std::move(callback)}, .verbose = 0});
+  };
+  SUBCASE("Keras' short name for a metric compiled under its long name") {
+    for (nn::CallbackPtr callback : {nn::CallbackPtr(nn::EarlyStopping({.monitor = "val_acc"})),
+                                     nn::CallbackPtr(nn::ModelCheckpoint("unused.model", {.monitor = "val_acc",
+                                                                                          .save_best_only = true}))}) {
+      try {
+        train("accuracy", callback);
+        FAIL("fit accepted an unknown monitored name");
+      } catch (const ad::Error& e) {
+        const std::string message = e.what();
+        CAPTURE(message);
+        CHECK(message.find("unknown figure 'val_acc' to monitor; the recorded figures are [accuracy, loss, "
+                           "val_accuracy, val_loss]; the metric was compiled as 'accuracy', so monitor "
+                           "'val_accuracy'") != std::string::npos);
+        CHECK(message.find("validation data") == std::string::npos);  // there is validation data
+      }
+    }
+  }
+  SUBCASE("a name no metric has") {
+    CHECK_THROWS_WITH_AS(train("accuracy", nn::EarlyStopping({.monitor = "val_auc"})),
+                         doctest::Contains("EarlyStopping: unknown figure 'val_auc' to monitor; the recorded figures "
+                                           "are [accuracy, loss, val_accuracy, val_loss]"),
+                         ad::Error);
+  }
+  SUBCASE("acc and val_acc when the metric was compiled as acc, as Keras records it") {
+    auto stop = nn::EarlyStopping({.monitor = "val_acc", .patience = 5});
+    nn::History history = train("acc", stop);
+    REQUIRE(stop->best().has_value());
+    // Auto mode maximizes names holding "acc": the best is the largest validation accuracy.
+    CHECK(*stop->best() == std::max(history["val_acc"][0], history["val_acc"][1]));
+    auto train_stop = nn::EarlyStopping({.monitor = "acc", .patience = 5});
+    history = train("acc", train_stop);
+    CHECK(*train_stop->best() == std::max(history["acc"][0], history["acc"][1]));
+  }
 }
 
 TEST_CASE("ModelCheckpoint without save_best_only writes every epoch, loadable as it was") {
@@ -278,7 +354,7 @@ TEST_CASE("CSVLogger writes a header and one row per epoch with the History's nu
     CAPTURE(epoch);
     const std::vector<std::string> fields = split_fields(lines[epoch + 1]);
     REQUIRE(fields.size() == 5);
-    CHECK(fields[0] == std::to_string(epoch + 1));
+    CHECK(fields[0] == std::to_string(epoch));  // from 0, as Keras' CSVLogger writes it
     // The text reads back as exactly the recorded double.
     for (size_t i = 1; i < fields.size(); ++i) CHECK(std::stod(fields[i]) == history[columns[i]][epoch]);
   }
@@ -293,8 +369,8 @@ TEST_CASE("CSVLogger writes a header and one row per epoch with the History's nu
     const std::vector<std::string> appended = split_lines(tests::read_text(path));
     REQUIRE(appended.size() == 6);
     CHECK(std::equal(lines.begin(), lines.end(), appended.begin()));
-    CHECK(split_fields(appended[4])[0] == "1");
-    CHECK(split_fields(appended[5])[0] == "2");
+    CHECK(split_fields(appended[4])[0] == "0");
+    CHECK(split_fields(appended[5])[0] == "1");
   }
 }
 
@@ -309,8 +385,8 @@ TEST_CASE("CSVLogger writes NA for a figure an epoch lacks and honours the separ
   logger.on_epoch_end(model, 1, {{"loss", 0.125}, {"accuracy", 1.0}});
   CHECK(tests::read_text(path) ==
         "epoch\tloss\taccuracy\tval_loss\n"
-        "1\t0.5\t0.25\t0.75\n"
-        "2\t0.125\t1\tNA\n");
+        "0\t0.5\t0.25\t0.75\n"
+        "1\t0.125\t1\tNA\n");
 }
 
 TEST_CASE("CSVLogger fails before training when its file cannot be written") {
@@ -339,6 +415,24 @@ TEST_CASE("TerminateOnNaN stops a run whose loss becomes NaN or infinite") {
       CHECK(model.stop_training);
       CHECK(terminate->terminated_batch() == 4);
     }
+  }
+  SUBCASE("its message follows the epoch's progress line, and the figures read nan or inf as in Keras") {
+    const Line d = line_data();
+    nn::Sequential model = line_model(1e6);
+    auto terminate = nn::TerminateOnNaN();
+    const std::string text = tests::captured_stdout([&] {
+      model.fit(d.x, d.y, {.epochs = 50, .batch_size = 8, .callbacks = {terminate}, .terminal = false});
+    });
+    CAPTURE(text);
+    REQUIRE(terminate->terminated_batch().has_value());
+    const std::string message = fmt::format("Batch {}: Invalid loss, terminating training\n", *terminate->terminated_batch());
+    REQUIRE(text.size() > message.size());
+    CHECK(text.substr(text.size() - message.size()) == message);  // the last line, after the progress
+    const size_t line_start = text.rfind('\n', text.size() - message.size() - 2) + 1;
+    const std::string progress = text.substr(line_start, text.size() - message.size() - line_start);
+    CHECK((progress.find("loss: nan") != std::string::npos || progress.find("loss: inf") != std::string::npos));
+    CHECK(text.find("-nan") == std::string::npos);
+    CHECK(text.find(message) == text.size() - message.size());  // said once
   }
   SUBCASE("in fit, with a learning rate that makes training diverge") {
     const Line d = line_data();

@@ -311,10 +311,46 @@ TEST_CASE("evaluate prints one bar with verbose 1, and fit with verbose 2 prints
   CHECK(out.str().find(fmt::format(" - loss: {:.4f} - mae: {:.4f}\n", logs.at("loss"), logs.at("mae"))) !=
         std::string::npos);
   std::ostringstream fit_out;
-  model.fit(d.x, d.y, {.epochs = 1, .batch_size = 4, .verbose = 2, .output = &fit_out, .terminal = true});
+  nn::History h = model.fit(d.x, d.y, {.epochs = 2, .batch_size = 4, .verbose = 2, .output = &fit_out, .terminal = true});
   std::string printed = fit_out.str();
   CHECK(printed.find('\r') == std::string::npos);
+  CHECK(printed.find('[') == std::string::npos);  // no bar
+  // One short line per epoch: "Epoch 2/2 - 0s - 1ms/step - loss: ... - mae: ...".
   CHECK(std::count(printed.begin(), printed.end(), '\n') == 2);
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    CAPTURE(epoch);
+    const std::string figures = fmt::format(" - loss: {:.4f} - mae: {:.4f}\n", h["loss"][static_cast<size_t>(epoch)],
+                                            h["mae"][static_cast<size_t>(epoch)]);
+    const size_t start = printed.find(fmt::format("Epoch {}/2 - ", epoch + 1));
+    REQUIRE(start != std::string::npos);
+    CHECK(printed.find(figures, start) == printed.find('\n', start) + 1 - figures.size());
+  }
+
+  std::ostringstream evaluated;
+  model.evaluate(d.x, d.y, {.batch_size = 20, .verbose = 2, .output = &evaluated});
+  const std::string evaluation = evaluated.str();
+  CHECK(evaluation.rfind("2/2 - ", 0) == 0);
+  CHECK(std::count(evaluation.begin(), evaluation.end(), '\n') == 1);
+}
+
+TEST_CASE("a loss that becomes NaN ends the progress line before fit reports it") {
+  Line d = line_data();
+  nn::Sequential model = line_model();
+  model.compile({.loss = "mse", .optimizer = nn::SGD(1e6)});
+  std::ostringstream out;
+  CHECK_THROWS_WITH_AS(model.fit(d.x, d.y, {.epochs = 50, .batch_size = 4, .output = &out, .terminal = true}),
+                       doctest::Contains("fit: the loss became"), ad::Error);
+  CHECK(out.str().back() == '\n');
+  CHECK(out.str().find("-nan") == std::string::npos);
+  std::string message;
+  try {
+    model.fit(d.x, d.y, {.epochs = 50, .batch_size = 4, .verbose = 0});
+  } catch (const ad::Error& e) {
+    message = e.what();
+  }
+  CAPTURE(message);
+  CHECK((message.find("the loss became nan ") != std::string::npos ||
+         message.find("the loss became inf ") != std::string::npos));
 }
 
 TEST_CASE("a model without layers says so instead of training") {

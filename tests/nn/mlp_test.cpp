@@ -25,9 +25,11 @@ TEST_CASE("MLP builders stack the hidden layers and the task's output layer") {
   for (size_t i = 0; i < 4; ++i) {
     Case& c = cases[i];
     CAPTURE(c.what);
-    REQUIRE(c.model.layers().size() == 4);  // input, two hidden, output
+    REQUIRE(c.model.layers().size() == 3);  // two hidden, output: the InputLayer is apart, as in Keras
+    REQUIRE(c.model.input_layer() != nullptr);
+    CHECK(c.model.layer(0).output_activation() == "relu");
     CHECK(c.model.layer(1).output_activation() == "relu");
-    CHECK(c.model.layer(3).output_activation() == c.output_activation);
+    CHECK(c.model.layer(2).output_activation() == c.output_activation);
     CHECK(c.loss == losses[i]);
     c.model.build({8});
     CHECK(c.model.output_shape() == ad::Shape{c.outputs});

@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <limits>
 #include <sstream>
 
+#include "tapegrad/autodiff/error.h"
 #include "tapegrad/nn/progress.h"
 
 namespace {
@@ -110,4 +113,116 @@ TEST_CASE("verbose 0 prints nothing") {
   bar.update(2, {{"loss", 1}});
   bar.finish({{"loss", 1}});
   CHECK(out.str().empty());
+}
+
+TEST_CASE("NaN and infinite figures read nan, inf and -inf as Keras prints them, whatever the NaN's sign bit") {
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  CHECK(nn::ProgressBar::line(2, 2, 0, 0.001, {{"loss", -nan}, {"mae", nan}, {"val_loss", inf}, {"val_mae", -inf}},
+                              true) ==
+        "2/2 [==============================] - 0s 1ms/step - loss: nan - mae: nan - val_loss: inf - val_mae: -inf");
+}
+
+TEST_CASE("verbose 2 prints one short line per epoch, without a bar, even on a terminal") {
+  std::ostringstream out;
+  FakeClock clock;
+  nn::ProgressBar bar({.verbose = 2, .output = &out, .terminal = true, .clock = clock.function()});
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    bar.start_epoch(epoch, 30, 3);
+    for (int step = 1; step <= 3; ++step) {
+      clock.now += 0.5;
+      bar.update(step, {{"loss", 1.0 / step}});
+    }
+    bar.finish({{"loss", 0.25}, {"val_loss", 0.5}});
+  }
+  // Steps 2 and 3 took 0.5 s each: 500ms/step; the epoch 1.5 s, shown as "2s" like Keras' %.0f.
+  CHECK(out.str() ==
+        "Epoch 1/30 - 2s - 500ms/step - loss: 0.2500 - val_loss: 0.5000\n"
+        "Epoch 2/30 - 2s - 500ms/step - loss: 0.2500 - val_loss: 0.5000\n");
+  SUBCASE("and evaluate's line starts with the step count, as Keras' does") {
+    std::ostringstream evaluated;
+    nn::ProgressBar quiet({.verbose = 2, .output = &evaluated, .clock = clock.function()});
+    quiet.start(4);
+    for (int step = 1; step <= 4; ++step) {
+      clock.now += 0.25;
+      quiet.update(step, {{"loss", 2}});
+    }
+    quiet.finish({{"loss", 2}});
+    CHECK(evaluated.str() == "4/4 - 1s - 250ms/step - loss: 2.0000\n");
+  }
+}
+
+TEST_CASE("a redrawn line fits the terminal: a narrower bar first, then none, then the line is cut") {
+  const std::vector<std::pair<std::string, double>> figures = {
+      {"loss", 0.5}, {"accuracy", 0.5}, {"val_loss", 0.5}, {"val_accuracy", 0.5}};
+  const std::string full = nn::ProgressBar::line(860, 1719, 1, 0.002, figures, false);
+  // " 860/1719 [" + 30 cells + "] - ETA: 1s" (52 characters) and four figures (76): wider than 80 columns.
+  REQUIRE(full.size() == 128);
+  SUBCASE("wide enough: unchanged") {
+    CHECK(nn::ProgressBar::fitted_line(860, 1719, 1, 0.002, figures, false, 129) == full);
+  }
+  SUBCASE("20 characters too wide: a bar of 10 cells") {
+    const std::string fitted = nn::ProgressBar::fitted_line(860, 1719, 1, 0.002, figures, false, 109);
+    CHECK(fitted == nn::ProgressBar::line(860, 1719, 1, 0.002, figures, false, 10));
+    CHECK(fitted.size() == 108);
+    CHECK(fitted.substr(0, 22) == " 860/1719 [====>.....]");  // 860/1719 of 10 cells: 5
+  }
+  SUBCASE("80 columns: no bar, then cut at 79 characters") {
+    const std::string fitted = nn::ProgressBar::fitted_line(860, 1719, 1, 0.002, figures, false, 80);
+    CHECK(fitted.size() == 79);
+    CHECK(fitted == nn::ProgressBar::line(860, 1719, 1, 0.002, figures, false, 0).substr(0, 79));
+    CHECK(fitted.find('[') == std::string::npos);
+  }
+  SUBCASE("the final line keeps every figure: nothing redraws it") {
+    const std::string fitted = nn::ProgressBar::fitted_line(1719, 1719, 1, 0.002, figures, true, 40);
+    CHECK(fitted == nn::ProgressBar::line(1719, 1719, 1, 0.002, figures, true, 0));
+  }
+}
+
+TEST_CASE("on a terminal every redraw fits the width, so no redraw wraps and leaves a stale line") {
+  std::ostringstream out;
+  FakeClock clock;
+  nn::ProgressBar bar({.output = &out, .terminal = true, .columns = 60, .refresh_seconds = 0, .clock = clock.function()});
+  const nn::Logs logs = {{"loss", 0.5}, {"accuracy", 0.5}, {"val_loss", 0.5}, {"val_accuracy", 0.5}};
+  bar.start_epoch(0, 1, 50);
+  for (int step = 1; step <= 50; ++step) {
+    clock.now += 0.01;
+    bar.update(step, logs);
+  }
+  bar.finish(logs);
+  const std::string text = out.str();
+  size_t redraws = 0;
+  for (size_t start = text.find('\r'); start != std::string::npos;) {
+    const size_t next = text.find_first_of("\r\n", start + 1);
+    const std::string drawn = text.substr(start + 1, next - start - 1);
+    const bool last = next != std::string::npos && text[next] == '\n';
+    if (!last) {
+      ++redraws;
+      CHECK(drawn.size() <= 59);
+    }
+    start = next == std::string::npos ? next : text.find('\r', next);
+  }
+  CHECK(redraws == 49);
+}
+
+TEST_CASE("the width comes from the terminal, else $COLUMNS, else 80") {
+  std::ostringstream out;
+  const char* before = std::getenv("COLUMNS");
+  const std::string kept = before ? before : "";
+  ::setenv("COLUMNS", "132", 1);
+  nn::ProgressBar wide({.output = &out, .terminal = true});
+  wide.start(1);
+  CHECK(wide.columns() == 132);
+  ::setenv("COLUMNS", "wide", 1);  // not a number: ignored
+  nn::ProgressBar fallback({.output = &out, .terminal = true});
+  fallback.start(1);
+  CHECK(fallback.columns() == 80);
+  ::unsetenv("COLUMNS");
+  nn::ProgressBar unset({.output = &out, .terminal = true});
+  unset.start(1);
+  CHECK(unset.columns() == 80);
+  nn::ProgressBar given({.output = &out, .terminal = true, .columns = 40});
+  given.start(1);
+  CHECK(given.columns() == 40);
+  if (before) ::setenv("COLUMNS", kept.c_str(), 1);
+  CHECK_THROWS_WITH_AS(nn::ProgressBar({.columns = 0}), doctest::Contains("columns must be positive, got 0"), ad::Error);
 }

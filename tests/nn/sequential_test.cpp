@@ -3,6 +3,8 @@
 #include "tapegrad/nn/layers/all.h"
 #include "tapegrad/nn/optimizers/sgd.h"
 #include "tapegrad/nn/sequential.h"
+#include "tapegrad/nn/serialization.h"
+#include "tests/nn/scratch_folder.h"
 
 namespace {
 nn::Sequential fashion_model() {
@@ -50,7 +52,8 @@ TEST_CASE("summary cuts a long layer name to its column, as Keras does") {
 
 TEST_CASE("a model without an input shape has no summary until built") {
   nn::Sequential model({nn::Dense(3)});
-  CHECK_THROWS_WITH_AS(model.summary(), doctest::Contains("not built; call build(input_shape)"), ad::Error);
+  CHECK_THROWS_WITH_AS(model.summary(), doctest::Contains("Sequential.summary: model 'sequential' is not built: its "
+                                                          "input shape is unknown"), ad::Error);
   model.build({4});
   CHECK(model.summary().find("Total params: 15\n") != std::string::npos);
 }
@@ -58,15 +61,18 @@ TEST_CASE("a model without an input shape has no summary until built") {
 TEST_CASE("layers get Keras' default names, unique within the model") {
   nn::Sequential model({nn::InputLayer({4}), nn::Dense(3), nn::Activation("relu"), nn::Dense(2)});
   model.add(nn::Dense(1));
-  CHECK(model.layer(0).name() == "input_layer");
-  CHECK(model.layer(1).name() == "dense");
-  CHECK(model.layer(2).name() == "activation");
-  CHECK(model.layer(3).name() == "dense_1");
-  CHECK(model.layer(4).name() == "dense_2");
-  CHECK(&model.layer("dense_1") == &model.layer(3));
+  // As Keras' model.layers, the indices leave the InputLayer out; its name still finds it.
+  CHECK(model.input_layer()->name() == "input_layer");
+  CHECK(&model.layer("input_layer") == model.input_layer().get());
+  CHECK(model.layer(0).name() == "dense");
+  CHECK(model.layer(1).name() == "activation");
+  CHECK(model.layer(2).name() == "dense_1");
+  CHECK(model.layer(3).name() == "dense_2");
+  CHECK(&model.layer("dense_1") == &model.layer(2));
   CHECK_THROWS_WITH_AS(model.layer("dense_9"), doctest::Contains("no layer named 'dense_9'; layers: input_layer, dense"),
                        ad::Error);
-  CHECK_THROWS_WITH_AS(model.layer(7), doctest::Contains("index 7 out of range, the model has 5 layers"), ad::Error);
+  CHECK_THROWS_WITH_AS(model.layer(4), doctest::Contains("index 4 out of range, the model has 4 layers after its InputLayer"),
+                       ad::Error);
   nn::Dense named(2);
   named.set_name("dense");
   CHECK_THROWS_WITH_AS(model.add(named), doctest::Contains("layer name 'dense' is already used"), ad::Error);
@@ -141,4 +147,178 @@ TEST_CASE("compile rejects unknown names before any training") {
   CHECK_THROWS_WITH_AS(model.compile({.loss = "msq"}), doctest::Contains("unknown loss 'msq'"), ad::Error);
   CHECK_FALSE(model.compiled());
   CHECK_THROWS_WITH_AS(model.optimizer(), doctest::Contains("not compiled"), ad::Error);
+}
+
+TEST_CASE("a model whose input shape is known builds itself when layers are added, as Keras does") {
+  // The book's model: 784*300+300, 300*100+100 and 100*10+10 weights.
+  const int64_t book = 784 * 300 + 300 + 300 * 100 + 100 + 100 * 10 + 10;
+  SUBCASE("Flatten given the image shape") {
+    nn::Sequential model = fashion_model();
+    CHECK(model.built());
+    CHECK(model.parameter_count() == book);
+    CHECK(model.summary().find("Total params: 266,610\n") != std::string::npos);
+    const std::vector<ad::Tensor> weights = model.get_weights();
+    REQUIRE(weights.size() == 6);
+    CHECK(weights[0].shape() == ad::Shape{784, 300});
+    CHECK(weights[5].shape() == ad::Shape{10});
+    CHECK(model.input_shape() == ad::Shape{28, 28});
+    CHECK(model.output_shape() == ad::Shape{10});
+  }
+  SUBCASE("an InputLayer, one layer at a time") {
+    nn::Sequential model;
+    model.add(nn::InputLayer({8}));
+    CHECK_FALSE(model.built());  // no layer to build yet
+    model.add(nn::Dense(30, "relu"));
+    CHECK(model.built());
+    CHECK(model.parameter_count() == 8 * 30 + 30);
+    model.add(nn::Dense(1));
+    CHECK(model.parameter_count() == 8 * 30 + 30 + 30 + 1);
+    CHECK(model.get_weights().size() == 4);
+    CHECK(model.trainable_weights()[2].shape() == ad::Shape{30, 1});
+  }
+  SUBCASE("a first layer given an input_shape") {
+    nn::Sequential model({nn::Dense(3, {.input_shape = {2}}), nn::Dense(1)});
+    CHECK(model.parameter_count() == 2 * 3 + 3 + 3 + 1);
+  }
+  SUBCASE("the weights are those build() draws from seed 0") {
+    nn::Sequential model = fashion_model(), explicit_build({nn::Flatten(), nn::Dense(300, "relu"),
+                                                            nn::Dense(100, "relu"), nn::Dense(10, "softmax")});
+    explicit_build.build({28, 28}, 0);
+    const auto a = model.get_weights(), b = explicit_build.get_weights();
+    for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].to_vector() == b[i].to_vector());
+  }
+}
+
+TEST_CASE("compile builds a model whose input shape is known, so a compiled model has its weights") {
+  nn::Sequential model;
+  model.add(nn::InputLayer({4}));
+  model.compile({.loss = "mse"});
+  CHECK_FALSE(model.built());
+  model.add(nn::Dense(2));
+  model.compile({.loss = "mse", .optimizer = "adam"});
+  REQUIRE(model.built());
+  CHECK(model.get_weights().size() == 2);
+  CHECK(model.optimizer()->slots().size() == 2);
+}
+
+TEST_CASE("every accessor of a model of unknown input shape throws naming the call") {
+  nn::Sequential model({nn::Dense(3), nn::Dense(1)});
+  model.compile({.loss = "mse"});  // compiled, still not built: the input shape is unknown
+  CHECK_FALSE(model.built());
+  const std::string rest = ": model 'sequential' is not built: its input shape is unknown";
+  CHECK_THROWS_WITH_AS(model.parameter_count(), doctest::Contains(("Sequential.parameter_count" + rest).c_str()), ad::Error);
+  CHECK_THROWS_WITH_AS(model.get_weights(), doctest::Contains(("Sequential.get_weights" + rest).c_str()), ad::Error);
+  CHECK_THROWS_WITH_AS(model.set_weights({}), doctest::Contains(("Sequential.set_weights" + rest).c_str()), ad::Error);
+  CHECK_THROWS_WITH_AS(model.trainable_weights(), doctest::Contains(("Sequential.trainable_weights" + rest).c_str()),
+                       ad::Error);
+  CHECK_THROWS_WITH_AS(model.summary(), doctest::Contains(("Sequential.summary" + rest).c_str()), ad::Error);
+  CHECK_THROWS_WITH_AS(model.input_shape(), doctest::Contains(("Sequential.input_shape" + rest).c_str()), ad::Error);
+  CHECK_THROWS_WITH_AS(model.output_shape(), doctest::Contains(("Sequential.output_shape" + rest).c_str()), ad::Error);
+  CHECK_THROWS_WITH_AS(model.save("unused.model"), doctest::Contains("Sequential::save: 'unused.model': the model is not built"),
+                       ad::Error);
+  model.build({5});
+  CHECK(model.parameter_count() == 5 * 3 + 3 + 3 + 1);
+}
+
+TEST_CASE("the seed of build or fit still decides the weights of a model that built itself") {
+  auto weights_of = [](nn::Sequential& m) {
+    std::vector<float> out;
+    for (const ad::Tensor& w : m.get_weights())
+      for (float v : w.to_vector()) out.push_back(v);
+    return out;
+  };
+  nn::Sequential reference({nn::Dense(3), nn::Dense(1)});
+  reference.build({2}, 7);
+  const std::vector<float> seed7 = weights_of(reference);
+  const ad::Tensor x = ad::Tensor::zeros({4, 2}), y = ad::Tensor::zeros({4, 1});
+
+  SUBCASE("build with another seed redraws") {
+    nn::Sequential model({nn::InputLayer({2}), nn::Dense(3), nn::Dense(1)});
+    CHECK(weights_of(model) != seed7);
+    model.build({2}, 7);
+    CHECK(weights_of(model) == seed7);
+  }
+  SUBCASE("fit's seed redraws, before it trains") {
+    nn::Sequential model({nn::InputLayer({2}), nn::Dense(3), nn::Dense(1)});
+    model.compile({.loss = "mse"});
+    model.fit(x, y, {.epochs = 0, .seed = 7, .verbose = 0});
+    CHECK(weights_of(model) == seed7);
+  }
+  SUBCASE("weights that were set, or reached through the model, are kept") {
+    nn::Sequential model({nn::InputLayer({2}), nn::Dense(3), nn::Dense(1)});
+    model.compile({.loss = "mse"});
+    std::vector<ad::Tensor> ones = model.get_weights();
+    for (ad::Tensor& w : ones) w.fill(1);
+    model.set_weights(ones);
+    model.fit(x, y, {.epochs = 0, .seed = 7, .verbose = 0});
+    CHECK(model.get_weights()[0].to_vector() == std::vector<float>(6, 1.f));
+
+    nn::Sequential reached({nn::InputLayer({2}), nn::Dense(3), nn::Dense(1)});
+    dynamic_cast<nn::Dense&>(reached.layer(0)).kernel().value().fill(2);
+    reached.build({2}, 7);
+    CHECK(reached.get_weights()[0].to_vector() == std::vector<float>(6, 2.f));
+  }
+  SUBCASE("a layer built before it was added keeps its weights") {
+    nn::Dense dense(3, "linear", "ones");
+    dense(ad::constant(ad::Tensor::zeros({1, 2})));
+    nn::Sequential model({nn::InputLayer({2}), dense, nn::Dense(1)});
+    model.build({2}, 7);
+    CHECK(model.get_weights()[0].to_vector() == std::vector<float>(6, 1.f));
+  }
+}
+
+TEST_CASE("layers() leaves the InputLayer out as Keras' model.layers does; the config and saved files keep it") {
+  nn::Sequential model({nn::InputLayer({28, 28}), nn::Flatten(), nn::Dense(300, "relu"), nn::Dense(10, "softmax")});
+  REQUIRE(model.layers().size() == 3);
+  CHECK(model.layers()[0]->type() == "Flatten");
+  CHECK(model.layers()[1]->name() == "dense");  // the book's model.layers[1]: the first Dense
+  CHECK(model.layer(1).name() == "dense");
+  CHECK(model.summary().find("input_layer") == std::string::npos);
+  const nn::Json config = model.get_config();
+  REQUIRE(config["layers"].size() == 4);
+  CHECK(config["layers"][0]["type"] == "InputLayer");
+  CHECK(config["layers"][0]["input_shape"] == nn::Json::array({28, 28}));
+  nn::Sequential again = nn::Sequential::from_config(config);
+  REQUIRE(again.input_layer() != nullptr);
+  CHECK(again.input_layer()->declared_input_shape() == ad::Shape{28, 28});
+  CHECK(again.layers().size() == 3);
+  CHECK(again.get_config() == config);
+  CHECK(again.parameter_count() == model.parameter_count());
+
+  tests::ScratchFolder folder;
+  model.save(folder.file("book.model"));
+  nn::Sequential loaded = nn::load_model(folder.file("book.model"));
+  REQUIRE(loaded.input_layer() != nullptr);
+  CHECK(loaded.layers().size() == 3);
+  CHECK(loaded.get_config() == config);
+  CHECK(loaded.get_weights()[0].to_vector() == model.get_weights()[0].to_vector());
+}
+
+TEST_CASE("an InputLayer may only come first, and only once") {
+  nn::Sequential model({nn::Dense(2)});
+  CHECK_THROWS_WITH_AS(model.add(nn::InputLayer({3})),
+                       doctest::Contains("an InputLayer must be the model's first layer; model 'sequential' already has 1 "
+                                         "layers"),
+                       ad::Error);
+  nn::Sequential started({nn::InputLayer({3})});
+  CHECK_THROWS_WITH_AS(started.add(nn::InputLayer({4})),
+                       doctest::Contains("model 'sequential' already starts with InputLayer 'input_layer' (inputs [3])"),
+                       ad::Error);
+}
+
+TEST_CASE("an input of the wrong shape is refused by the InputLayer, naming it") {
+  nn::Sequential model({nn::InputLayer({3}), nn::Dense(1)});
+  ad::Tape tape;
+  CHECK_THROWS_WITH_AS(model(ad::constant(ad::Tensor::zeros({2, 4}))),
+                       doctest::Contains("InputLayer 'input_layer': built for inputs of shape [3] per sample"), ad::Error);
+}
+
+TEST_CASE("a layer that does not fit the known input shape is refused when added, and the model stays as it was") {
+  nn::Sequential model({nn::InputLayer({3}), nn::Dense(2)});
+  CHECK_THROWS_WITH_AS(model.add(nn::Dense(1, {.input_shape = {5}})),
+                       doctest::Contains("declared input_shape [5] but the input has shape [2] per sample"), ad::Error);
+  CHECK(model.layers().size() == 1);
+  CHECK(model.built());
+  model.add(nn::Dense(1));
+  CHECK(model.parameter_count() == 3 * 2 + 2 + 2 + 1);
 }
