@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "apps/learning_curves.h"
 #include "autodiff/kernels/matmul.h"
 #include "autodiff/threading.h"
 #include "datasets/fashion_mnist.h"
@@ -19,6 +18,7 @@
 #include "datasets/to_tensor.h"
 #include "nn/layers/all.h"
 #include "nn/optimizers/sgd.h"
+#include "nn/plot_history.h"
 #include "nn/sequential.h"
 
 namespace {
@@ -105,7 +105,7 @@ int run(const Options& o) {
     csv += "\n";
   }
   write_text(out / "history.csv", csv);
-  write_text(out / "learning_curves.svg", apps::learning_curves_svg(history.history));
+  nn::plot_history(history, (out / "learning_curves.svg").string(), {.title = "Fashion MNIST: learning curves"});
   fmt::print("\nsaved {}, {} and {}\n", (out / "fashion_mnist.model").string(), (out / "history.csv").string(),
              (out / "learning_curves.svg").string());
   fmt::print("test accuracy {:.4f}, test loss {:.4f}, {:.2f} s per epoch ({} threads, {})\n", test.at("accuracy"),
