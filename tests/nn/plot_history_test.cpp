@@ -43,7 +43,13 @@ size_t count(const std::string& text, const std::string& what) {
 std::string group(const std::string& svg, const std::string& name) {
   size_t begin = svg.find("<g class=\"" + name + "\"");
   REQUIRE(begin != std::string::npos);
-  size_t end = svg.find("</g>", begin);
+  size_t at = begin + 1, end = begin;
+  for (int depth = 1; depth > 0;) {  // to the </g> that closes it, past nested groups
+    size_t open = svg.find("<g ", at), close = svg.find("</g>", at);
+    REQUIRE(close != std::string::npos);
+    if (open < close) ++depth, at = open + 1;
+    else --depth, at = close + 1, end = close;
+  }
   return svg.substr(begin, end - begin);
 }
 
@@ -94,7 +100,7 @@ TEST_CASE("plot_history draws every figure on one axes, training dashed and vali
   CHECK(count_in_curves(svg, "<polyline") == 4);
   CHECK(count_in_curves(svg, "stroke-dasharray") == 2);  // the two training curves
   CHECK(count_in_curves(svg, "<circle") == 4 * 30);  // 30 epochs are few enough to mark
-  CHECK(count_in_curves(svg, "fill=\"white\"/>") == 2 * 30);  // training points are rings
+  CHECK(count_in_curves(svg, "stroke-width=\"1.5\" fill=\"white\"/>") == 2 * 30);  // training points are rings
   // Legend order as the book's: loss, accuracy, then the validation twins.
   CHECK(labels(group(svg, "legend")) == std::vector<std::string>{"loss", "accuracy", "val_loss", "val_accuracy"});
   // y in [0, 1] as the book draws it.
@@ -133,7 +139,7 @@ TEST_CASE("a single epoch is drawn as markers at its epoch number") {
   check_well_formed(svg);
   CHECK(count_in_curves(svg, "<polyline") == 0);
   CHECK(count_in_curves(svg, "<circle") == 2);
-  CHECK(count_in_curves(svg, "fill=\"white\"/>") == 1);  // loss hollow, val_loss filled: told apart
+  CHECK(count_in_curves(svg, "stroke-width=\"1.5\" fill=\"white\"/>") == 1);  // loss hollow, val_loss filled: told apart
   CHECK(labels(group(svg, "x-ticks")) == std::vector<std::string>{"1"});
   // The marker sits mid-axes, not on an edge.
   Box axes = rect(svg.substr(svg.find("class=\"axes\"") - 6));
