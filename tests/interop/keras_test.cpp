@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <iterator>
 
 #include "interop/hdf5_image.h"
 #include "interop/zip_archive.h"
@@ -257,4 +259,64 @@ TEST_CASE("save_keras refuses an unbuilt model and replaces a file atomically") 
   interop::save_keras(model, folder.file("m.keras"));
   interop::save_keras(model, folder.file("m.keras"));
   CHECK(folder.entries() == std::vector<std::string>{"m.keras"});
+}
+
+TEST_CASE("a truncated archive or weights file is refused, wherever it was cut") {
+  ScratchFolder folder;
+  nn::Sequential model = trained_classifier();
+  interop::save_keras(model, folder.file("m.keras"));
+  std::string whole;
+  {
+    std::ifstream in(folder.file("m.keras"), std::ios::binary);
+    whole.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  for (size_t cut : {size_t{0}, size_t{10}, whole.size() / 3, whole.size() / 2, whole.size() - 30, whole.size() - 1}) {
+    CAPTURE(cut);
+    nn::write_file_atomically(folder.file("cut.keras"), whole.substr(0, cut));
+    CHECK_THROWS_AS(interop::load_keras(folder.file("cut.keras")), ad::Error);
+  }
+  // A whole archive around a cut weights file.
+  Saved parts = saved_parts(folder, model);
+  for (size_t cut : {size_t{0}, size_t{100}, parts.weights.size() / 2, parts.weights.size() - 8}) {
+    CAPTURE(cut);
+    std::string path = archive(folder, {{"config.json", parts.config.dump()}, {"model.weights.h5", parts.weights.substr(0, cut)}});
+    CHECK_THROWS_AS(interop::load_keras(path), ad::Error);
+  }
+}
+
+TEST_CASE("config fields of the wrong type are refused naming the layer and field") {
+  ScratchFolder folder;
+  std::string weights = dense_weights(ad::Tensor::ones({4, 3}));
+  struct Case {
+    const char* what;
+    std::function<void(json&)> spoil;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"units as text", [](json& c) { c["config"]["layers"][1]["config"]["units"] = "3"; }, "units \"3\""},
+      {"activation as a number", [](json& c) { c["config"]["layers"][1]["config"]["activation"] = 5; }, "activation 5"},
+      {"use_bias as text", [](json& c) { c["config"]["layers"][1]["config"]["use_bias"] = "yes"; }, "use_bias \"yes\""},
+      {"batch_shape as text", [](json& c) { c["config"]["layers"][0]["config"]["batch_shape"] = "x"; }, "shape \"x\""},
+      {"a zero dimension", [](json& c) { c["config"]["layers"][0]["config"]["batch_shape"] = {nullptr, 0}; },
+       "dimension 1 = 0"},
+      {"layers as an object", [](json& c) { c["config"]["layers"] = json::object(); }, "not a list"},
+      {"a layer without class_name", [](json& c) { c["config"]["layers"][1].erase("class_name"); },
+       "missing field 'class_name'"},
+      {"a layer config as a list", [](json& c) { c["config"]["layers"][1]["config"] = json::array(); },
+       "missing field 'units'"},
+      {"the whole config as a list", [](json& c) { c = json::array(); }, "not an object"},
+      {"channels_first Flatten",
+       [](json& c) {
+         c["config"]["layers"].push_back(
+             {{"class_name", "Flatten"}, {"config", {{"name", "f"}, {"data_format", "channels_first"}}}});
+       },
+       "layer 'f' (Flatten): data_format"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    json config = dense_config();
+    c.spoil(config);
+    std::string path = archive(folder, {{"config.json", config.dump()}, {"model.weights.h5", weights}});
+    CHECK_THROWS_WITH_AS(interop::load_keras(path), doctest::Contains(c.message), ad::Error);
+  }
 }
