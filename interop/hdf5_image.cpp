@@ -34,8 +34,22 @@ class Handle {
   herr_t (*close_)(hid_t);
 };
 
-// HDF5 prints its error stack to stderr by default; our errors say what went wrong instead.
-void silence_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+// HDF5 prints its error stack to stderr by default; our errors say what went wrong instead. The
+// printing is switched off only while our calls run, and restored for other users of HDF5.
+class QuietErrors {
+ public:
+  QuietErrors() {
+    H5Eget_auto2(H5E_DEFAULT, &function_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, function_, data_); }
+  QuietErrors(const QuietErrors&) = delete;
+  QuietErrors& operator=(const QuietErrors&) = delete;
+
+ private:
+  H5E_auto2_t function_ = nullptr;
+  void* data_ = nullptr;
+};
 
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
@@ -51,7 +65,7 @@ std::vector<std::string> split_path(const std::string& path) {
 }  // namespace
 
 Hdf5Reader::Hdf5Reader(const std::string& bytes, std::string label) : label_(std::move(label)) {
-  silence_hdf5();
+  QuietErrors quiet;
   Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   TG_CHECK(access.valid() && H5Pset_fapl_core(access.get(), kGrowBy, 0) >= 0 &&
                H5Pset_file_image(access.get(), const_cast<char*>(bytes.data()), bytes.size()) >= 0,
@@ -65,6 +79,7 @@ Hdf5Reader::~Hdf5Reader() {
 }
 
 bool Hdf5Reader::contains(const std::string& path) const {
+  QuietErrors quiet;
   std::string prefix;
   for (const std::string& part : split_path(path)) {
     prefix += (prefix.empty() ? "" : "/") + part;
@@ -74,6 +89,7 @@ bool Hdf5Reader::contains(const std::string& path) const {
 }
 
 std::vector<std::string> Hdf5Reader::members(const std::string& path) const {
+  QuietErrors quiet;
   std::vector<std::string> names;
   if (!contains(path)) return names;
   Handle group(H5Gopen2(file_, path.c_str(), H5P_DEFAULT), H5Gclose);
@@ -93,6 +109,7 @@ std::vector<std::string> Hdf5Reader::members(const std::string& path) const {
 }
 
 ad::Tensor Hdf5Reader::read_floats(const std::string& path, const ad::Shape& expected) const {
+  QuietErrors quiet;
   TG_CHECK(contains(path), "Hdf5Reader: '{}': no dataset '{}'", label_, path);
   Handle dataset(H5Dopen2(file_, path.c_str(), H5P_DEFAULT), H5Dclose);
   TG_CHECK(dataset.valid(), "Hdf5Reader: '{}': '{}' is not a dataset", label_, path);
@@ -122,7 +139,7 @@ ad::Tensor Hdf5Reader::read_floats(const std::string& path, const ad::Shape& exp
 }
 
 Hdf5Writer::Hdf5Writer() {
-  silence_hdf5();
+  QuietErrors quiet;
   Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   TG_CHECK(access.valid() && H5Pset_fapl_core(access.get(), kGrowBy, 0) >= 0,
            "Hdf5Writer: cannot set up HDF5's in-memory driver");
@@ -135,6 +152,7 @@ Hdf5Writer::~Hdf5Writer() {
 }
 
 void Hdf5Writer::group(const std::string& path, const std::string& name) {
+  QuietErrors quiet;
   TG_CHECK(file_ >= 0, "Hdf5Writer::group: the file is already finished");
   Handle links(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(links.get(), 1);
@@ -151,6 +169,7 @@ void Hdf5Writer::group(const std::string& path, const std::string& name) {
 }
 
 void Hdf5Writer::write_floats(const std::string& path, const ad::Tensor& values) {
+  QuietErrors quiet;
   TG_CHECK(file_ >= 0, "Hdf5Writer::write_floats: the file is already finished");
   std::vector<hsize_t> dims(values.shape().begin(), values.shape().end());
   Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
@@ -164,6 +183,7 @@ void Hdf5Writer::write_floats(const std::string& path, const ad::Tensor& values)
 }
 
 std::string Hdf5Writer::finish() {
+  QuietErrors quiet;
   TG_CHECK(file_ >= 0, "Hdf5Writer::finish: the file is already finished");
   TG_CHECK(H5Fflush(file_, H5F_SCOPE_GLOBAL) >= 0, "Hdf5Writer::finish: cannot flush the file");
   ssize_t size = H5Fget_file_image(file_, nullptr, 0);

@@ -7,6 +7,8 @@
 //   interop::Hdf5Writer out;
 //   out.write_floats("layers/dense/vars/0", kernel);
 //   std::string bytes = out.finish();
+//
+// Debian's HDF5 is the serial build: use these from one thread at a time.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -320,3 +320,17 @@ TEST_CASE("config fields of the wrong type are refused naming the layer and fiel
     CHECK_THROWS_WITH_AS(interop::load_keras(path), doctest::Contains(c.message), ad::Error);
   }
 }
+
+TEST_CASE("reading a bad weights file leaves HDF5's own error printing as it was") {
+  ScratchFolder folder;
+  H5E_auto2_t before = nullptr, after = nullptr;
+  void* data = nullptr;
+  H5Eget_auto2(H5E_DEFAULT, &before, &data);
+  bool prints = before != nullptr;
+  REQUIRE(prints);  // HDF5 prints its error stack by default
+  std::string path = archive(folder, {{"config.json", dense_config().dump()}, {"model.weights.h5", "not hdf5"}});
+  CHECK_THROWS_AS(interop::load_keras(path), ad::Error);
+  H5Eget_auto2(H5E_DEFAULT, &after, &data);
+  bool restored = after == before;
+  CHECK(restored);
+}
