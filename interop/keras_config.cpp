@@ -140,6 +140,9 @@ json keras_sequential_config(const nn::Sequential& model) {
                                nullptr));
   for (const nn::LayerPtr& layer : ours) {
     const std::string type = layer->type();
+    // Keras refuses such names when it loads the model (they would read as paths).
+    TG_CHECK(layer->name().find('/') == std::string::npos, "save_keras: {} '{}': Keras layer names cannot contain '/'",
+             type, layer->name());
     json common = {{"name", layer->name()}, {"trainable", true}, {"dtype", "float32"}};
     if (type == "InputLayer") {
       TG_CHECK(layer == ours.front(), "save_keras: InputLayer '{}' is not the first layer", layer->name());

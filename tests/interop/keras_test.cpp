@@ -250,7 +250,7 @@ TEST_CASE("an archive entry larger than its limit is refused before it is read")
                        doctest::Contains("more than the limit of 100"), ad::Error);
 }
 
-TEST_CASE("save_keras refuses an unbuilt model and replaces a file atomically") {
+TEST_CASE("save_keras refuses an unbuilt model and names Keras cannot read, and replaces a file atomically") {
   ScratchFolder folder;
   nn::Sequential unbuilt({nn::Dense(3)});
   CHECK_THROWS_WITH_AS(interop::save_keras(unbuilt, folder.file("u.keras")), doctest::Contains("not built"), ad::Error);
@@ -259,6 +259,9 @@ TEST_CASE("save_keras refuses an unbuilt model and replaces a file atomically") 
   interop::save_keras(model, folder.file("m.keras"));
   interop::save_keras(model, folder.file("m.keras"));
   CHECK(folder.entries() == std::vector<std::string>{"m.keras"});
+  model.layer(1).set_name("block/dense");
+  CHECK_THROWS_WITH_AS(interop::save_keras(model, folder.file("n.keras")), doctest::Contains("'block/dense'"),
+                       ad::Error);
 }
 
 TEST_CASE("a truncated archive or weights file is refused, wherever it was cut") {
