@@ -20,6 +20,7 @@
 #include "tapegrad/datasets/to_tensor.h"
 #include "tapegrad/nn/layers/all.h"
 #include "tapegrad/nn/optimizers/sgd.h"
+#include "tapegrad/nn/plot_history.h"
 #include "tapegrad/nn/sequential.h"
 
 namespace {
@@ -107,7 +108,7 @@ int run(const Options& o) {
     csv += "\n";
   }
   write_text(out / "history.csv", csv);
-  write_text(out / "learning_curves.svg", apps::learning_curves_svg(history.history));
+  nn::plot_history(history, (out / "learning_curves.svg").string(), {.title = "Fashion MNIST: learning curves"});
   fmt::print("\nsaved {}, {} and {}\n", (out / "fashion_mnist.model").string(), (out / "history.csv").string(),
              (out / "learning_curves.svg").string());
   fmt::print("test accuracy {:.4f}, test loss {:.4f}, {:.2f} s per epoch ({} threads, {})\n", test.at("accuracy"),

@@ -61,7 +61,7 @@ TEST_CASE("fashion_mnist trains on a slice and reports, saves and plots what it 
   CHECK(accuracy > 0.6);  // 3,000 images, two epochs: far above chance (0.1), far below the full run
   CHECK(accuracy <= 1.0);
 
-  // The history CSV has a header and one row per epoch; the picture is an SVG with both panels.
+  // The history CSV has a header and one row per epoch; the picture is an SVG with all four curves.
   std::string csv = read_file(out.path() / "history.csv");
   CHECK(csv.rfind("epoch,", 0) == 0);
   CHECK(contains(csv, "val_accuracy"));
@@ -70,6 +70,8 @@ TEST_CASE("fashion_mnist trains on a slice and reports, saves and plots what it 
   CHECK(svg.rfind("<svg", 0) == 0);
   CHECK(contains(svg, ">loss<"));
   CHECK(contains(svg, ">accuracy<"));
+  CHECK(contains(svg, ">val_loss<"));
+  CHECK(contains(svg, ">val_accuracy<"));
 
   // The saved model loads and classifies the first test image as the app did.
   nn::Sequential model = nn::load_model((out.path() / "fashion_mnist.model").string());
