@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "apps/learning_curves.h"
 #include "apps/option_checks.h"
 #include "tapegrad/autodiff/kernels/matmul.h"
 #include "tapegrad/autodiff/threading.h"
