@@ -131,9 +131,10 @@ json keras_sequential_config(const nn::Sequential& model) {
   TG_CHECK(model.built(), "save_keras: the model is not built; build() or fit() it first");
   nn::Shape shape = model.input_shape();
   json layers = json::array();
+  // layers() leaves the model's InputLayer out (as Keras' model.layers does); its name, when it
+  // has one, names Keras' InputLayer.
   const auto& ours = model.layers();
-  bool has_input = !ours.empty() && ours.front()->type() == "InputLayer";
-  std::string input_name = has_input ? ours.front()->name() : "input_layer";
+  std::string input_name = model.input_layer() ? model.input_layer()->name() : "input_layer";
   layers.push_back(layer_entry("InputLayer",
                                {{"batch_shape", batch_shape(shape)}, {"dtype", "float32"}, {"sparse", false},
                                 {"name", input_name}},
@@ -145,7 +146,7 @@ json keras_sequential_config(const nn::Sequential& model) {
              type, layer->name());
     json common = {{"name", layer->name()}, {"trainable", true}, {"dtype", "float32"}};
     if (type == "InputLayer") {
-      TG_CHECK(layer == ours.front(), "save_keras: InputLayer '{}' is not the first layer", layer->name());
+      ad::fail("save_keras: InputLayer '{}' is not the first layer", layer->name());
     } else if (type == "Dense") {
       auto& dense = dynamic_cast<nn::Dense&>(*layer);
       json config = layer->get_config();

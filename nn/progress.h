@@ -16,16 +16,11 @@
 /// @endverbatim
 ///
 /// Keras' verbose levels: 1 redraws the bar in place with a carriage return on a terminal at
-/// most every `refresh_seconds`, shortening it to the terminal's width so that a redraw never
+/// most every refresh_seconds, shortening it to the terminal's width so that a redraw never
 /// wraps (a wrapped line leaves a stale copy per redraw), and elsewhere (a file, a pipe, a CI
 /// log) prints the header and one final line per epoch; 2 prints one short line per epoch and
-/// no bar,
-///
-/// @verbatim
-/// Epoch 3/30 - 2s - 1ms/step - loss: 0.3012 - accuracy: 0.8923 - val_loss: 0.3301
-/// @endverbatim
-///
-/// and 0 prints nothing. Figures are written as Python writes them ("nan", "inf").
+/// no bar ("Epoch 3/30 - 2s - 1ms/step - loss: 0.3012 - val_loss: 0.3301"); 0 prints nothing.
+/// Figures are written as Python writes them ("nan", "inf").
 #pragma once
 #include <chrono>
 #include <functional>
@@ -46,7 +41,7 @@ struct ProgressOptions {
   /// The terminal's width in characters; unset: asked of the terminal (TIOCGWINSZ) when the
   /// output is standard output or error, else $COLUMNS, else 80.
   std::optional<int> columns{};
-  double refresh_seconds = 0.1;
+  double refresh_seconds = 0.1;  ///< at most one redraw per this many seconds on a terminal
   std::function<double()> clock{};   ///< seconds; unset: a steady clock (tests inject their own)
 };
 
@@ -72,9 +67,9 @@ class ProgressBar {
   /// The width that redrawn lines are fitted to (see ProgressOptions::columns).
   int columns() const { return columns_; }
 
+  static constexpr int kBarWidth = 30;  ///< Keras' Progbar width
   /// The bar line for `step` of `steps` at `elapsed` seconds with a bar of `bar_width` cells
   /// (0: no bar) (pure: tests check it directly).
-  static constexpr int kBarWidth = 30;  ///< Keras' Progbar width
   static std::string line(int64_t step, int64_t steps, double elapsed, double seconds_per_step,
                           const std::vector<std::pair<std::string, double>>& values, bool final,
                           int bar_width = kBarWidth);
