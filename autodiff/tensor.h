@@ -27,6 +27,11 @@ using Shape = std::vector<int64_t>;
 std::string to_string(const Shape& shape);
 // Number of elements; throws on a negative dimension or on overflow of int64.
 int64_t element_count(const Shape& shape, const char* who = "Tensor");
+// a + b for counts (elements, parameters, bytes); throws naming `who` on a negative count or on
+// overflow of int64.
+int64_t add_counts(int64_t a, int64_t b, const char* who);
+// a * b for counts; throws naming `who` on a negative count or on overflow of int64.
+int64_t multiply_counts(int64_t a, int64_t b, const char* who);
 
 // The explicit, seeded generator every random choice in the library takes.
 class Rng {
@@ -60,7 +65,9 @@ class Tensor {
   // An uninitialised tensor for kernels that overwrite every element.
   static Tensor empty(Shape shape);
 
-  const Shape& shape() const { return shape_.empty() && size_ == 0 ? default_shape() : shape_; }
+  // On a temporary Tensor, shape() is a copy: a reference would outlive the handle.
+  const Shape& shape() const& { return shape_.empty() && size_ == 0 ? default_shape() : shape_; }
+  Shape shape() const&& { return shape(); }
   int64_t rank() const { return static_cast<int64_t>(shape().size()); }
   int64_t dim(int64_t axis) const;    // negative axes count from the end
   int64_t size() const { return size_; }
@@ -69,10 +76,15 @@ class Tensor {
   int64_t rows() const;
   int64_t cols() const;
 
-  float* data() { return data_; }
-  const float* data() const { return data_; }
-  std::span<float> values() { return {data_, static_cast<size_t>(size_)}; }
-  std::span<const float> values() const { return {data_, static_cast<size_t>(size_)}; }
+  // Views of the storage. Not on a temporary: `for (float v : model.predict(x).values())`
+  // would read storage freed with the temporary (it may be the storage's last handle); name
+  // the tensor first, or use to_vector().
+  float* data() & { return data_; }
+  const float* data() const& { return data_; }
+  const float* data() const&& = delete;
+  std::span<float> values() & { return {data_, static_cast<size_t>(size_)}; }
+  std::span<const float> values() const& { return {data_, static_cast<size_t>(size_)}; }
+  std::span<const float> values() const&& = delete;
   std::vector<float> to_vector() const { return {data_, data_ + size_}; }
 
   // Checked element access by full index.

@@ -40,13 +40,17 @@ class Var {
   explicit Var(Tensor value, bool requires_grad = false);
   explicit Var(VarRef state) : state_(std::move(state)) {}
 
-  const Tensor& value() const { return state().value; }
+  const Tensor& value() const& { return state().value; }
   // The data of a parameter may be changed in place (optimizers do); keep its shape.
-  Tensor& value() { return state().value; }
-  const Tensor& grad() const { return state().grad; }
+  Tensor& value() & { return state().value; }
+  // On a temporary Var (the result of an op), a handle: a reference could outlive the state.
+  Tensor value() const&& { return state().value; }
+  const Tensor& grad() const& { return state().grad; }
+  Tensor grad() const&& { return state().grad; }
   bool has_grad() const { return state().grad.size() > 0; }
   bool requires_grad() const { return state_ && state_->requires_grad; }
-  const Shape& shape() const { return state().value.shape(); }
+  const Shape& shape() const& { return state().value.shape(); }
+  Shape shape() const&& { return state().value.shape(); }
   int64_t size() const { return state().value.size(); }
   float item() const { return state().value.item(); }
   bool defined() const { return state_ != nullptr; }

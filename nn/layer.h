@@ -30,7 +30,8 @@ class Layer {
   // "Dense", "Flatten", ...: the key of layer_from_config().
   virtual std::string type() const = 0;
   const std::string& name() const { return name_; }
-  void set_name(std::string name) { name_ = std::move(name); }
+  // Throws ad::Error when the name is not valid UTF-8 (it goes into saved JSON).
+  void set_name(std::string name);
 
   // Creates the weights for inputs whose per-sample shape (no batch axis) is `input_shape`.
   // Called once; later calls check the shape matches and throw naming the layer otherwise.
@@ -58,10 +59,14 @@ class Layer {
   // Trainable parameters, in a fixed order (Dense: kernel, bias), with their names.
   virtual std::vector<Var> weights() { return {}; }
   virtual std::vector<std::string> weight_names() const { return {}; }
+  // Total element count of weights(); throws when it overflows int64.
   int64_t parameter_count();
-  // The parameter count the layer has (or would have) once built for `input_shape`, so that
-  // a model can show its summary before its weights exist.
-  virtual int64_t parameter_count_for(const Shape& /*input_shape*/) const { return 0; }
+  // The shapes of the weights, in weight_names() order, that the layer has (or would have once
+  // built) for per-sample inputs of `input_shape`: a model's summary and load_model use them
+  // before any weight exists, so a config is checked against a file without allocating.
+  virtual std::vector<Shape> weight_shapes_for(const Shape& /*input_shape*/) const { return {}; }
+  // Their total element count; throws ad::Error naming the layer when it overflows int64.
+  int64_t parameter_count_for(const Shape& input_shape) const;
 
   virtual Json get_config() const = 0;
 

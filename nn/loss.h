@@ -126,7 +126,8 @@ const std::vector<std::string>& known_losses();
 // Accepts a Keras name or a Loss object, as OptimizerRef does.
 class LossRef {
  public:
-  LossRef(const char* name) : loss_(loss_by_name(name)) {}
+  // A null name throws ad::Error, as a null LossPtr does in compile().
+  LossRef(const char* name) : loss_(loss_by_name(name ? name : throw ad::Error("LossRef: the loss name is null"))) {}
   LossRef(const std::string& name) : loss_(loss_by_name(name)) {}
   template <typename L>
     requires std::derived_from<L, Loss>

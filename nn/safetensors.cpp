@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "nn/atomic_file.h"
+#include "nn/utf8_text.h"
 
 namespace nn {
 
@@ -210,7 +211,7 @@ bool SafetensorsFile::contains(const std::string& name) const {
                      [&](const NamedTensor& t) { return t.name == name; });
 }
 
-const ad::Tensor& SafetensorsFile::tensor(const std::string& name) const {
+const ad::Tensor& SafetensorsFile::tensor(const std::string& name) const& {
   for (const NamedTensor& t : tensors)
     if (t.name == name) return t.tensor;
   std::vector<std::string> names;
@@ -285,6 +286,10 @@ SafetensorsFile load_safetensors(const std::string& path, SafetensorsLimits limi
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   // Insertion order keeps the header readable: tensors in data order, metadata first.
+  for (const auto& [key, value] : metadata) {
+    check_utf8(key, fmt::format("save_safetensors: '{}'", path), "a metadata key");
+    check_utf8(value, fmt::format("save_safetensors: '{}'", path), fmt::format("the metadata value of '{}'", key));
+  }
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header[kMetadataKey] = metadata;
   std::set<std::string> seen;
@@ -295,6 +300,7 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
              kMetadataKey);
     TG_CHECK(seen.insert(t.name).second, "save_safetensors: '{}': two tensors are named '{}'", path,
              t.name);
+    check_utf8(t.name, fmt::format("save_safetensors: '{}'", path), "a tensor name");
     const uint64_t bytes = static_cast<uint64_t>(t.tensor.size()) * kFloatBytes;
     header[t.name] = {{"dtype", "F32"},
                       {"shape", t.tensor.shape()},

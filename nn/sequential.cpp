@@ -8,6 +8,7 @@
 #include "nn/config_reader.h"
 #include "nn/metrics.h"
 #include "nn/training/compiled_state.h"
+#include "nn/utf8_text.h"
 
 namespace nn {
 
@@ -42,6 +43,7 @@ std::string keras_shape(const Shape& per_sample) {
 }  // namespace
 
 Sequential::Sequential(std::vector<LayerRef> layers, std::string name) : name_(std::move(name)) {
+  check_utf8(name_, "Sequential", "the model name");
   for (LayerRef& layer : layers) add(std::move(layer));
 }
 
@@ -158,7 +160,7 @@ std::string Sequential::summary() const {
   for (const LayerPtr& l : layers_) {
     int64_t params = l->parameter_count_for(shape);
     shape = l->output_shape(shape);
-    total += params;
+    total = ad::add_counts(total, params, "summary: total parameter count");
     if (l->type() == "InputLayer") continue;  // Keras lists no InputLayer in a Sequential
     out += row(fmt::format("{} ({})", l->name(), l->type()), keras_shape(shape), std::to_string(params));
     out += std::string(65, ' ') + "\n";
@@ -172,7 +174,7 @@ std::string Sequential::summary() const {
 
 int64_t Sequential::parameter_count() const {
   int64_t total = 0;
-  for (const LayerPtr& l : layers_) total += l->parameter_count();
+  for (const LayerPtr& l : layers_) total = ad::add_counts(total, l->parameter_count(), "Sequential.parameter_count");
   return total;
 }
 

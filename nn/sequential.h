@@ -81,7 +81,9 @@ struct History {
   std::map<std::string, std::vector<double>> history;
   std::vector<int> epochs;
   // Throws listing the recorded keys when `key` is not one.
-  const std::vector<double>& operator[](const std::string& key) const;
+  const std::vector<double>& operator[](const std::string& key) const&;
+  // On a temporary (model.fit(...)["loss"]), a copy: a reference would outlive the History.
+  std::vector<double> operator[](const std::string& key) const&& { return (*this)[key]; }
   // Records one epoch's logs (nn/history.cpp).
   void append(int epoch, const Logs& logs);
 };
@@ -98,7 +100,8 @@ class Sequential {
 
   // Appends a layer, naming it after its type (dense, dense_1, ...) when it has no name.
   void add(LayerRef layer);
-  const std::vector<LayerPtr>& layers() const { return layers_; }
+  const std::vector<LayerPtr>& layers() const& { return layers_; }
+  std::vector<LayerPtr> layers() const&& { return layers_; }  // on a temporary model, a copy
   Layer& layer(size_t index);
   Layer& layer(const std::string& name);
 
