@@ -137,15 +137,20 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   TG_CHECK(entry.begin <= entry.end, "load_safetensors: '{}': {} begins at byte {} after its end {}",
            path, who, entry.begin, entry.end);
 
-  // Overflow-checked shape product times the element size, compared with the byte range.
+  // Overflow-checked shape product times the element size, compared with the byte range. The
+  // product of the non-zero dimensions is checked too: a zero dimension makes the tensor empty,
+  // but its other dimensions must still make sense (rows of [0, 2^62, 2^62] would overflow).
   uint64_t bytes = entry.dtype.bytes;
+  bool empty = false;
   for (int64_t d : entry.shape) {
     auto dim = static_cast<uint64_t>(d);
+    empty |= dim == 0;
     if (dim != 0 && bytes > std::numeric_limits<int64_t>::max() / dim)
       ad::fail("load_safetensors: '{}': {} has shape {} whose byte size overflows", path, who,
                ad::to_string(entry.shape));
-    bytes *= dim;
+    if (dim != 0) bytes *= dim;
   }
+  if (empty) bytes = 0;
   TG_CHECK(bytes == entry.end - entry.begin,
            "load_safetensors: '{}': {} of shape {} needs {} bytes but its data_offsets [{}, {}] "
            "span {}",

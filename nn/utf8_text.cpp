@@ -41,6 +41,6 @@ void check_utf8(std::string_view text, std::string_view who, std::string_view wh
            escaped(text));
 }
 
-void check_utf8(const nlohmann::json& json, std::string_view who) { check_utf8_at(json, who, {}); }
+void check_utf8(const nlohmann::json& json, std::string_view who) { check_utf8_at(json, who, nlohmann::json::json_pointer()); }
 
 }  // namespace nn
