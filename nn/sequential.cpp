@@ -199,17 +199,17 @@ void Sequential::check_compiled(const char* who) const {
            name_);
 }
 
-const LossPtr& Sequential::loss() const {
+const LossPtr& Sequential::loss() const& {
   check_compiled("Sequential.loss");
   return compiled_->loss;
 }
 
-const OptimizerPtr& Sequential::optimizer() const {
+const OptimizerPtr& Sequential::optimizer() const& {
   check_compiled("Sequential.optimizer");
   return compiled_->optimizer;
 }
 
-const std::vector<std::string>& Sequential::metrics() const {
+const std::vector<std::string>& Sequential::metrics() const& {
   check_compiled("Sequential.metrics");
   return compiled_->metrics;
 }

@@ -118,9 +118,13 @@ class Sequential {
   void compile(CompileOptions options);
   bool compiled() const;
   // The compile settings; each throws when the model is not compiled.
-  const LossPtr& loss() const;
-  const OptimizerPtr& optimizer() const;
-  const std::vector<std::string>& metrics() const;
+  const LossPtr& loss() const&;
+  const OptimizerPtr& optimizer() const&;
+  const std::vector<std::string>& metrics() const&;
+  // On a temporary model (nn::load_model(path).optimizer()), copies that outlive it.
+  LossPtr loss() const&& { return loss(); }
+  OptimizerPtr optimizer() const&& { return optimizer(); }
+  std::vector<std::string> metrics() const&& { return metrics(); }
 
   // How a training step computes its loss: when the last activation is softmax (sigmoid) and
   // the loss a cross-entropy on probabilities, on_logits is true and `loss` is its from_logits

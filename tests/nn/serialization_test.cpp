@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <type_traits>
 
 #include "nn/layers/all.h"
 #include "nn/optimizers/adam.h"
@@ -453,4 +454,21 @@ TEST_CASE("saving over an earlier model replaces it whole") {
   big.save(path);
   CHECK(nn::load_model(path).parameter_count() == big.parameter_count());
   CHECK(folder.entries() == std::vector<std::string>{"model.model"});
+}
+
+TEST_CASE("what a temporary loaded model hands out outlives it") {
+  ScratchFolder folder;
+  const std::string path = folder.file("model.model");
+  nn::Sequential model = classifier("adam");
+  model.build({4}, 1);
+  model.save(path);
+  // Handles and copies, not references into the temporary model.
+  static_assert(std::is_same_v<decltype(nn::load_model(path).optimizer()), nn::OptimizerPtr>);
+  static_assert(std::is_same_v<decltype(nn::load_model(path).layers()), std::vector<nn::LayerPtr>>);
+  static_assert(std::is_same_v<decltype(nn::load_model(path).metrics()), std::vector<std::string>>);
+  const nn::OptimizerPtr optimizer = nn::load_model(path).optimizer();
+  CHECK(optimizer->get_config()["type"] == "Adam");
+  std::vector<std::string> names;
+  for (const nn::LayerPtr& layer : nn::load_model(path).layers()) names.push_back(layer->name());
+  CHECK(names == std::vector<std::string>{"dense", "dense_1"});
 }
