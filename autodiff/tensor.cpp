@@ -42,6 +42,20 @@ int64_t element_count(const Shape& shape, const char* who) {
   return overflow ? 0 : count;
 }
 
+int64_t add_counts(int64_t a, int64_t b, const char* who) {
+  TG_CHECK(a >= 0 && b >= 0, "{}: negative count in {} + {}", who, a, b);
+  int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) fail("{}: the count {} + {} overflows int64", who, a, b);
+  return sum;
+}
+
+int64_t multiply_counts(int64_t a, int64_t b, const char* who) {
+  TG_CHECK(a >= 0 && b >= 0, "{}: negative count in {} * {}", who, a, b);
+  int64_t product = 0;
+  if (__builtin_mul_overflow(a, b, &product)) fail("{}: the count {} * {} overflows int64", who, a, b);
+  return product;
+}
+
 float Rng::uniform(float low, float high) {
   return std::uniform_real_distribution<float>(low, high)(engine_);
 }

@@ -31,6 +31,11 @@ using Shape = std::vector<int64_t>;
 std::string to_string(const Shape& shape);
 /// Number of elements; throws on a negative dimension or on overflow of int64.
 int64_t element_count(const Shape& shape, const char* who = "Tensor");
+// a + b for counts (elements, parameters, bytes); throws naming `who` on a negative count or on
+// overflow of int64.
+int64_t add_counts(int64_t a, int64_t b, const char* who);
+// a * b for counts; throws naming `who` on a negative count or on overflow of int64.
+int64_t multiply_counts(int64_t a, int64_t b, const char* who);
 
 /// The explicit, seeded generator every random choice in the library takes.
 class Rng {
@@ -74,8 +79,12 @@ class Tensor {
   /// An uninitialised tensor for kernels that overwrite every element.
   static Tensor empty(Shape shape);
 
-  /// The dimensions; [0] for a default-constructed tensor.
-  const Shape& shape() const { return shape_.empty() && size_ == 0 ? default_shape() : shape_; }
+  /// The dimensions; [0] for a default-constructed tensor. On a temporary Tensor, a copy: a
+  /// reference would outlive the handle.
+  /// @{
+  const Shape& shape() const& { return shape_.empty() && size_ == 0 ? default_shape() : shape_; }
+  Shape shape() const&& { return shape(); }
+  /// @}
   /// Number of dimensions (0 for a scalar).
   int64_t rank() const { return static_cast<int64_t>(shape().size()); }
   int64_t dim(int64_t axis) const;    ///< negative axes count from the end
@@ -87,12 +96,17 @@ class Tensor {
   int64_t rows() const;
   int64_t cols() const;  ///<  columns of a rank-2 tensor, the length of a rank-1 one
 
-  /// The first element, row-major; null when there is none.
-  float* data() { return data_; }
-  const float* data() const { return data_; }  ///<  read-only data()
-  /// All elements as a span, row-major.
-  std::span<float> values() { return {data_, static_cast<size_t>(size_)}; }
-  std::span<const float> values() const { return {data_, static_cast<size_t>(size_)}; }  ///<  read-only values()
+  /// Views of the storage, row-major (data() is null when there is no element). Not on a
+  /// temporary: `for (float v : model.predict(x).values())` would read storage freed with the
+  /// temporary (it may be the storage's last handle); name the tensor first, or use to_vector().
+  /// @{
+  float* data() & { return data_; }
+  const float* data() const& { return data_; }
+  const float* data() const&& = delete;
+  std::span<float> values() & { return {data_, static_cast<size_t>(size_)}; }
+  std::span<const float> values() const& { return {data_, static_cast<size_t>(size_)}; }
+  std::span<const float> values() const&& = delete;
+  /// @}
   /// A copy of the elements, row-major.
   std::vector<float> to_vector() const { return {data_, data_ + size_}; }
 

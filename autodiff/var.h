@@ -52,17 +52,24 @@ class Var {
   explicit Var(VarRef state) : state_(std::move(state)) {}
 
   /// The forward value.
-  const Tensor& value() const { return state().value; }
+  const Tensor& value() const& { return state().value; }
   /// The data of a parameter may be changed in place (optimizers do); keep its shape.
-  Tensor& value() { return state().value; }
+  Tensor& value() & { return state().value; }
+  /// On a temporary Var (the result of an op), a handle: a reference could outlive the state.
+  Tensor value() const&& { return state().value; }
   /// The gradient accumulated by backward(), of value()'s shape; size 0 before any.
-  const Tensor& grad() const { return state().grad; }
+  const Tensor& grad() const& { return state().grad; }
+  /// On a temporary Var, a handle of the gradient.
+  Tensor grad() const&& { return state().grad; }
   /// Whether a backward pass has reached this value.
   bool has_grad() const { return state().grad.size() > 0; }
   /// Whether gradients flow to this value (parameters and what depends on them).
   bool requires_grad() const { return state_ && state_->requires_grad; }
-  /// value().shape().
-  const Shape& shape() const { return state().value.shape(); }
+  /// value().shape() (a copy on a temporary Var).
+  /// @{
+  const Shape& shape() const& { return state().value.shape(); }
+  Shape shape() const&& { return state().value.shape(); }
+  /// @}
   /// value().size().
   int64_t size() const { return state().value.size(); }
   /// The single value of a one-element Var (a loss); throws ad::Error otherwise.

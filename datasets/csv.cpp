@@ -110,7 +110,9 @@ std::string quoted_list(const std::vector<std::string>& names) {
 
 CsvTable parse_csv(std::string_view text, const CsvOptions& options, std::string_view name) {
   TG_CHECK(options.delimiter != '"' && options.delimiter != '\n' && options.delimiter != '\r',
-           "load_csv: {}: the delimiter cannot be a quote or a line end", name);
+           "load_csv: {}: the delimiter {:?} cannot be a quote or a line end: those end fields and lines, so "
+           "the rows could not be split",
+           name, options.delimiter);
   Tokenizer tokenizer(text, options.delimiter, name);
   Record header;
   TG_CHECK(tokenizer.next(header), "load_csv: {}: the file is empty; expected a header line of column names", name);

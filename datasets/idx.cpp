@@ -16,6 +16,7 @@ namespace {
 // Beyond this many surplus bytes a damaged file is reported as "more than" rather than counted.
 constexpr uint64_t kSurplusCountLimit = uint64_t{1} << 30;
 constexpr uint64_t kSliceBytes = uint64_t{1} << 26;
+constexpr uint64_t kMaxCount = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
 const char* type_name(uint8_t type) {
   switch (type) {
@@ -67,17 +68,23 @@ IdxArray read_idx(ByteSource& in, const IdxOptions& options) {
          options.rank);
 
   IdxArray array;
-  uint64_t total = 1;
-  bool overflow = false;
   for (int axis = 0; axis < options.rank; ++axis) {
     uint32_t dim = big_endian(dims_bytes.data() + 4 * axis);
     array.shape.push_back(dim);
     if (dim > options.max_dimension) fail("dimension {} is {}, above the cap of {}", axis, dim, options.max_dimension);
-    if (dim != 0 && total > std::numeric_limits<uint64_t>::max() / dim) overflow = true;
-    total *= dim;
   }
   std::string shape = ad::to_string(array.shape);
-  if (overflow) fail("element count of shape {} overflows 64 bits", shape);
+  // The item size (every axis but the first) is checked on its own: with zero items the total is
+  // 0 whatever the items' size, and item_size() must still be a true int64.
+  uint64_t item = 1;
+  for (int axis = 1; axis < options.rank; ++axis)
+    if (__builtin_mul_overflow(item, static_cast<uint64_t>(array.shape[axis]), &item) || item > kMaxCount)
+      fail("item size of shape {} (the product of dimensions 1 to {}) overflows int64", shape, options.rank - 1);
+  if (item > static_cast<uint64_t>(options.max_bytes))
+    fail("shape {} has items of {} bytes, above the cap of {} for the whole data", shape, item, options.max_bytes);
+  uint64_t total = 0;
+  if (__builtin_mul_overflow(item, static_cast<uint64_t>(array.shape[0]), &total) || total > kMaxCount)
+    fail("element count of shape {} overflows int64", shape);
   if (total > static_cast<uint64_t>(options.max_bytes))
     fail("shape {} needs {} bytes of data, above the cap of {}", shape, total, options.max_bytes);
 
@@ -106,9 +113,8 @@ IdxArray read_idx(ByteSource& in, const IdxOptions& options) {
 }  // namespace
 
 int64_t IdxArray::item_size() const {
-  int64_t size = 1;
-  for (size_t axis = 1; axis < shape.size(); ++axis) size *= shape[axis];
-  return size;
+  if (shape.empty()) return 1;
+  return ad::element_count(std::vector<int64_t>(shape.begin() + 1, shape.end()), "IdxArray::item_size");
 }
 
 IdxArray load_idx(const std::string& path, const IdxOptions& options) {

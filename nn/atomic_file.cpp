@@ -1,10 +1,12 @@
 #include "tapegrad/nn/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 
@@ -16,22 +18,83 @@ namespace nn {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 std::string system_error_text() { return std::strerror(errno); }
 
 std::atomic<uint64_t> temporary_counter{0};  // makes temporary names unique within the process
 
+fs::path folder_of(const std::string& path) {
+  fs::path folder = fs::path(path).parent_path();
+  return folder.empty() ? fs::path(".") : folder;
+}
+
+// ".<target>.tmp-": the start of every named temporary of `path`; the pid and a counter follow.
+std::string temporary_prefix(const std::string& path) {
+  return fmt::format(".{}.tmp-", fs::path(path).filename().string());
+}
+
+fs::path next_temporary_name(const std::string& path) {
+  return folder_of(path) / fmt::format("{}{}-{}", temporary_prefix(path), ::getpid(),
+                                       temporary_counter.fetch_add(1));
+}
+
+// The writer pid of a temporary name's tail "<pid>-<n>", or 0 when the tail is not that.
+pid_t writer_of(std::string_view tail) {
+  auto digits = [](std::string_view s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  const size_t dash = tail.find('-');
+  if (dash == std::string_view::npos || !digits(tail.substr(0, dash)) || !digits(tail.substr(dash + 1)))
+    return 0;
+  pid_t pid = 0;
+  auto [end, error] = std::from_chars(tail.data(), tail.data() + dash, pid);
+  return error == std::errc() && end == tail.data() + dash ? pid : 0;
+}
+
+// Errors of open(O_TMPFILE) that mean "not supported here" rather than "cannot write here":
+// kernels before 3.11 see O_DIRECTORY and answer EISDIR; file systems without support answer
+// EOPNOTSUPP (or EINVAL on some).
+bool unnamed_unsupported(int error) { return error == EOPNOTSUPP || error == EISDIR || error == EINVAL; }
+
 }  // namespace
 
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-  namespace fs = std::filesystem;
-  const fs::path target(path_);
-  TG_CHECK(!target.filename().empty(), "AtomicFile: '{}' names a folder, not a file", path_);
-  // A hidden name beside the target, unique per process and call; O_EXCL refuses to reuse one
-  // that exists (another writer's), and the kernel applies the umask as for any new file.
+int remove_stale_temporaries(const std::string& path) {
+  const std::string prefix = temporary_prefix(path);
+  std::error_code error;
+  int removed = 0;
+  for (fs::directory_iterator it(folder_of(path), error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    const pid_t writer = writer_of(std::string_view(name).substr(prefix.size()));
+    if (writer <= 0 || writer == ::getpid()) continue;
+    // ESRCH: no such process. EPERM means it exists (another user's): keep its file.
+    if (::kill(writer, 0) == 0 || errno != ESRCH) continue;
+    if (::unlink(it->path().c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+AtomicFile::AtomicFile(std::string path, TemporaryKind kind) : path_(std::move(path)) {
+  TG_CHECK(!fs::path(path_).filename().empty(), "AtomicFile: '{}' names a folder, not a file", path_);
+  remove_stale_temporaries(path_);
+  if (kind == TemporaryKind::unnamed_if_supported) {
+    fd_ = ::open(folder_of(path_).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd_ >= 0) {
+      unnamed_ = true;
+      return;
+    }
+    if (!unnamed_unsupported(errno))
+      ad::fail("AtomicFile: cannot create a temporary file beside '{}': {}", path_, system_error_text());
+  }
+  open_named();
+}
+
+void AtomicFile::open_named() {
+  // Unique per process and call; O_EXCL refuses to reuse a name that exists (another writer's),
+  // and the kernel applies the umask as for any new file.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    fs::path candidate = target.parent_path() /
-                         fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(),
-                                     temporary_counter.fetch_add(1));
+    fs::path candidate = next_temporary_name(path_);
     fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ >= 0) {
       temporary_ = candidate.string();
@@ -39,8 +102,28 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     }
     if (errno != EEXIST) break;
   }
-  ad::fail("AtomicFile: cannot create a temporary file beside '{}': {}", path_,
-           system_error_text());
+  ad::fail("AtomicFile: cannot create a temporary file beside '{}': {}", path_, system_error_text());
+}
+
+// Gives the unnamed file its hidden temporary name, so that rename() can put it over the target
+// (linkat cannot replace an existing file). The /proc form needs no privilege; AT_EMPTY_PATH
+// serves where /proc is not mounted but needs CAP_DAC_READ_SEARCH.
+void AtomicFile::link_unnamed() {
+  const std::string self = fmt::format("/proc/self/fd/{}", fd_);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fs::path candidate = next_temporary_name(path_);
+    int linked = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, candidate.c_str(), AT_SYMLINK_FOLLOW);
+    if (linked != 0 && errno == ENOENT) linked = ::linkat(fd_, "", AT_FDCWD, candidate.c_str(), AT_EMPTY_PATH);
+    if (linked == 0) {
+      temporary_ = candidate.string();
+      unnamed_ = false;
+      return;
+    }
+    if (errno != EEXIST) break;
+  }
+  std::string reason = system_error_text();
+  discard();
+  ad::fail("AtomicFile: cannot give the temporary file of '{}' a name: {}", path_, reason);
 }
 
 AtomicFile::~AtomicFile() { discard(); }
@@ -50,6 +133,7 @@ void AtomicFile::discard() noexcept {
   fd_ = -1;
   if (!temporary_.empty()) ::unlink(temporary_.c_str());
   temporary_.clear();
+  unnamed_ = false;
 }
 
 void AtomicFile::write(std::span<const std::byte> bytes) {
@@ -72,12 +156,16 @@ void AtomicFile::commit() {
   TG_CHECK(fd_ >= 0, "AtomicFile: '{}' is already committed or discarded", path_);
   // The data must be on disk before the rename makes it visible, or a crash could leave an
   // empty file under the final name.
-  const bool synced = ::fsync(fd_) == 0;
-  std::string reason = synced ? "" : system_error_text();
+  if (::fsync(fd_) != 0) {
+    std::string reason = system_error_text();
+    discard();
+    ad::fail("AtomicFile: cannot flush '{}': {}", path_, reason);
+  }
+  if (unnamed_) link_unnamed();
   const bool closed = ::close(fd_) == 0;
   fd_ = -1;
-  if (!synced || !closed) {
-    if (synced) reason = system_error_text();
+  if (!closed) {
+    std::string reason = system_error_text();
     discard();
     ad::fail("AtomicFile: cannot flush '{}': {}", path_, reason);
   }
@@ -88,8 +176,7 @@ void AtomicFile::commit() {
   }
   temporary_.clear();
   // Make the rename itself durable; a folder that cannot be synced is not worth failing for.
-  std::filesystem::path folder = std::filesystem::path(path_).parent_path();
-  int dir = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dir = ::open(folder_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);

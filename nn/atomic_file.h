@@ -17,18 +17,36 @@
 
 namespace nn {
 
-/// A file that appears under its final name only when complete: the bytes go to a temporary
-/// file in the same folder (so that the rename stays on one file system), which commit()
-/// flushes, syncs and renames over the target. Destroyed without commit(), it removes the
-/// temporary and leaves any old file untouched.
+/// How AtomicFile holds the bytes until commit().
+enum class TemporaryKind {
+  /// An unnamed file in the target's folder (Linux O_TMPFILE): a writer killed while writing
+  /// leaves nothing behind, as the kernel frees a file without a name when its last descriptor
+  /// closes. Where the file system lacks O_TMPFILE, a named one (below) is used instead.
+  unnamed_if_supported,
+  /// A hidden file ".<target>.tmp-<pid>-<n>" beside the target.
+  named,
+};
+
+/// A file that appears under its final name only when complete. The bytes go to a temporary file
+/// in the same folder (so that the rename stays on one file system); commit() flushes and syncs
+/// it, gives an unnamed one the hidden name ".<target>.tmp-<pid>-<n>" (linkat), and renames that
+/// over the target. Destroyed without commit(), it removes the temporary and leaves any old file
+/// untouched.
+///
+/// A writer killed between the link and the rename (microseconds with an unnamed temporary, the
+/// whole write with a named one) leaves its hidden file behind: every AtomicFile for the same
+/// target first removes those whose writer process no longer exists (remove_stale_temporaries).
 ///
 ///   nn::AtomicFile out("log.csv");
 ///   out.write("epoch,loss\n");
 ///   out.commit();
+///
+/// Errors (ad::Error, naming the target and the system's reason): the folder does not exist or
+/// is not writable, a write or sync fails, or the target cannot be replaced (a folder of that
+/// name).
 class AtomicFile {
  public:
-  /// Opens a temporary file beside `path`; throws ad::Error naming it when it cannot.
-  explicit AtomicFile(std::string path);
+  explicit AtomicFile(std::string path, TemporaryKind kind = TemporaryKind::unnamed_if_supported);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -40,16 +58,27 @@ class AtomicFile {
   /// @}
   /// Flushes, syncs and renames the temporary over `path`; throws ad::Error naming it on failure.
   void commit();
-  /// Where the bytes go until commit().
+  /// True while the bytes are in an unnamed file (nothing of this writer is visible in the folder).
+  bool unnamed() const { return unnamed_; }
+  /// The named temporary's path; empty while unnamed().
   const std::string& temporary_path() const { return temporary_; }
 
  private:
   void discard() noexcept;
+  void open_named();
+  void link_unnamed();
 
   std::string path_;
   std::string temporary_;
   int fd_ = -1;
+  bool unnamed_ = false;
 };
+
+/// Removes the hidden temporaries ".<target>.tmp-<pid>-<n>" beside `path` whose writer process
+/// <pid> no longer exists (killed during a save); returns how many it removed. Temporaries of
+/// live processes are kept: they may be saves in progress. A pid reused by an unrelated live
+/// process only delays the removal to a later save.
+int remove_stale_temporaries(const std::string& path);
 
 /// The whole of `contents` as the file at `path`, atomically (see AtomicFile).
 void write_file_atomically(const std::string& path, std::string_view contents);

@@ -3,6 +3,7 @@
 #include <fmt/args.h>
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "tapegrad/nn/number_text.h"
 #include "tapegrad/nn/sequential.h"
 #include "tapegrad/nn/serialization.h"
+#include "tapegrad/nn/utf8_text.h"
 
 namespace nn {
 
@@ -190,6 +192,13 @@ void ModelCheckpoint::on_epoch_end(Sequential& model, int epoch, const Logs& log
 CSVLogger::CSVLogger(std::string path, CSVLoggerOptions options)
     : path_(std::move(path)), options_(options) {
   TG_CHECK(!path_.empty(), "CSVLogger: the path is empty");
+  const char s = options_.separator;
+  TG_CHECK(s != '\n' && s != '\r' && s != '"' && s != '\0',
+           "CSVLogger: separator {:?} would break the rows: it cannot be a line end, a quote or NUL", s);
+  TG_CHECK(!std::isalnum(static_cast<unsigned char>(s)) && s != '.' && s != '+' && s != '-',
+           "CSVLogger: separator {:?} occurs in the numbers written (digits, '.', '+', '-', nan, inf, NA), "
+           "so the columns could not be told apart",
+           s);
 }
 
 void CSVLogger::on_train_begin(Sequential& /*model*/) {
@@ -227,7 +236,16 @@ std::vector<std::string> csv_columns(const Logs& logs) {
 }  // namespace
 
 void CSVLogger::on_epoch_end(Sequential& /*model*/, int epoch, const Logs& logs) {
-  if (columns_.empty()) columns_ = csv_columns(logs);
+  if (columns_.empty()) {
+    std::vector<std::string> columns = csv_columns(logs);
+    for (const std::string& column : columns) {
+      check_utf8(column, "CSVLogger", "a column name");
+      TG_CHECK(column.find_first_of(std::string{options_.separator, '\n', '\r', '"'}) == std::string::npos,
+               "CSVLogger: '{}': the column name {:?} holds the separator {:?}, a quote or a line end", path_,
+               column, options_.separator);
+    }
+    columns_ = std::move(columns);
+  }
   std::string row = fmt::format("{}", epoch);  // Keras' CSVLogger writes epochs from 0
   for (size_t i = 1; i < columns_.size(); ++i) {
     auto found = logs.find(columns_[i]);

@@ -143,7 +143,10 @@ std::shared_ptr<callbacks::ModelCheckpoint> ModelCheckpoint(std::string path,
 
 /// Keras' CSVLogger options and defaults.
 struct CSVLoggerOptions {
-  char separator = ',';  ///< between fields
+  /// Between fields. Not a line end or quote (they would break rows), nor a character of the
+  /// numbers written (digits, '.', '+', '-', letters of "nan", "inf", "NA"): the constructor
+  /// throws naming it.
+  char separator = ',';
   bool append = false;  ///< keep the rows of an earlier run (and its header)
 };
 

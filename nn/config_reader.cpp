@@ -1,5 +1,8 @@
 #include "tapegrad/nn/config_reader.h"
 
+#include <cmath>
+#include <cstdint>
+
 namespace nn {
 
 ConfigReader::ConfigReader(const nlohmann::json& config, std::string who) : config_(config), who_(std::move(who)) {
@@ -13,15 +16,27 @@ const nlohmann::json& ConfigReader::field(const char* key) const {
   return config_.at(key);
 }
 
+namespace {
+
+// A JSON integer within int64 (nlohmann keeps those above it as uint64, which get<int64_t>()
+// would wrap to negative values).
+bool fits_int64(const nlohmann::json& v) {
+  return v.is_number_integer() && (!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t{INT64_MAX});
+}
+
+}  // namespace
+
 int64_t ConfigReader::integer(const char* key) const {
   const auto& v = field(key);
   TG_CHECK(v.is_number_integer(), "{} config: field '{}' must be an integer, got {}", who_, key, v.dump());
+  TG_CHECK(fits_int64(v), "{} config: field '{}' is {}, beyond the int64 range", who_, key, v.dump());
   return v.get<int64_t>();
 }
 
 double ConfigReader::number(const char* key) const {
   const auto& v = field(key);
   TG_CHECK(v.is_number(), "{} config: field '{}' must be a number, got {}", who_, key, v.dump());
+  TG_CHECK(std::isfinite(v.get<double>()), "{} config: field '{}' must be finite, got {}", who_, key, v.dump());
   return v.get<double>();
 }
 
@@ -50,7 +65,7 @@ ad::Shape ConfigReader::shape(const char* key) const {
   TG_CHECK(v.is_array(), "{} config: field '{}' must be a list of dimensions, got {}", who_, key, v.dump());
   ad::Shape out;
   for (const auto& d : v) {
-    TG_CHECK(d.is_number_integer() && d.get<int64_t>() > 0,
+    TG_CHECK(fits_int64(d) && d.get<int64_t>() > 0,
              "{} config: field '{}' must hold positive integers, got {}", who_, key, v.dump());
     out.push_back(d.get<int64_t>());
   }

@@ -5,7 +5,7 @@
 
 namespace nn {
 
-const std::vector<double>& History::operator[](const std::string& key) const {
+const std::vector<double>& History::operator[](const std::string& key) const& {
   auto it = history.find(key);
   if (it == history.end()) {
     std::vector<std::string> keys;

@@ -1,10 +1,17 @@
 #include "tapegrad/nn/layer.h"
 
+#include "tapegrad/nn/utf8_text.h"
+
 namespace nn {
 
 Shape sample_shape(const Shape& batch_shape) {
   if (batch_shape.empty()) return {};
   return Shape(batch_shape.begin() + 1, batch_shape.end());
+}
+
+void Layer::set_name(std::string name) {
+  check_utf8(name, fmt::format("{}.set_name", type()), "the layer name");
+  name_ = std::move(name);
 }
 
 std::string Layer::describe() const { return fmt::format("{} '{}'", type(), name_); }
@@ -52,7 +59,15 @@ Var Layer::operator()(const Var& x) { return call(x); }
 
 int64_t Layer::parameter_count() {
   int64_t total = 0;
-  for (const Var& w : weights()) total += w.size();
+  for (const Var& w : weights()) total = ad::add_counts(total, w.size(), describe().c_str());
+  return total;
+}
+
+int64_t Layer::parameter_count_for(const Shape& input_shape) const {
+  const std::string who = fmt::format("{} parameter count for inputs {}", describe(), ad::to_string(input_shape));
+  int64_t total = 0;
+  for (const Shape& shape : weight_shapes_for(input_shape))
+    total = ad::add_counts(total, ad::element_count(shape, who.c_str()), who.c_str());
   return total;
 }
 

@@ -39,8 +39,9 @@ class Layer {
   virtual std::string type() const = 0;
   /// The layer's name, unique in its model ("dense", "dense_1", ...); empty until named.
   const std::string& name() const { return name_; }
-  /// Renames the layer (Sequential::add() names unnamed ones).
-  void set_name(std::string name) { name_ = std::move(name); }
+  /// Renames the layer (Sequential::add() names unnamed ones); throws ad::Error when the name is
+  /// not valid UTF-8 (it goes into saved JSON).
+  void set_name(std::string name);
 
   /// Creates the weights for inputs whose per-sample shape (no batch axis) is `input_shape`.
   /// Called once; later calls check the shape matches and throw naming the layer otherwise.
@@ -77,11 +78,14 @@ class Layer {
   virtual std::vector<Var> weights() { return {}; }
   /// The names of weights(), in the same order ("kernel", "bias").
   virtual std::vector<std::string> weight_names() const { return {}; }
-  /// Number of trainable scalars in weights() (0 before build()).
+  /// Total element count of weights() (0 before build()); throws when it overflows int64.
   int64_t parameter_count();
-  /// The parameter count the layer has (or would have) once built for `input_shape`, so that
-  /// a model can show its summary before its weights exist.
-  virtual int64_t parameter_count_for(const Shape& /*input_shape*/) const { return 0; }
+  /// The shapes of the weights, in weight_names() order, that the layer has (or would have once
+  /// built) for per-sample inputs of `input_shape`: a model's summary and load_model use them
+  /// before any weight exists, so a config is checked against a file without allocating.
+  virtual std::vector<Shape> weight_shapes_for(const Shape& /*input_shape*/) const { return {}; }
+  /// Their total element count; throws ad::Error naming the layer when it overflows int64.
+  int64_t parameter_count_for(const Shape& input_shape) const;
 
   /// The layer as plain JSON: {"type": type(), "name": ..., its constructor arguments}, enough
   /// for layer_from_config() to rebuild it (weights are saved separately).

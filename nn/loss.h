@@ -162,9 +162,10 @@ const std::vector<std::string>& known_losses();
 /// Accepts a Keras name or a Loss object, as OptimizerRef does.
 class LossRef {
  public:
-  /// A loss by name (see loss_by_name()); throws listing the known names.
+  /// A loss by name (see loss_by_name()); throws listing the known names, and ad::Error for a
+  /// null name, as a null LossPtr does in compile().
   /// @{
-  LossRef(const char* name) : loss_(loss_by_name(name)) {}
+  LossRef(const char* name) : loss_(loss_by_name(name ? name : throw ad::Error("LossRef: the loss name is null"))) {}
   LossRef(const std::string& name) : loss_(loss_by_name(name)) {}
   /// @}
   /// A loss object given by value.

@@ -60,11 +60,15 @@ OptimizerPtr optimizer_from_config(const Json& config) {
   } else {
     ad::fail("optimizer_from_config: unknown optimizer type '{}'; known: SGD, Adam, RMSprop", type);
   }
-  if (read.has("iterations")) optimizer->iterations = read.integer("iterations");
+  if (read.has("iterations")) {
+    optimizer->iterations = read.integer("iterations");
+    TG_CHECK(optimizer->iterations >= 0, "{} config: iterations must be >= 0, got {}", type, optimizer->iterations);
+  }
   return optimizer;
 }
 
-OptimizerRef::OptimizerRef(const char* name) : optimizer_(optimizer_by_name(name)) {}
+OptimizerRef::OptimizerRef(const char* name)
+    : optimizer_(optimizer_by_name(name ? name : throw ad::Error("OptimizerRef: the optimizer name is null"))) {}
 OptimizerRef::OptimizerRef(const std::string& name) : optimizer_(optimizer_by_name(name)) {}
 
 }  // namespace nn

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tapegrad/nn/atomic_file.h"
+#include "tapegrad/nn/utf8_text.h"
 
 namespace nn {
 
@@ -136,15 +137,20 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   TG_CHECK(entry.begin <= entry.end, "load_safetensors: '{}': {} begins at byte {} after its end {}",
            path, who, entry.begin, entry.end);
 
-  // Overflow-checked shape product times the element size, compared with the byte range.
+  // Overflow-checked shape product times the element size, compared with the byte range. The
+  // product of the non-zero dimensions is checked too: a zero dimension makes the tensor empty,
+  // but its other dimensions must still make sense (rows of [0, 2^62, 2^62] would overflow).
   uint64_t bytes = entry.dtype.bytes;
+  bool empty = false;
   for (int64_t d : entry.shape) {
     auto dim = static_cast<uint64_t>(d);
+    empty |= dim == 0;
     if (dim != 0 && bytes > std::numeric_limits<int64_t>::max() / dim)
       ad::fail("load_safetensors: '{}': {} has shape {} whose byte size overflows", path, who,
                ad::to_string(entry.shape));
-    bytes *= dim;
+    if (dim != 0) bytes *= dim;
   }
+  if (empty) bytes = 0;
   TG_CHECK(bytes == entry.end - entry.begin,
            "load_safetensors: '{}': {} of shape {} needs {} bytes but its data_offsets [{}, {}] "
            "span {}",
@@ -210,7 +216,7 @@ bool SafetensorsFile::contains(const std::string& name) const {
                      [&](const NamedTensor& t) { return t.name == name; });
 }
 
-const ad::Tensor& SafetensorsFile::tensor(const std::string& name) const {
+const ad::Tensor& SafetensorsFile::tensor(const std::string& name) const& {
   for (const NamedTensor& t : tensors)
     if (t.name == name) return t.tensor;
   std::vector<std::string> names;
@@ -285,6 +291,10 @@ SafetensorsFile load_safetensors(const std::string& path, SafetensorsLimits limi
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   // Insertion order keeps the header readable: tensors in data order, metadata first.
+  for (const auto& [key, value] : metadata) {
+    check_utf8(key, fmt::format("save_safetensors: '{}'", path), "a metadata key");
+    check_utf8(value, fmt::format("save_safetensors: '{}'", path), fmt::format("the metadata value of '{}'", key));
+  }
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header[kMetadataKey] = metadata;
   std::set<std::string> seen;
@@ -295,6 +305,7 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
              kMetadataKey);
     TG_CHECK(seen.insert(t.name).second, "save_safetensors: '{}': two tensors are named '{}'", path,
              t.name);
+    check_utf8(t.name, fmt::format("save_safetensors: '{}'", path), "a tensor name");
     const uint64_t bytes = static_cast<uint64_t>(t.tensor.size()) * kFloatBytes;
     header[t.name] = {{"dtype", "F32"},
                       {"shape", t.tensor.shape()},

@@ -46,7 +46,9 @@ struct SafetensorsFile {
   /// Whether a tensor of that name is in the file.
   bool contains(const std::string& name) const;
   /// Throws naming the file's known tensors when `name` is not one of them.
-  const ad::Tensor& tensor(const std::string& name) const;
+  const ad::Tensor& tensor(const std::string& name) const&;
+  /// On a temporary file (load_safetensors(path).tensor(name)), a handle that keeps the data.
+  ad::Tensor tensor(const std::string& name) const&& { return tensor(name); }
 };
 
 /// Bounds load_safetensors() checks before allocating.

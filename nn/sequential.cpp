@@ -8,6 +8,7 @@
 #include "tapegrad/nn/config_reader.h"
 #include "tapegrad/nn/metrics.h"
 #include "tapegrad/nn/training/compiled_state.h"
+#include "tapegrad/nn/utf8_text.h"
 
 namespace nn {
 
@@ -42,6 +43,7 @@ std::string keras_shape(const Shape& per_sample) {
 }  // namespace
 
 Sequential::Sequential(std::vector<LayerRef> layers, std::string name) : name_(std::move(name)) {
+  check_utf8(name_, "Sequential", "the model name");
   for (LayerRef& layer : layers) add(std::move(layer));
 }
 
@@ -89,7 +91,7 @@ void Sequential::add(LayerRef layer) {
   }
 }
 
-const std::vector<LayerPtr>& Sequential::layers() const {
+const std::vector<LayerPtr>& Sequential::layers() const& {
   mark_weights_reached();
   return layers_;
 }
@@ -223,7 +225,7 @@ std::string Sequential::summary() const {
   for (const LayerPtr& l : layers_) {
     int64_t params = l->parameter_count_for(shape);
     shape = l->output_shape(shape);
-    total += params;
+    total = ad::add_counts(total, params, "summary: total parameter count");
     out += row(fmt::format("{} ({})", l->name(), l->type()), keras_shape(shape), std::to_string(params));
     out += std::string(65, ' ') + "\n";
   }
@@ -237,7 +239,7 @@ std::string Sequential::summary() const {
 int64_t Sequential::parameter_count() const {
   check_built("Sequential.parameter_count");
   int64_t total = 0;
-  for (const LayerPtr& l : layers_) total += l->parameter_count();
+  for (const LayerPtr& l : layers_) total = ad::add_counts(total, l->parameter_count(), "Sequential.parameter_count");
   return total;
 }
 
@@ -265,17 +267,17 @@ void Sequential::check_compiled(const char* who) const {
            name_);
 }
 
-const LossPtr& Sequential::loss() const {
+const LossPtr& Sequential::loss() const& {
   check_compiled("Sequential.loss");
   return compiled_->loss;
 }
 
-const OptimizerPtr& Sequential::optimizer() const {
+const OptimizerPtr& Sequential::optimizer() const& {
   check_compiled("Sequential.optimizer");
   return compiled_->optimizer;
 }
 
-const std::vector<std::string>& Sequential::metrics() const {
+const std::vector<std::string>& Sequential::metrics() const& {
   check_compiled("Sequential.metrics");
   return compiled_->metrics;
 }

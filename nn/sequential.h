@@ -101,7 +101,9 @@ struct History {
   std::map<std::string, std::vector<double>> history;  ///< each figure's value per epoch, as Keras' History.history
   std::vector<int> epochs;  ///< the epochs recorded, counted from 0
   /// Throws listing the recorded keys when `key` is not one.
-  const std::vector<double>& operator[](const std::string& key) const;
+  const std::vector<double>& operator[](const std::string& key) const&;
+  /// On a temporary (model.fit(...)["loss"]), a copy: a reference would outlive the History.
+  std::vector<double> operator[](const std::string& key) const&& { return (*this)[key]; }
   /// Records one epoch's logs (nn/history.cpp).
   void append(int epoch, const Logs& logs);
 };
@@ -129,7 +131,9 @@ class Sequential {
   /// The layers in order without the InputLayer, as Keras' model.layers: the book's
   /// model.layers[1] (the first Dense after Flatten) is layers()[1]. get_config() and saved
   /// models keep the InputLayer.
-  const std::vector<LayerPtr>& layers() const;
+  const std::vector<LayerPtr>& layers() const&;
+  /// On a temporary model, a copy (a reference would outlive the model).
+  std::vector<LayerPtr> layers() const&& { return layers(); }
   /// The InputLayer the model starts with, or null.
   const LayerPtr& input_layer() const { return input_layer_; }
   Layer& layer(size_t index);              ///< layers()[index]
@@ -162,9 +166,15 @@ class Sequential {
   bool compiled() const;
   /// The compile settings; each throws ad::Error when the model is not compiled.
   /// @{
-  const LossPtr& loss() const;
-  const OptimizerPtr& optimizer() const;
-  const std::vector<std::string>& metrics() const;
+  const LossPtr& loss() const&;
+  const OptimizerPtr& optimizer() const&;
+  const std::vector<std::string>& metrics() const&;
+  /// @}
+  /// On a temporary model (nn::load_model(path).optimizer()), copies that outlive it.
+  /// @{
+  LossPtr loss() const&& { return loss(); }
+  OptimizerPtr optimizer() const&& { return optimizer(); }
+  std::vector<std::string> metrics() const&& { return metrics(); }
   /// @}
 
   /// How a training step computes its loss: when the last activation is softmax (sigmoid) and

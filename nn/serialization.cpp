@@ -4,7 +4,9 @@
 
 #include <set>
 
+#include "tapegrad/nn/config_reader.h"
 #include "tapegrad/nn/safetensors.h"
+#include "tapegrad/nn/utf8_text.h"
 
 namespace nn {
 
@@ -98,6 +100,35 @@ void check_format(const SafetensorsFile& file, const std::string& path) {
            version, kFormatVersion);
 }
 
+// The shape every layer's weights will have once the model is built for `input_shape`, compared
+// with the file's tensors before anything is built; throws naming the layer, the weight and
+// both shapes, and listing every weight the file lacks (building those could allocate what the
+// file does not justify). Surplus tensors are left to check_tensors.
+void check_weight_shapes(const Sequential& model, Shape shape, const SafetensorsFile& file) {
+  std::vector<std::string> missing;
+  for (const LayerPtr& layer : model.layers()) {
+    const std::vector<Shape> shapes = layer->weight_shapes_for(shape);
+    const std::vector<std::string> names = layer->weight_names();
+    TG_CHECK(shapes.size() == names.size(), "layer '{}' has {} weight shapes but {} weight names",
+             layer->name(), shapes.size(), names.size());
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string name = layer->name() + "/" + names[i];
+      if (!file.contains(name)) {
+        missing.push_back(fmt::format("'{}' {}", name, ad::to_string(shapes[i])));
+        continue;
+      }
+      const Shape& stored = file.tensor(name).shape();
+      TG_CHECK(stored == shapes[i],
+               "layer '{}' ({}) weight '{}' has shape {} by the config (inputs {} per sample) "
+               "but {} in the file",
+               layer->name(), layer->type(), names[i], ad::to_string(shapes[i]), ad::to_string(shape),
+               ad::to_string(stored));
+    }
+    shape = layer->output_shape(shape);
+  }
+  TG_CHECK(missing.empty(), "the file lacks weights the config needs: {}", fmt::join(missing, "; "));
+}
+
 int64_t parse_iterations(const std::string& text, const std::string& path) {
   size_t used = 0;
   int64_t value = -1;
@@ -133,10 +164,12 @@ void Sequential::save(const std::string& path) const {
            path);
   const std::vector<NamedTensor> weights = named_weights(*this, "Sequential::save");
   std::vector<NamedTensor> tensors = weights;
+  const Json config = get_config();
+  check_utf8(config, fmt::format("Sequential::save: '{}': the model's config", path));
   std::map<std::string, std::string> metadata = {
       {"format", kFormat},
       {"format_version", std::to_string(kFormatVersion)},
-      {"config", get_config().dump()},
+      {"config", config.dump()},
   };
   if (compiled()) {
     OptimizerPtr state = optimizer();
@@ -156,6 +189,8 @@ void Sequential::save(const std::string& path) const {
 }
 
 Sequential load_model(const std::string& path) {
+  // Every tensor is checked against the file's size before it is allocated, so this allocates
+  // no more than the file holds (twice that for 16-bit dtypes).
   const SafetensorsFile file = load_safetensors(path);
   check_format(file, path);
   Json config;
@@ -164,16 +199,25 @@ Sequential load_model(const std::string& path) {
   } catch (const Json::exception& e) {
     ad::fail("load_model: '{}': the saved config is not valid JSON: {}", path, e.what());
   }
+  // The layers and compile settings first, without weights: the config's input shape is held
+  // back so that nothing is built (allocated) before the weight shapes it implies are checked
+  // against the file's tensors. A small file whose config claims 10^9 units fails here.
   Sequential model;
+  Shape input_shape;
   try {
-    model = Sequential::from_config(config);
+    TG_CHECK(config.is_object(), "Sequential config: must be a JSON object, got {}", config.dump());
+    input_shape = ConfigReader(config, "Sequential").shape("input_shape");
+    Json architecture = config;
+    architecture.erase("input_shape");
+    model = Sequential::from_config(architecture);
+    TG_CHECK(!input_shape.empty(), "the saved config has no input shape to build from");
+    check_weight_shapes(model, input_shape, file);
   } catch (const ad::Error& e) {
     ad::fail("load_model: '{}': cannot rebuild the model from its config: {}", path, e.what());
   } catch (const Json::exception& e) {
     ad::fail("load_model: '{}': cannot rebuild the model from its config: {}", path, e.what());
   }
-  TG_CHECK(model.built(), "load_model: '{}': the saved config has no input shape to build from",
-           path);
+  model.build(input_shape, 0);
 
   // Check every tensor before any value is copied.
   std::vector<NamedTensor> weights = named_weights(model, "load_model");

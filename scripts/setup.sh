@@ -10,7 +10,7 @@ BUILD="${BUILD_DIR:-$ROOT/build}"
 # Debian packages, pinned to Debian 12's versions by the release itself (pkgconf: the
 # pkg-config build of the consumer check, scripts/ci/consumer.sh).
 APT_PACKAGES=(g++ cmake ninja-build python3-pip libtbb-dev libfmt-dev doctest-dev zlib1g-dev
-              nlohmann-json3-dev libcli11-dev dataset-fashion-mnist unzip ca-certificates
+              nlohmann-json3-dev libcli11-dev libutfcpp-dev dataset-fashion-mnist unzip ca-certificates
               pkgconf libhdf5-dev libzip-dev libonnx-dev libprotobuf-dev python3-venv librsvg2-bin)
 ONEDNN_VERSION=2023.2.0        # oneDNN 3.2 with the TBB runtime, Intel's PyPI build
 COMPILER_RT_VERSION=2023.2.0   # libimf.so and libintlc.so.5, which libdnnl.so.3 needs

@@ -21,9 +21,9 @@ Shape Dense::output_shape(const Shape& input_shape) const {
 }
 
 void Dense::build_weights(const Shape& input_shape, ad::Rng& rng) {
-  output_shape(input_shape);  // checks the rank
-  kernel_ = ad::param(initialize(options_.kernel_initializer, {input_shape[0], units_}, rng));
-  if (options_.use_bias) bias_ = ad::param(initialize(options_.bias_initializer, {units_}, rng));
+  const std::vector<Shape> shapes = weight_shapes_for(input_shape);
+  kernel_ = ad::param(initialize(options_.kernel_initializer, shapes[0], rng));
+  if (options_.use_bias) bias_ = ad::param(initialize(options_.bias_initializer, shapes[1], rng));
 }
 
 Var Dense::call_pre_activation(const Var& x) {
@@ -45,9 +45,10 @@ std::vector<std::string> Dense::weight_names() const {
   return {"kernel"};
 }
 
-int64_t Dense::parameter_count_for(const Shape& input_shape) const {
-  output_shape(input_shape);
-  return input_shape[0] * units_ + (options_.use_bias ? units_ : 0);
+std::vector<Shape> Dense::weight_shapes_for(const Shape& input_shape) const {
+  output_shape(input_shape);  // checks the rank
+  if (options_.use_bias) return {{input_shape[0], units_}, {units_}};
+  return {{input_shape[0], units_}};
 }
 
 Json Dense::get_config() const {

@@ -48,7 +48,7 @@ class Dense : public Layer {
   Var call_pre_activation(const Var& x) override;
   std::vector<Var> weights() override;
   std::vector<std::string> weight_names() const override;
-  int64_t parameter_count_for(const Shape& input_shape) const override;
+  std::vector<Shape> weight_shapes_for(const Shape& input_shape) const override;
   Json get_config() const override;
   /// Rebuilds from get_config(); throws ad::Error naming a missing or mistyped field.
   static std::shared_ptr<Dense> from_config(const Json& config);

@@ -107,6 +107,9 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
   check_compiled(who);
   TG_CHECK(options.batch_size > 0, "fit: batch_size must be positive, got {}", options.batch_size);
   TG_CHECK(options.epochs >= 0, "fit: epochs must be >= 0, got {}", options.epochs);
+  for (size_t i = 0; i < options.callbacks.size(); ++i)
+    TG_CHECK(options.callbacks[i] != nullptr, "fit: callbacks[{}] is null (of {} callbacks)", i,
+             options.callbacks.size());
   check_pair(x_all, y_all, who, "x", "y");
 
   Tensor x = x_all, y = y_all;

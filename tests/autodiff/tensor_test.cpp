@@ -4,7 +4,10 @@
 
 #include <cstdint>
 #include <limits>
+#include <type_traits>
+#include <utility>
 
+#include "tapegrad/autodiff/var.h"
 #include "test_util.h"
 
 using ad::Shape;
@@ -135,6 +138,48 @@ TEST_CASE("element counts are checked for negative dimensions and overflow") {
   CHECK(ad::element_count({big, big, 0}) == 0);  // a zero dimension wins over an overflow
   // Fits int64 but not memory: an error, not a crash.
   CHECK(contains(error_of([] { Tensor::empty({std::numeric_limits<int64_t>::max() / 2}); }), "Tensor"));
+}
+
+TEST_CASE("count arithmetic throws on overflow and on negative counts") {
+  constexpr int64_t max = std::numeric_limits<int64_t>::max();
+  CHECK(ad::add_counts(max - 1, 1, "sum") == max);
+  CHECK(ad::multiply_counts(int64_t{1} << 31, int64_t{1} << 31, "product") == int64_t{1} << 62);
+  CHECK(ad::multiply_counts(0, max, "product") == 0);
+  CHECK(error_of([] { ad::add_counts(max, 1, "summary"); }) ==
+        fmt::format("summary: the count {} + 1 overflows int64", max));
+  CHECK(error_of([] { ad::multiply_counts(int64_t{1} << 32, int64_t{1} << 31, "rows"); }) ==
+        "rows: the count 4294967296 * 2147483648 overflows int64");
+  CHECK(error_of([] { ad::add_counts(-1, 1, "sum"); }) == "sum: negative count in -1 + 1");
+  CHECK(error_of([] { ad::multiply_counts(3, -2, "product"); }) == "product: negative count in 3 * -2");
+}
+
+TEST_CASE("a zero first dimension does not hide an overflowing row size") {
+  constexpr int64_t big = int64_t{1} << 40;
+  Tensor empty = Tensor::zeros({0, big, big});
+  CHECK(empty.size() == 0);
+  CHECK(contains(error_of([&] { (void)empty.rows(0, 0); }), "overflows"));
+}
+
+namespace {
+// Whether values()/data() can be called on a T (an lvalue for T&, a temporary for T).
+template <typename T>
+concept has_values = requires(T&& t) { std::forward<T>(t).values(); };
+template <typename T>
+concept has_data = requires(T&& t) { std::forward<T>(t).data(); };
+}  // namespace
+
+TEST_CASE("views of a temporary tensor's storage do not compile; its shape is a copy") {
+  static_assert(has_values<Tensor&> && has_values<const Tensor&>);
+  static_assert(!has_values<Tensor> && !has_values<const Tensor>);
+  static_assert(has_data<Tensor&> && has_data<const Tensor&>);
+  static_assert(!has_data<Tensor> && !has_data<const Tensor>);
+  static_assert(std::is_same_v<decltype(Tensor::zeros({2}).shape()), Shape>);
+  static_assert(std::is_same_v<decltype(std::declval<Tensor&>().shape()), const Shape&>);
+  static_assert(std::is_same_v<decltype(ad::Var(Tensor::zeros({2})).value()), Tensor>);
+  // The shape of a temporary outlives it.
+  Shape shape;
+  for (int64_t d : Tensor::zeros({2, 5}).shape()) shape.push_back(d);
+  CHECK(shape == Shape{2, 5});
 }
 
 TEST_CASE("zero-size dimensions give empty tensors that every operation accepts") {

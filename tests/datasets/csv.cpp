@@ -145,3 +145,15 @@ TEST_CASE("random text made of CSV's special characters either parses or throws 
   CHECK(parsed + rejected == 3000);
   CHECK(rejected > 0);
 }
+
+TEST_CASE("load_csv refuses a delimiter that ends fields or lines, naming it and why") {
+  for (char delimiter : {'\n', '\r', '"'}) {
+    CAPTURE(static_cast<int>(delimiter));
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n", {.delimiter = delimiter}, "t.csv"),
+                         doctest::Contains(fmt::format("load_csv: t.csv: the delimiter {:?} cannot be a quote or a "
+                                                       "line end: those end fields and lines",
+                                                       delimiter)
+                                               .c_str()),
+                         ad::Error);
+  }
+}

@@ -53,6 +53,14 @@ TEST_CASE("load_idx accepts a file with zero items") {
   datasets::IdxArray empty = load_idx(write_idx(folder, "none", idx_bytes({0, 28, 28}, {}), false), {.rank = 3});
   CHECK(empty.count() == 0);
   CHECK(empty.data.empty());
+  CHECK(empty.item_size() == 784);
+}
+
+TEST_CASE("IdxArray::item_size of a shape built by hand throws on overflow instead of wrapping") {
+  datasets::IdxArray array{.shape = {0, 10'000'000, 10'000'000, 10'000'000}, .data = {}};
+  CHECK_THROWS_WITH_AS(array.item_size(), doctest::Contains("IdxArray::item_size: element count of shape "
+                                                            "[10000000,10000000,10000000] overflows"),
+                       ad::Error);
 }
 
 TEST_CASE("load_idx rejects every broken file with a message naming the file and the problem") {
@@ -99,7 +107,20 @@ TEST_CASE("load_idx rejects every broken file with a message naming the file and
       {"dimensions whose product overflows",
        idx_bytes({huge, huge, huge}, {}),
        {.rank = 3, .max_dimension = int64_t{1} << 32},
-       "element count of shape [4294967295,4294967295,4294967295] overflows 64 bits"},
+       "item size of shape [4294967295,4294967295,4294967295] (the product of dimensions 1 to 2) overflows int64"},
+      {"zero items whose size overflows",
+       idx_bytes({0, 10'000'000, 10'000'000, 10'000'000}, {}),
+       {.rank = 4},
+       "item size of shape [0,10000000,10000000,10000000] (the product of dimensions 1 to 3) overflows int64"},
+      {"zero items above the size cap",
+       idx_bytes({0, 10'000'000, 10'000'000}, {}),
+       {.rank = 3},
+       "shape [0,10000000,10000000] has items of 100000000000000 bytes, above the cap of 4294967296 for the whole "
+       "data"},
+      {"items that fit int64 but not their count",
+       idx_bytes({3, 0x80000000u, 0x80000000u}, {}),
+       {.rank = 3, .max_dimension = int64_t{1} << 32, .max_bytes = INT64_MAX},
+       "element count of shape [3,2147483648,2147483648] overflows int64"},
       {"data above the size cap",
        idx_bytes({10'000, 10'000, 10'000}, {}),
        {.rank = 3},

@@ -75,9 +75,10 @@ TEST_CASE("relu layers wider than 4,096 units, or with fewer rows than two per t
   // 9 x 4,100 is wider than the row split's per-thread sums on the stack; 3 x 3,000 has too
   // few rows to share out. Both still go to more than one thread.
   Threads scope(2);
-  for (auto [batch, width] : {std::pair<int64_t, int64_t>{9, 4100}, {3, 3000}}) {
-    int64_t rows = batch;  // a copy: clang 14 does not let CAPTURE's lambda refer to a binding
-    CAPTURE(rows);
+  for (std::pair<int64_t, int64_t> size : {std::pair<int64_t, int64_t>{9, 4100}, {3, 3000}}) {
+    // Named variables, not a structured binding: clang 14 cannot capture those (CAPTURE does).
+    const int64_t batch = size.first, width = size.second;
+    CAPTURE(batch);
     check_fused_step_matches_unfused(Mlp({.widths = {5, width, 3}, .activation = "relu", .batch = batch, .seed = 6}));
   }
 }

@@ -486,3 +486,54 @@ TEST_CASE("LambdaCallback sees every epoch and batch, in order") {
     CHECK(stopped.epochs.size() == 2);
   }
 }
+
+TEST_CASE("CSVLogger refuses a separator that would make its rows unreadable, naming it and why") {
+  ScratchFolder folder;
+  const std::string path = folder.file("log.csv");
+  for (char separator : {'\n', '\r', '"', '\0'}) {
+    CAPTURE(static_cast<int>(separator));
+    CHECK_THROWS_WITH_AS(nn::callbacks::CSVLogger(path, {.separator = separator}),
+                         doctest::Contains((fmt::format("CSVLogger: separator {:?} would break the rows", separator)).c_str()),
+                         ad::Error);
+  }
+  for (char separator : {'0', '7', '.', '-', '+', 'e', 'n', 'A'}) {
+    CAPTURE(separator);
+    CHECK_THROWS_WITH_AS(nn::callbacks::CSVLogger(path, {.separator = separator}),
+                         doctest::Contains((fmt::format("CSVLogger: separator '{}' occurs in the numbers written",
+                                                       separator)).c_str()),
+                         ad::Error);
+  }
+  for (char separator : {',', ';', '\t', '|', ' '}) CHECK_NOTHROW(nn::callbacks::CSVLogger(path, {.separator = separator}));
+  CHECK(folder.entries().empty());
+}
+
+TEST_CASE("CSVLogger refuses a column name that is not UTF-8 or holds the separator") {
+  ScratchFolder folder;
+  const std::string path = folder.file("log.csv");
+  nn::Sequential model = line_model();
+  struct Case {
+    nn::Logs logs;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{{"loss", 0.5}, {"bad\xff", 1.0}}, "CSVLogger: a column name is not valid UTF-8 (byte 3 of \"bad\\xff\")"},
+      {{{"loss", 0.5}, {"a,b", 1.0}}, "the column name \"a,b\" holds the separator ','"},
+      {{{"loss", 0.5}, {"two\nlines", 1.0}}, "the column name \"two\\nlines\" holds"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.message);
+    nn::callbacks::CSVLogger logger(path);
+    logger.on_train_begin(model);
+    CHECK_THROWS_WITH_AS(logger.on_epoch_end(model, 0, c.logs), doctest::Contains(c.message.c_str()), ad::Error);
+    CHECK(tests::read_text(path).empty());
+  }
+}
+
+TEST_CASE("a null callback is an error naming its place, before any training") {
+  const Line d = line_data();
+  nn::Sequential model = line_model();
+  const std::vector<Tensor> before = model.get_weights();
+  CHECK_THROWS_WITH_AS(fit(model, d, 2, {nn::TerminateOnNaN(), nullptr}),
+                       doctest::Contains("fit: callbacks[1] is null (of 2 callbacks)"), ad::Error);
+  CHECK(flat(model.get_weights()) == flat(before));
+}

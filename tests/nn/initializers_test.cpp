@@ -55,8 +55,10 @@ TEST_CASE("normal initializers have Keras' variance: 2/(fan_in+fan_out), 2/fan_i
 
 TEST_CASE("constant initializers and determinism from the seed") {
   ad::Rng rng(1);
-  for (float v : nn::initialize("zeros", {3}, rng).values()) CHECK(v == 0.f);
-  for (float v : nn::initialize("ones", {3}, rng).values()) CHECK(v == 1.f);
+  // Named first: values() of the temporary would view storage freed before the loop runs.
+  const ad::Tensor zeros = nn::initialize("zeros", {3}, rng), ones = nn::initialize("ones", {3}, rng);
+  CHECK(zeros.to_vector() == std::vector<float>(3, 0.f));
+  CHECK(ones.to_vector() == std::vector<float>(3, 1.f));
   ad::Rng a(9), b(9);
   CHECK(nn::initialize("glorot_uniform", {4, 5}, a).to_vector() == nn::initialize("glorot_uniform", {4, 5}, b).to_vector());
   CHECK_THROWS_WITH_AS(nn::initialize("orthogonal", {2, 2}, rng),

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <type_traits>
 
 #include "tests/nn/scratch_folder.h"
 
@@ -204,6 +205,9 @@ TEST_CASE("a corrupt file gives an error naming the file and the problem") {
       {"overflowing shape product",
        file_with(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4),
        "byte size overflows"},
+      {"an empty shape whose other dimensions overflow",
+       file_with(R"({"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", 0),
+       "shape [0,4294967296,4294967296] whose byte size overflows"},
       {"shape of 2^62 floats overflowing only in bytes",
        file_with(R"({"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,4]}})", 4),
        "byte size overflows"},
@@ -305,10 +309,25 @@ TEST_CASE("saving replaces the old file atomically and leaves no temporary behin
 
   SUBCASE("a write abandoned half-way leaves the old file intact") {
     {
-      nn::AtomicFile out(path);
+      nn::AtomicFile out(path, nn::TemporaryKind::named);
       CHECK(std::filesystem::exists(out.temporary_path()));
       CHECK(std::filesystem::path(out.temporary_path()).parent_path() == folder.path());
       out.write("half of a new file");
+    }
+    CHECK(nn::load_safetensors(path).tensor("w").size() == 5);
+    CHECK(folder.entries() == std::vector<std::string>{"model.safetensors"});
+  }
+  SUBCASE("an unnamed temporary is invisible in the folder until commit") {
+    {
+      nn::AtomicFile out(path);
+      out.write("half of a new file");
+      // ext4, xfs, btrfs and tmpfs have O_TMPFILE; elsewhere the named fallback is used.
+      if (out.unnamed()) {
+        CHECK(out.temporary_path().empty());
+        CHECK(folder.entries() == std::vector<std::string>{"model.safetensors"});
+      } else {
+        MESSAGE("this file system has no O_TMPFILE: the named fallback was used");
+      }
     }
     CHECK(nn::load_safetensors(path).tensor("w").size() == 5);
     CHECK(folder.entries() == std::vector<std::string>{"model.safetensors"});
@@ -360,4 +379,34 @@ TEST_CASE("write_file_atomically writes text that reads back whole") {
   nn::write_file_atomically(path, "");
   CHECK(read_text(path).empty());
   CHECK(folder.entries() == std::vector<std::string>{"log.csv"});
+}
+
+TEST_CASE("names and metadata that are not valid UTF-8 are refused by name and nothing is written") {
+  ScratchFolder folder;
+  const std::string path = folder.file("w.safetensors");
+  const std::string who = "save_safetensors: '" + path + "': ";
+  CHECK_THROWS_WITH_AS(nn::save_safetensors(path, {{"dense/\xff", Tensor::ones({1})}}),
+                       doctest::Contains((who + "a tensor name is not valid UTF-8 (byte 6 of \"dense/\\xff\")").c_str()),
+                       ad::Error);
+  CHECK_THROWS_WITH_AS(nn::save_safetensors(path, {{"w", Tensor::ones({1})}}, {{"k\xc0\xaf", "v"}}),
+                       doctest::Contains((who + "a metadata key is not valid UTF-8 (byte 1 of \"k\\xc0\\xaf\")").c_str()),
+                       ad::Error);
+  CHECK_THROWS_WITH_AS(nn::save_safetensors(path, {{"w", Tensor::ones({1})}}, {{"note", "caf\xe9"}}),
+                       doctest::Contains((who + "the metadata value of 'note' is not valid UTF-8 (byte 3 of \"caf\\xe9\")").c_str()),
+                       ad::Error);
+  CHECK(folder.entries().empty());
+  nn::save_safetensors(path, {{"gewicht_\xc3\xa4", Tensor::ones({1})}}, {{"note", "caf\xc3\xa9"}});
+  const nn::SafetensorsFile file = nn::load_safetensors(path);
+  CHECK(file.metadata.at("note") == "caf\xc3\xa9");
+  CHECK(file.contains("gewicht_\xc3\xa4"));
+}
+
+TEST_CASE("a tensor taken from a temporary file stays valid") {
+  ScratchFolder folder;
+  const std::string path = folder.file("w.safetensors");
+  nn::save_safetensors(path, {{"w", Tensor::full({4}, 3.f)}});
+  // On a temporary SafetensorsFile, tensor() returns a handle that keeps the data, not a reference.
+  static_assert(std::is_same_v<decltype(nn::load_safetensors(path).tensor("w")), Tensor>);
+  const Tensor w = nn::load_safetensors(path).tensor("w");
+  CHECK(w.to_vector() == std::vector<float>(4, 3.f));
 }

@@ -321,4 +321,42 @@ TEST_CASE("a layer that does not fit the known input shape is refused when added
   CHECK(model.built());
   model.add(nn::Dense(1));
   CHECK(model.parameter_count() == 3 * 2 + 2 + 2 + 1);
+TEST_CASE("summary and parameter_count refuse totals that overflow int64 instead of printing a wrong count") {
+  const int64_t big = int64_t{1} << 40;
+  // Each layer has about 2^62 parameters: their sum passes 2^63.
+  nn::Sequential model({nn::Dense(big, {.input_shape = {int64_t{1} << 22}}), nn::Dense(int64_t{1} << 22)});
+  CHECK_THROWS_WITH_AS(model.summary(), doctest::Contains("summary: total parameter count: the count"), ad::Error);
+  CHECK_THROWS_WITH_AS(model.summary(), doctest::Contains("overflows int64"), ad::Error);
+  nn::Sequential single({nn::Dense(big, {.input_shape = {big}})});
+  CHECK_THROWS_WITH_AS(single.summary(), doctest::Contains("element count of shape [1099511627776,1099511627776] overflows"),
+                       ad::Error);
+}
+
+TEST_CASE("null layers, losses and optimizers are errors naming the function") {
+  CHECK_THROWS_WITH_AS(nn::Sequential({nn::Dense(2), nn::LayerPtr{}}), doctest::Contains("Sequential.add: the layer is null"),
+                       ad::Error);
+  nn::Sequential model({nn::Dense(2)});
+  CHECK_THROWS_WITH_AS(model.add(nn::LayerPtr{}), doctest::Contains("Sequential.add: the layer is null"), ad::Error);
+  CHECK_THROWS_WITH_AS(model.compile({.loss = nn::LossPtr{}}), doctest::Contains("compile: loss is null"), ad::Error);
+  CHECK_THROWS_WITH_AS(model.compile({.optimizer = nn::OptimizerPtr{}}), doctest::Contains("compile: optimizer is null"),
+                       ad::Error);
+  const char* no_name = nullptr;
+  CHECK_THROWS_WITH_AS(model.compile({.loss = no_name}), doctest::Contains("LossRef: the loss name is null"), ad::Error);
+  CHECK_THROWS_WITH_AS(model.compile({.optimizer = no_name}), doctest::Contains("OptimizerRef: the optimizer name is null"),
+                       ad::Error);
+  CHECK_FALSE(model.compiled());
+}
+
+TEST_CASE("model and layer names must be valid UTF-8, since they go into the saved JSON") {
+  CHECK_THROWS_WITH_AS(nn::Sequential({nn::Dense(2)}, "model\xc3"),
+                       doctest::Contains("Sequential: the model name is not valid UTF-8 (byte 5 of \"model\\xc3\")"),
+                       ad::Error);
+  nn::Dense dense(2);
+  CHECK_THROWS_WITH_AS(dense.set_name("\xed\xa0\x80"),  // a UTF-16 surrogate, which UTF-8 may not hold
+                       doctest::Contains("Dense.set_name: the layer name is not valid UTF-8 (byte 0 of "
+                                         "\"\\xed\\xa0\\x80\")"),
+                       ad::Error);
+  CHECK(dense.name().empty());
+  dense.set_name("dichte_schicht_\xc3\xa4");  // "ä": valid
+  CHECK(dense.name() == "dichte_schicht_\xc3\xa4");
 }

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <functional>
+#include <type_traits>
 
 #include "tapegrad/nn/layers/all.h"
 #include "tapegrad/nn/optimizers/adam.h"
 #include "tapegrad/nn/optimizers/sgd.h"
 #include "tapegrad/nn/safetensors.h"
+#include "tests/nn/memory_limit.h"
 #include "tests/nn/scratch_folder.h"
 
 namespace {
@@ -277,9 +279,10 @@ TEST_CASE("a model file that does not match its own config is refused naming the
     };
   };
   const std::vector<Case> cases = {
-      {"a weight missing", drop("dense_1/bias"), "'dense_1/bias' [3] is missing"},
+      {"a weight missing", drop("dense_1/bias"), "the file lacks weights the config needs: 'dense_1/bias' [3]"},
       {"a weight of another shape", replace("dense/kernel", Tensor::zeros({4, 9})),
-       "'dense/kernel' has shape [4,9] in the file but [4,8] in the model"},
+       "layer 'dense' (Dense) weight 'kernel' has shape [4,8] by the config (inputs [4] per sample) but [4,9] "
+       "in the file"},
       {"an unknown weight",
        [](nn::SafetensorsFile& f) { f.tensors.push_back({"dense_7/kernel", Tensor::zeros({1})}); },
        "'dense_7/kernel' [1] is in the file but not in the model"},
@@ -308,7 +311,8 @@ TEST_CASE("a model file that does not match its own config is refused naming the
          config["layers"][1]["units"] = 5;
          f.metadata["config"] = config.dump();
        },
-       "'dense_1/kernel' has shape [8,3] in the file but [8,5] in the model"},
+       "layer 'dense_1' (Dense) weight 'kernel' has shape [8,5] by the config (inputs [8] per sample) but [8,3] "
+       "in the file"},
       {"iterations not a count", [](nn::SafetensorsFile& f) { f.metadata["optimizer_iterations"] = "2x"; },
        "optimizer_iterations is '2x', not a count"},
   };
@@ -319,6 +323,111 @@ TEST_CASE("a model file that does not match its own config is refused naming the
     CHECK_THROWS_WITH_AS(nn::load_model(path), doctest::Contains(c.message), ad::Error);
     CHECK_THROWS_WITH_AS(nn::load_model(path), doctest::Contains(path.c_str()), ad::Error);
   }
+}
+
+TEST_CASE("a small model file whose config claims huge or bad sizes is refused before anything is allocated") {
+  ScratchFolder folder;
+  nn::Sequential model({nn::Dense(3, {.activation = "relu", .input_shape = {4}}), nn::Dense(2)});
+  model.compile({.loss = "mse", .optimizer = "adam"});
+  model.build({4});
+  const std::string path = folder.file("small.model");
+
+  struct Case {
+    const char* what;
+    std::function<void(nn::Json&)> edit;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"units 3e8", [](nn::Json& c) { c["layers"][0]["units"] = 300'000'000; },
+       "layer 'dense' (Dense) weight 'kernel' has shape [4,300000000] by the config (inputs [4] per sample) but "
+       "[4,3] in the file"},
+      {"units 3e8 in the last layer", [](nn::Json& c) { c["layers"][1]["units"] = 300'000'000; },
+       "layer 'dense_1' (Dense) weight 'kernel' has shape [3,300000000]"},
+      {"input_shape 1e9", [](nn::Json& c) { c["input_shape"] = {1'000'000'000}; },
+       "weight 'kernel' has shape [1000000000,3] by the config"},
+      {"a layer's input_shape 1e9",
+       [](nn::Json& c) {
+         c["layers"][0]["input_shape"] = {1'000'000'000};
+         c["input_shape"] = {1'000'000'000};
+       },
+       "weight 'kernel' has shape [1000000000,3] by the config"},
+      {"a Flatten of 1e9 x 1e9 x 1e9",
+       [](nn::Json& c) {
+         c["layers"].insert(c["layers"].begin(), nn::Json{{"type", "Flatten"}, {"name", "flatten"}});
+         c["input_shape"] = {1'000'000'000, 1'000'000'000, 1'000'000'000};
+       },
+       "Flatten: element count of shape [1000000000,1000000000,1000000000] overflows"},
+      {"units 0", [](nn::Json& c) { c["layers"][0]["units"] = 0; }, "Dense: units must be positive, got 0"},
+      {"units -3", [](nn::Json& c) { c["layers"][0]["units"] = -3; }, "Dense: units must be positive, got -3"},
+      {"units 2^64 - 1", [](nn::Json& c) { c["layers"][0]["units"] = UINT64_MAX; },
+       "Dense config: field 'units' is 18446744073709551615, beyond the int64 range"},
+      {"units 1.5", [](nn::Json& c) { c["layers"][0]["units"] = 1.5; },
+       "Dense config: field 'units' must be an integer, got 1.5"},
+      {"units \"3\"", [](nn::Json& c) { c["layers"][0]["units"] = "3"; },
+       "Dense config: field 'units' must be an integer, got \"3\""},
+      {"input_shape with 0", [](nn::Json& c) { c["input_shape"] = {0}; },
+       "field 'input_shape' must hold positive integers, got [0]"},
+      {"input_shape with -4", [](nn::Json& c) { c["input_shape"] = {-4}; },
+       "field 'input_shape' must hold positive integers, got [-4]"},
+      {"input_shape 2^63", [](nn::Json& c) { c["input_shape"] = {uint64_t{1} << 63}; },
+       "field 'input_shape' must hold positive integers, got [9223372036854775808]"},
+      {"input_shape a string", [](nn::Json& c) { c["input_shape"] = "4"; },
+       "field 'input_shape' must be a list of dimensions, got \"4\""},
+      {"no input_shape", [](nn::Json& c) { c.erase("input_shape"); }, "the saved config has no input shape"},
+      {"use_bias a number", [](nn::Json& c) { c["layers"][0]["use_bias"] = 1; },
+       "field 'use_bias' must be true or false, got 1"},
+      {"learning_rate negative", [](nn::Json& c) { c["compile"]["optimizer"]["learning_rate"] = -1; },
+       "Adam: learning_rate must be a finite number >= 0, got -1"},
+      {"learning_rate a string", [](nn::Json& c) { c["compile"]["optimizer"]["learning_rate"] = "fast"; },
+       "field 'learning_rate' must be a number, got \"fast\""},
+      {"iterations negative", [](nn::Json& c) { c["compile"]["optimizer"]["iterations"] = -5; },
+       "Adam config: iterations must be >= 0, got -5"},
+      {"layers not a list", [](nn::Json& c) { c["layers"] = 7; }, "'layers' must be a list"},
+      {"the config a number", [](nn::Json& c) { c = 12; }, "Sequential config: must be a JSON object, got 12"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    model.save(path);
+    rewrite(path, [&](nn::SafetensorsFile& f) {
+      nn::Json config = nn::Json::parse(f.metadata["config"]);
+      c.edit(config);
+      f.metadata["config"] = config.dump();
+    });
+    // The file is a few kB: 64 MB of headroom is plenty for the checks, and far from the
+    // gigabytes the claimed sizes would take.
+    const std::string outcome = tests::run_with_memory_limit(64 << 20, [&] { nn::load_model(path); });
+    CHECK(outcome.starts_with("ad::Error: load_model: '" + path + "': "));
+    CHECK(outcome.find(c.message) != std::string::npos);
+    if (outcome.find(c.message) == std::string::npos) MESSAGE(outcome);
+  }
+}
+
+namespace {
+
+// A user-defined layer whose config holds a string that is not UTF-8: saving must say so.
+class Annotated : public nn::Layer {
+ public:
+  std::string type() const override { return "Annotated"; }
+  nn::Shape output_shape(const nn::Shape& input_shape) const override { return input_shape; }
+  ad::Var call(const ad::Var& x) override { return x; }
+  nn::Json get_config() const override { return {{"type", type()}, {"name", name()}, {"note", "caf\xe9"}}; }
+
+ protected:
+  void build_weights(const nn::Shape& /*input_shape*/, ad::Rng& /*rng*/) override {}
+};
+
+}  // namespace
+
+TEST_CASE("saving a model whose config holds text that is not UTF-8 is the library's error, naming the field") {
+  ScratchFolder folder;
+  const std::string path = folder.file("model.model");
+  nn::Sequential model({nn::Dense(2, {.input_shape = {3}}), nn::LayerPtr(std::make_shared<Annotated>())});
+  model.build({3});
+  CHECK_THROWS_WITH_AS(model.save(path),
+                       doctest::Contains(("Sequential::save: '" + path + "': the model's config: the string at "
+                                         "/layers/1/note is not valid UTF-8 (byte 3 of \"caf\\xe9\")").c_str()),
+                       ad::Error);
+  CHECK(folder.entries().empty());
 }
 
 TEST_CASE("a truncated or missing model file gives an error naming it") {
@@ -345,4 +454,21 @@ TEST_CASE("saving over an earlier model replaces it whole") {
   big.save(path);
   CHECK(nn::load_model(path).parameter_count() == big.parameter_count());
   CHECK(folder.entries() == std::vector<std::string>{"model.model"});
+}
+
+TEST_CASE("what a temporary loaded model hands out outlives it") {
+  ScratchFolder folder;
+  const std::string path = folder.file("model.model");
+  nn::Sequential model = classifier("adam");
+  model.build({4}, 1);
+  model.save(path);
+  // Handles and copies, not references into the temporary model.
+  static_assert(std::is_same_v<decltype(nn::load_model(path).optimizer()), nn::OptimizerPtr>);
+  static_assert(std::is_same_v<decltype(nn::load_model(path).layers()), std::vector<nn::LayerPtr>>);
+  static_assert(std::is_same_v<decltype(nn::load_model(path).metrics()), std::vector<std::string>>);
+  const nn::OptimizerPtr optimizer = nn::load_model(path).optimizer();
+  CHECK(optimizer->get_config()["type"] == "Adam");
+  std::vector<std::string> names;
+  for (const nn::LayerPtr& layer : nn::load_model(path).layers()) names.push_back(layer->name());
+  CHECK(names == std::vector<std::string>{"dense", "dense_1"});
 }

@@ -262,8 +262,9 @@ void add_elementwise(std::vector<OpCase>& cases) {
     OpCase c;
     c.name = fmt::format("clip to [{}, {}]", low, high);
     c.shapes = {{4, 5}};
-    c.op = [low, high](Vars x) { return ad::clip(x[0], low, high); };
-    c.reference = [low, high](const Inputs& x) {
+    // Copied by name: clang 14 cannot capture structured bindings.
+    c.op = [low = low, high = high](Vars x) { return ad::clip(x[0], low, high); };
+    c.reference = [low = low, high = high](const Inputs& x) {
       Tensor r(x[0].shape());
       for (int64_t i = 0; i < r.size(); ++i) r[i] = std::min(std::max(x[0][i], low), high);
       return r;

@@ -62,3 +62,22 @@ TEST_CASE("Dense's config round-trips through layer_from_config") {
   CHECK(again->get_config() == config);
   CHECK(again->name() == "out");
 }
+
+TEST_CASE("Dense weight shapes and parameter counts are known before building, and huge ones are checked") {
+  nn::Dense dense(300, "relu");
+  CHECK(dense.weight_shapes_for({784}) == std::vector<ad::Shape>{{784, 300}, {300}});
+  CHECK(dense.parameter_count_for({784}) == 784 * 300 + 300);
+  CHECK(nn::Dense(3, {.use_bias = false}).weight_shapes_for({2}) == std::vector<ad::Shape>{{2, 3}});
+  CHECK_FALSE(dense.built());
+
+  const int64_t big = int64_t{1} << 40;
+  CHECK(nn::Dense(big).parameter_count_for({1 << 20}) == (int64_t{1} << 60) + big);
+  // [2^40, 2^40] overflows int64: the library's error, naming the layer and the input shape.
+  CHECK_THROWS_WITH_AS(nn::Dense(big).parameter_count_for({big}),
+                       doctest::Contains("Dense '' parameter count for inputs [1099511627776]: element count of "
+                                         "shape [1099511627776,1099511627776] overflows"),
+                       ad::Error);
+  // The kernel fits int64 but kernel + bias does not.
+  const int64_t units = INT64_MAX / 2;
+  CHECK_THROWS_WITH_AS(nn::Dense(units).parameter_count_for({2}), doctest::Contains("overflows int64"), ad::Error);
+}
