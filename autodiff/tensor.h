@@ -31,10 +31,10 @@ using Shape = std::vector<int64_t>;
 std::string to_string(const Shape& shape);
 /// Number of elements; throws on a negative dimension or on overflow of int64.
 int64_t element_count(const Shape& shape, const char* who = "Tensor");
-// a + b for counts (elements, parameters, bytes); throws naming `who` on a negative count or on
-// overflow of int64.
+/// a + b for counts (elements, parameters, bytes); throws naming `who` on a negative count or on
+/// overflow of int64.
 int64_t add_counts(int64_t a, int64_t b, const char* who);
-// a * b for counts; throws naming `who` on a negative count or on overflow of int64.
+/// a * b for counts; throws naming `who` on a negative count or on overflow of int64.
 int64_t multiply_counts(int64_t a, int64_t b, const char* who);
 
 /// The explicit, seeded generator every random choice in the library takes.

@@ -23,13 +23,13 @@ enum class TemporaryKind {
   /// leaves nothing behind, as the kernel frees a file without a name when its last descriptor
   /// closes. Where the file system lacks O_TMPFILE, a named one (below) is used instead.
   unnamed_if_supported,
-  /// A hidden file ".<target>.tmp-<pid>-<n>" beside the target.
+  /// A hidden file ".TARGET.tmp-PID-N" beside the target.
   named,
 };
 
 /// A file that appears under its final name only when complete. The bytes go to a temporary file
 /// in the same folder (so that the rename stays on one file system); commit() flushes and syncs
-/// it, gives an unnamed one the hidden name ".<target>.tmp-<pid>-<n>" (linkat), and renames that
+/// it, gives an unnamed one the hidden name ".TARGET.tmp-PID-N" (linkat), and renames that
 /// over the target. Destroyed without commit(), it removes the temporary and leaves any old file
 /// untouched.
 ///
@@ -46,6 +46,8 @@ enum class TemporaryKind {
 /// name).
 class AtomicFile {
  public:
+  /// Opens the temporary beside `path`, first removing stale ones of dead writers; throws
+  /// ad::Error naming it when it cannot.
   explicit AtomicFile(std::string path, TemporaryKind kind = TemporaryKind::unnamed_if_supported);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
@@ -74,8 +76,8 @@ class AtomicFile {
   bool unnamed_ = false;
 };
 
-/// Removes the hidden temporaries ".<target>.tmp-<pid>-<n>" beside `path` whose writer process
-/// <pid> no longer exists (killed during a save); returns how many it removed. Temporaries of
+/// Removes the hidden temporaries ".TARGET.tmp-PID-N" beside `path` whose writer process
+/// PID no longer exists (killed during a save); returns how many it removed. Temporaries of
 /// live processes are kept: they may be saves in progress. A pid reused by an unrelated live
 /// process only delays the removal to a later save.
 int remove_stale_temporaries(const std::string& path);

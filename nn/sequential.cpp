@@ -164,6 +164,7 @@ void Sequential::draw_weights(const Shape& input_shape, uint64_t seed) {
 }
 
 void Sequential::build_if_known() {
+  if (defer_build_) return;
   std::optional<Shape> shape = known_input_shape();
   if (shape && !layers_.empty() && !built()) draw_weights(*shape, untouched_seed_.value_or(0));
 }
@@ -366,6 +367,9 @@ Sequential Sequential::from_config(const Json& config) {
            config.dump());
   Sequential model;
   model.name_ = read.text("name", "sequential");
+  // No building on add/compile here: only the config's input_shape builds, so that load_model,
+  // which holds that back, can compare every weight's shape with the file before allocating.
+  model.defer_build_ = true;
   for (const Json& layer : config.at("layers")) model.add(layer_from_config(layer));
   if (read.has("input_shape")) model.build(read.shape("input_shape"), 0);
   if (read.has("compile")) {
@@ -377,6 +381,7 @@ Sequential Sequential::from_config(const Json& config) {
                    .optimizer = optimizer_from_config(c.at("optimizer")),
                    .metrics = compile.texts("metrics")});
   }
+  model.defer_build_ = false;
   return model;
 }
 

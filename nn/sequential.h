@@ -252,6 +252,8 @@ class Sequential {
   std::vector<LayerPtr> layers_;
   /// The seed of weights the model drew itself and nothing outside has reached since.
   mutable std::optional<uint64_t> untouched_seed_;
+  /// Set while from_config() adds layers: add() and compile() then leave building to it.
+  bool defer_build_ = false;
   /// compile state, model state: see sequential.cpp
   struct Compiled;
   std::shared_ptr<Compiled> compiled_;
