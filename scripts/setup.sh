@@ -10,6 +10,9 @@ BUILD="${BUILD_DIR:-$ROOT/build}"
 # Debian packages, pinned to Debian 12's versions by the release itself.
 APT_PACKAGES=(g++ cmake ninja-build python3-pip libtbb-dev libfmt-dev doctest-dev zlib1g-dev
               nlohmann-json3-dev libcli11-dev dataset-fashion-mnist unzip ca-certificates)
+# The checked builds of scripts/ci/ add theirs (clang, sanitizer runtimes) through SETUP_EXTRA_PACKAGES.
+read -r -a extra_packages <<<"${SETUP_EXTRA_PACKAGES:-}"
+APT_PACKAGES+=("${extra_packages[@]}")
 ONEDNN_VERSION=2023.2.0        # oneDNN 3.2 with the TBB runtime, Intel's PyPI build
 COMPILER_RT_VERSION=2023.2.0   # libimf.so and libintlc.so.5, which libdnnl.so.3 needs
 
@@ -67,4 +70,5 @@ build() {
 
 install_debian_packages
 [ -n "${dnnl_DIR:-}" ] || install_onednn
-build
+# SETUP_DEPS_ONLY=1: packages and oneDNN only, for the checked builds of scripts/ci/.
+[ "${SETUP_DEPS_ONLY:-}" = 1 ] || build
