@@ -25,7 +25,7 @@ struct Target {
 // idx              datasets::load_idx on the bytes as a file (plain or gzip, told by content)
 // idx_gzip         datasets::load_idx on the bytes gzip-compressed first: the IDX checks behind
 //                  the decompressor, which mutations of compressed bytes rarely reach
-// csv              datasets::parse_csv on the bytes as text, without and with a target column "y"
+// csv              datasets::parse_csv on the bytes as text; again with target "y" when a column has that name
 const std::vector<Target>& targets();
 
 // Throws std::invalid_argument for an unknown name (a fault of the caller, not of the input).
