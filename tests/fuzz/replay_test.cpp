@@ -1,7 +1,8 @@
 // Replays every committed fuzz input through the same entries as the fuzzers: the seed corpus
 // (valid files and the classic broken ones) and every input that ever made a fuzzer fail
-// (tests/fuzz/regressions/<target>/). Each must load or be refused with ad::Error; a crash, a
-// sanitizer report or another exception fails the suite, in every build (g++ too).
+// (tests/fuzz/regressions/<target>/). Each must load or be refused with ad::Error, asking for
+// no block above the fuzzers' 512 MB (allocation_limit.h); a crash, a sanitizer report or
+// another exception fails the suite, in every build (g++ too).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "autodiff/error.h"
+#include "tests/fuzz/allocation_limit.h"
 #include "tests/fuzz/entry_points.h"
 
 namespace {
@@ -40,6 +42,7 @@ int replay(const std::string& kind) {
     for (const fs::path& file : inputs_in(fs::path(TAPEGRAD_SOURCE_DIR) / "tests/fuzz" / kind / target.name)) {
       CAPTURE(file.string());
       std::vector<uint8_t> bytes = read_bytes(file);
+      const int64_t oversized_before = fuzz::oversized_allocations();
       if (file.filename().string().starts_with("valid")) {
         // A valid seed that the loader refuses would leave the fuzzer exploring error paths only.
         CHECK_NOTHROW(target.run(bytes));
@@ -49,6 +52,8 @@ int replay(const std::string& kind) {
         } catch (const ad::Error&) {
         }
       }
+      // A request above the fuzzers' malloc limit is a fault even when the loader then throws.
+      CHECK(fuzz::oversized_allocations() == oversized_before);
       ++count;
     }
   }
