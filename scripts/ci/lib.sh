@@ -10,7 +10,8 @@ ci_install_deps() { SETUP_DEPS_ONLY=1 SETUP_EXTRA_PACKAGES="$*" bash "$ROOT/scri
 # The toolchain of the clang stages: compiler, sanitizer and libFuzzer runtimes, llvm tools.
 CLANG_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14)
 
-# ci_build <folder> <targets or "all"> <cmake options...>: configures once, then builds.
+# ci_build <folder> <targets or "all"> <cmake options...>: configures once, then builds (going
+# on after a failed file, so that the log shows every error at once).
 ci_build() {
   local dir="$ROOT/$1" targets="$2"; shift 2
   if [ ! -f "$dir/build.ninja" ]; then
@@ -21,7 +22,7 @@ ci_build() {
   fi
   local status=0 target_args=()
   [ "$targets" = all ] || target_args=(--target $targets)
-  cmake --build "$dir" "${target_args[@]}" -- -j"$(nproc)" > "$dir/last-build.log" 2>&1 || status=$?
+  cmake --build "$dir" "${target_args[@]}" -- -k 0 -j"$(nproc)" > "$dir/last-build.log" 2>&1 || status=$?
   grep -v "^\[[0-9]*/[0-9]*\]" "$dir/last-build.log" | grep -v "^ninja: no work to do" || true
   return "$status"
 }
