@@ -172,6 +172,7 @@ broken = {
     "rank-zero": idx([], b"\0" * 4, rank=0),
     "rank-past-header": idx([2, 3], rank=200),
     "trailing-bytes": images + b"extra",
+    "zero-items-huge-item": idx([0, 10000000, 10000000, 10000000], b""),
 }
 write("idx", "valid-images", images)
 write("idx", "valid-labels", labels)
