@@ -75,7 +75,9 @@ TEST_CASE("relu layers wider than 4,096 units, or with fewer rows than two per t
   // 9 x 4,100 is wider than the row split's per-thread sums on the stack; 3 x 3,000 has too
   // few rows to share out. Both still go to more than one thread.
   Threads scope(2);
-  for (auto [batch, width] : {std::pair<int64_t, int64_t>{9, 4100}, {3, 3000}}) {
+  for (auto [rows, columns] : {std::pair<int64_t, int64_t>{9, 4100}, {3, 3000}}) {
+    // Plain variables: clang 14 cannot capture structured bindings (CAPTURE makes a lambda).
+    const int64_t batch = rows, width = columns;
     CAPTURE(batch);
     check_fused_step_matches_unfused(Mlp({.widths = {5, width, 3}, .activation = "relu", .batch = batch, .seed = 6}));
   }
