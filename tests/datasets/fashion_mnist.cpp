@@ -68,8 +68,12 @@ TEST_CASE("Fashion MNIST from the Debian package has 60,000 + 10,000 balanced, l
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MESSAGE("loading Fashion MNIST took " << seconds << " s");
   // Well under a second on the machines here; the bound leaves room for a busy machine but
-  // still catches a reader that goes byte by byte.
+  // still catches a reader that goes byte by byte (which sanitizer builds slow down 5-fold more).
+#ifdef TAPEGRAD_SANITIZED
+  CHECK(seconds < 15.0);
+#else
   CHECK(seconds < 3.0);
+#endif
 
   CHECK(data.train.images.shape == std::vector<int64_t>{60000, 28, 28});
   CHECK(data.test.images.shape == std::vector<int64_t>{10000, 28, 28});
