@@ -11,7 +11,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ci_install_deps "${CLANG_PACKAGES[@]}"
 source "$ROOT/scripts/ci/sanitizer_env.sh"
-# libFuzzer reports leaks itself, per input; LSan at exit only repeats that.
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(safetensors model model_config idx idx_gzip csv)
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
