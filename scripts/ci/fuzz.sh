@@ -34,8 +34,12 @@ for t in "${TARGETS[@]}"; do
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
-  line=$(printf "%-13s %10s runs in %ss  cov %6s  ft %6s  corpus %5s  exit %s" "$t" "${runs:-?}" "$SECONDS_EACH" \
-         "${cov:-?}" "${ft:-?}" "${corp:-?}" "$status")
+  if [ "$status" -eq 0 ]; then
+    line=$(printf "%-13s %10s runs in %ss  cov %6s  ft %6s  corpus %5s" "$t" "${runs:-?}" "$SECONDS_EACH" \
+           "${cov:-?}" "${ft:-?}" "${corp:-?}")
+  else
+    line=$(printf "%-13s FINDING after %s runs (exit %s)" "$t" "${runs:-?}" "$status")
+  fi
   summary+=("$line")
   echo "fuzz: $line"
   if [ "$status" -ne 0 ]; then
