@@ -12,6 +12,9 @@ BUILD="${BUILD_DIR:-$ROOT/build}"
 APT_PACKAGES=(g++ cmake ninja-build python3-pip libtbb-dev libfmt-dev doctest-dev zlib1g-dev
               nlohmann-json3-dev libcli11-dev libutfcpp-dev dataset-fashion-mnist unzip ca-certificates
               pkgconf libhdf5-dev libzip-dev libonnx-dev libprotobuf-dev python3-venv librsvg2-bin)
+# The checked builds of scripts/ci/ add theirs (clang, sanitizer runtimes) through SETUP_EXTRA_PACKAGES.
+read -r -a extra_packages <<<"${SETUP_EXTRA_PACKAGES:-}"
+APT_PACKAGES+=("${extra_packages[@]}")
 ONEDNN_VERSION=2023.2.0        # oneDNN 3.2 with the TBB runtime, Intel's PyPI build
 COMPILER_RT_VERSION=2023.2.0   # libimf.so and libintlc.so.5, which libdnnl.so.3 needs
 
@@ -69,4 +72,5 @@ build() {
 
 install_debian_packages
 [ -n "${dnnl_DIR:-}" ] || install_onednn
-build
+# SETUP_DEPS_ONLY=1: packages and oneDNN only, for the checked builds of scripts/ci/.
+[ "${SETUP_DEPS_ONLY:-}" = 1 ] || build

@@ -13,6 +13,16 @@
 #include "files.h"
 
 using namespace datasets_test;
+
+// AddressSanitizer builds (scripts/ci/asan.sh), told by the compilers' own macros.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+constexpr bool kSanitized = __has_feature(address_sanitizer);
+#else
+constexpr bool kSanitized = false;
+#endif
+
 namespace fashion_mnist = datasets::fashion_mnist;
 
 namespace {
@@ -68,8 +78,8 @@ TEST_CASE("Fashion MNIST from the Debian package has 60,000 + 10,000 balanced, l
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MESSAGE("loading Fashion MNIST took " << seconds << " s");
   // Well under a second on the machines here; the bound leaves room for a busy machine but
-  // still catches a reader that goes byte by byte.
-  CHECK(seconds < 3.0);
+  // still catches a reader that goes byte by byte (which sanitizer builds slow down 5-fold more).
+  CHECK(seconds < (kSanitized ? 15.0 : 3.0));
 
   CHECK(data.train.images.shape == std::vector<int64_t>{60000, 28, 28});
   CHECK(data.test.images.shape == std::vector<int64_t>{10000, 28, 28});

@@ -258,7 +258,9 @@ void add_elementwise(std::vector<OpCase>& cases) {
       c.random_sign = u.random_sign;
       cases.push_back(c);
     }
-  for (auto [low, high] : {std::pair{-0.5f, 0.5f}, std::pair{0.f, 2.f}, std::pair{-0.3f, -0.3f}}) {
+  for (auto bounds : {std::pair{-0.5f, 0.5f}, std::pair{0.f, 2.f}, std::pair{-0.3f, -0.3f}}) {
+    // Plain variables: clang 14 cannot capture structured bindings in a lambda (C++20 allows it).
+    const float low = bounds.first, high = bounds.second;
     OpCase c;
     c.name = fmt::format("clip to [{}, {}]", low, high);
     c.shapes = {{4, 5}};
