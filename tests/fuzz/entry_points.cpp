@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -51,7 +52,30 @@ void model(Bytes input) { nn::load_model(InputFile(input, ".model").path()); }
 void model_config(Bytes input) {
   nlohmann::json config = nlohmann::json::parse(input.begin(), input.end(), nullptr, /*allow_exceptions=*/false);
   if (config.is_discarded()) return;  // the JSON parser is not ours to fuzz
-  nn::Sequential::from_config(config);
+  // A config alone cannot justify any size: a model of 3e8 units is a valid config, and building
+  // it allocates what it asks for (load_model checks such a config against its file first). So
+  // the input shape is held back, as load_model does, and the layers' shape rules count the
+  // parameters it would have: parsing and shape arithmetic are fuzzed, never an allocation.
+  std::optional<nn::Shape> input_shape;
+  if (config.is_object() && config.contains("input_shape")) {
+    const nlohmann::json& shape = config["input_shape"];
+    if (shape.is_array()) {
+      input_shape.emplace();
+      for (const auto& d : shape) {
+        if (!d.is_number_integer()) { input_shape.reset(); break; }
+        input_shape->push_back(d.get<int64_t>());
+      }
+    }
+    config.erase("input_shape");
+  }
+  nn::Sequential model = nn::Sequential::from_config(config);
+  if (!input_shape) return;
+  nn::Shape shape = *input_shape;
+  for (const nn::LayerPtr& layer : model.layers()) {
+    volatile int64_t count = layer->parameter_count_for(shape);
+    (void)count;
+    shape = layer->output_shape(shape);
+  }
 }
 
 // The rank the header claims (its 4th byte), so that every rank is explored, not only 3.
