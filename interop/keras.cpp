@@ -10,6 +10,7 @@
 #include "tapegrad/interop/hdf5_image.h"
 #include "tapegrad/interop/keras_config.h"
 #include "tapegrad/interop/zip_archive.h"
+#include "tapegrad/nn/config_reader.h"
 #include "tapegrad/nn/atomic_file.h"
 #include "tapegrad/nn/layers/dense.h"
 
@@ -23,11 +24,7 @@ using nlohmann::json;
 constexpr const char* kKerasVersion = "3.0.0";
 
 json parse_json(const std::string& text, const std::string& path, const char* entry) {
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    ad::fail("load_keras: '{}': {} is not valid JSON: {}", path, entry, e.what());
-  }
+  return nn::parse_json(text, fmt::format("load_keras: '{}': {}", path, entry));
 }
 
 // The shapes of a layer's variables in Keras' order (Dense: kernel [in, units], bias [units]),

@@ -5,6 +5,22 @@
 
 namespace nn {
 
+nlohmann::json parse_json(const std::string& text, const std::string& where) {
+  // The parser is iterative, but what walks its result may recurse: refuse deep nesting here,
+  // at the one entry of JSON from files, while the parser reports its depth.
+  auto limit_depth = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    if ((event == nlohmann::json::parse_event_t::object_start ||
+         event == nlohmann::json::parse_event_t::array_start) && depth >= kMaxJsonDepth)
+      ad::fail("{} nests arrays and objects deeper than {} levels", where, kMaxJsonDepth);
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text, limit_depth);
+  } catch (const nlohmann::json::exception& e) {
+    ad::fail("{} is not valid JSON: {}", where, e.what());
+  }
+}
+
 ConfigReader::ConfigReader(const nlohmann::json& config, std::string who) : config_(config), who_(std::move(who)) {
   TG_CHECK(config_.is_object(), "{} config: must be a JSON object, got {}", who_, config_.dump());
 }

@@ -20,6 +20,16 @@
 
 namespace nn {
 
+/// The deepest nesting of arrays and objects that parse_json() accepts. A saved config nests
+/// about 4 levels; the cap keeps recursive walks of a hostile file (dumping it into an error
+/// message, say) from exhausting the stack.
+inline constexpr int kMaxJsonDepth = 64;
+
+/// Parses JSON read from a file. Throws ad::Error "<where> is not valid JSON: ..." or "<where>
+/// nests arrays and objects deeper than 64 levels", where `where` names the function, the file
+/// and the part ("load_model: 'm.model': the saved config").
+nlohmann::json parse_json(const std::string& text, const std::string& where);
+
 /// Typed reads of a JSON config (a layer's, a loss's, an optimizer's) whose errors name the
 /// reader (`who`), the key and what was found instead.
 class ConfigReader {

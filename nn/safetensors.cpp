@@ -1,5 +1,6 @@
 #include "tapegrad/nn/safetensors.h"
 
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "tapegrad/nn/atomic_file.h"
+#include "tapegrad/nn/config_reader.h"
 #include "tapegrad/nn/utf8_text.h"
 
 namespace nn {
@@ -252,12 +254,7 @@ SafetensorsFile load_safetensors(const std::string& path, SafetensorsLimits limi
 
   std::string header_text(header_bytes, '\0');
   read_exactly(in, path, header_text.data(), header_bytes, "header");
-  Json header;
-  try {
-    header = Json::parse(header_text);
-  } catch (const Json::exception& e) {
-    ad::fail("load_safetensors: '{}': the header is not valid JSON: {}", path, e.what());
-  }
+  Json header = parse_json(header_text, fmt::format("load_safetensors: '{}': the header", path));
   TG_CHECK(header.is_object(), "load_safetensors: '{}': the header is a JSON {}, not an object",
            path, header.type_name());
 

@@ -193,12 +193,7 @@ Sequential load_model(const std::string& path) {
   // no more than the file holds (twice that for 16-bit dtypes).
   const SafetensorsFile file = load_safetensors(path);
   check_format(file, path);
-  Json config;
-  try {
-    config = Json::parse(metadata_field(file, path, "config"));
-  } catch (const Json::exception& e) {
-    ad::fail("load_model: '{}': the saved config is not valid JSON: {}", path, e.what());
-  }
+  Json config = parse_json(metadata_field(file, path, "config"), fmt::format("load_model: '{}': the saved config", path));
   // The layers and compile settings first, without weights: the config's input shape is held
   // back so that nothing is built (allocated) before the weight shapes it implies are checked
   // against the file's tensors. A small file whose config claims 10^9 units fails here.

@@ -20,3 +20,13 @@ TEST_CASE("ConfigReader reads fields with defaults and names the object and fiel
   CHECK_THROWS_WITH_AS(nn::ConfigReader(bad_shape, "Thing").shape("shape"), doctest::Contains("positive integers"),
                        ad::Error);
 }
+
+TEST_CASE("parse_json takes JSON nested up to 64 levels and refuses deeper or broken text by name") {
+  auto nested = [](int levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  CHECK(nn::parse_json(nested(64), "test").is_array());
+  CHECK_THROWS_WITH_AS(nn::parse_json(nested(65), "load_model: 'm': the saved config"),
+                       "load_model: 'm': the saved config nests arrays and objects deeper than 64 levels", ad::Error);
+  CHECK_THROWS_WITH_AS(nn::parse_json("{\"units\": " + nested(100000) + "}", "where"),
+                       doctest::Contains("deeper than 64 levels"), ad::Error);
+  CHECK_THROWS_WITH_AS(nn::parse_json("{\"units\": ", "where"), doctest::Contains("where is not valid JSON"), ad::Error);
+}

@@ -410,3 +410,11 @@ TEST_CASE("a tensor taken from a temporary file stays valid") {
   const Tensor w = nn::load_safetensors(path).tensor("w");
   CHECK(w.to_vector() == std::vector<float>(4, 3.f));
 }
+
+TEST_CASE("a header nested deeper than 64 levels is refused before anything walks it") {
+  ScratchFolder folder;
+  // 100,000 levels: parsed, then dumped into a message, it overflowed the stack.
+  const std::string deep = "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  CHECK(load_error(folder, file_with(deep, 0)).find("the header nests arrays and objects deeper than 64 levels") !=
+        std::string::npos);
+}
