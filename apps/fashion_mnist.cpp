@@ -107,6 +107,13 @@ int run(const Options& o) {
     csv += "\n";
   }
   write_text(out / "history.csv", csv);
+  if (history.epochs.empty()) {  // --epochs 0: the untrained model is evaluated and saved; no curves to draw
+    fmt::print("\nsaved {} and {} (no learning curves: no epoch was run)\n", (out / "fashion_mnist.model").string(),
+               (out / "history.csv").string());
+    fmt::print("test accuracy {:.4f}, test loss {:.4f} ({} threads, {})\n", test.at("accuracy"), test.at("loss"),
+               ad::num_threads(), ad::kernels::cpu_isa());
+    return 0;
+  }
   nn::plot_history(history, (out / "learning_curves.svg").string(), {.title = "Fashion MNIST: learning curves"});
   fmt::print("\nsaved {}, {} and {}\n", (out / "fashion_mnist.model").string(), (out / "history.csv").string(),
              (out / "learning_curves.svg").string());

@@ -60,7 +60,8 @@ void shuffle(std::vector<int64_t>& order, ad::Rng& rng) {
 }  // namespace
 
 Perceptron::Perceptron(PerceptronOptions options) : options_(options) {
-  TG_CHECK(std::isfinite(options_.eta0) && options_.eta0 > 0, "Perceptron: eta0 must be positive, got {}",
+  TG_CHECK(std::isfinite(static_cast<float>(options_.eta0)) && options_.eta0 > 0,  // the updates run in float
+           "Perceptron: eta0 must be a positive number that a float holds (below 3.4e38), got {}",
            options_.eta0);
   TG_CHECK(options_.max_iter >= 1, "Perceptron: max_iter must be at least 1, got {}", options_.max_iter);
   TG_CHECK(options_.n_iter_no_change >= 1, "Perceptron: n_iter_no_change must be at least 1, got {}",

@@ -162,6 +162,14 @@ void load_weights(Sequential& model, const std::string& path) {
 void Sequential::save(const std::string& path) const {
   TG_CHECK(built(), "Sequential::save: '{}': the model is not built, so it has no weights yet",
            path);
+  // load_model finds each layer's weights by its name: an empty or repeated one (possible after
+  // set_name) would save a file that cannot be loaded.
+  std::set<std::string> names;
+  for (const LayerPtr& layer : layers()) {
+    TG_CHECK(!layer->name().empty(), "Sequential::save: '{}': a {} layer has an empty name", path, layer->type());
+    TG_CHECK(names.insert(layer->name()).second, "Sequential::save: '{}': two layers are named '{}'", path,
+             layer->name());
+  }
   const std::vector<NamedTensor> weights = named_weights(*this, "Sequential::save");
   std::vector<NamedTensor> tensors = weights;
   const Json config = get_config();

@@ -7,7 +7,8 @@
 namespace nn {
 
 SGD::SGD(double lr, SGDOptions options) : options_(options) {
-  TG_CHECK(lr >= 0 && std::isfinite(lr), "SGD: learning_rate must be a finite number >= 0, got {}", lr);
+  TG_CHECK(lr >= 0 && std::isfinite(static_cast<float>(lr)),  // the update runs in float
+           "SGD: learning_rate must be a number >= 0 that a float holds (below 3.4e38), got {}", lr);
   TG_CHECK(options.momentum >= 0 && options.momentum <= 1, "SGD: momentum must be in [0, 1], got {}", options.momentum);
   learning_rate = lr;
 }

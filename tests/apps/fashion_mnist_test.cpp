@@ -86,6 +86,20 @@ TEST_CASE("fashion_mnist trains on a slice and reports, saves and plots what it 
   CHECK(contains(run.output, fmt::format("test image 0: predicted {} ", datasets::fashion_mnist::class_names()[static_cast<size_t>(best)])));
 }
 
+TEST_CASE("fashion_mnist --epochs 0 evaluates and saves the untrained model and draws no curves") {
+  if (!dataset_installed()) {
+    MESSAGE("Debian's dataset-fashion-mnist is not installed: skipped");
+    return;
+  }
+  tests::ScratchFolder out;
+  AppRun run = run_app("fashion_mnist", fmt::format("--epochs 0 --train-limit 500 --out '{}'", out.path().string()));
+  CAPTURE(run.output);
+  CHECK(run.exit_code == 0);
+  CHECK(contains(run.output, "no learning curves: no epoch was run"));
+  CHECK(std::filesystem::exists(out.path() / "fashion_mnist.model"));
+  CHECK_FALSE(std::filesystem::exists(out.path() / "learning_curves.svg"));
+}
+
 TEST_CASE("fashion_mnist trained compiled and eagerly reaches the same test accuracy within half a point") {
   if (!dataset_installed()) {
     MESSAGE("Debian's dataset-fashion-mnist is not installed: skipped");

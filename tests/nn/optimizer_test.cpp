@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "tapegrad/nn/optimizer.h"
 #include "tapegrad/nn/optimizers/adam.h"
 #include "tapegrad/nn/optimizers/rmsprop.h"
@@ -48,4 +51,15 @@ TEST_CASE("a cloned optimizer has its own slots") {
   auto copy = adam.clone();
   copy->slots()[0]["m"].fill(1);  // Tensor copies share storage: clone must not leave them shared
   CHECK(adam.slots()[0]["m"][0] == 0.f);
+}
+
+TEST_CASE("a learning rate that a float cannot hold is refused, since the updates run in float") {
+  for (double lr : {1e39, -1.0, std::numeric_limits<double>::infinity(), std::nan("")}) {
+    CAPTURE(lr);
+    CHECK_THROWS_WITH_AS(nn::SGD{lr}, doctest::Contains("SGD: learning_rate must be a number >= 0 that a float holds"),
+                         ad::Error);
+    CHECK_THROWS_WITH_AS(nn::Adam{lr}, doctest::Contains("Adam: learning_rate must be"), ad::Error);
+    CHECK_THROWS_WITH_AS(nn::RMSprop{lr}, doctest::Contains("RMSprop: learning_rate must be"), ad::Error);
+  }
+  CHECK(nn::SGD{3e38}.learning_rate == 3e38);  // the largest floats are still taken
 }

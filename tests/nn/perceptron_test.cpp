@@ -194,7 +194,9 @@ TEST_CASE("the perceptron rejects bad shapes, targets, values and options with t
        "Perceptron::predict: X has 3 features but the perceptron was fit with 2"},
       {"score with two outputs", [&] { fitted.score(kTwoBits, Tensor({4, 2})); },
        "Perceptron::score: y has 2 outputs but the perceptron was fit with 1"},
-      {"eta0 of zero", [] { Perceptron({.eta0 = 0}); }, "Perceptron: eta0 must be positive, got 0"},
+      {"eta0 of zero", [] { Perceptron({.eta0 = 0}); },
+       "Perceptron: eta0 must be a positive number that a float holds (below 3.4e38), got 0"},
+      {"eta0 beyond a float", [] { Perceptron({.eta0 = 1e39}); }, "eta0 must be a positive number that a float holds"},
       {"max_iter of zero", [] { Perceptron({.max_iter = 0}); }, "max_iter must be at least 1, got 0"},
       {"negative tol", [] { Perceptron({.tol = -1}); }, "tol must be non-negative"},
   };

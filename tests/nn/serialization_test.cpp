@@ -377,7 +377,7 @@ TEST_CASE("a small model file whose config claims huge or bad sizes is refused b
       {"use_bias a number", [](nn::Json& c) { c["layers"][0]["use_bias"] = 1; },
        "field 'use_bias' must be true or false, got 1"},
       {"learning_rate negative", [](nn::Json& c) { c["compile"]["optimizer"]["learning_rate"] = -1; },
-       "Adam: learning_rate must be a finite number >= 0, got -1"},
+       "Adam: learning_rate must be a number >= 0 that a float holds (below 3.4e38), got -1"},
       {"learning_rate a string", [](nn::Json& c) { c["compile"]["optimizer"]["learning_rate"] = "fast"; },
        "field 'learning_rate' must be a number, got \"fast\""},
       {"iterations negative", [](nn::Json& c) { c["compile"]["optimizer"]["iterations"] = -5; },
@@ -471,4 +471,16 @@ TEST_CASE("what a temporary loaded model hands out outlives it") {
   std::vector<std::string> names;
   for (const nn::LayerPtr& layer : nn::load_model(path).layers()) names.push_back(layer->name());
   CHECK(names == std::vector<std::string>{"dense", "dense_1"});
+}
+
+TEST_CASE("save refuses layer names that load_model could not find the weights by") {
+  ScratchFolder folder;
+  nn::Sequential model({nn::Dense(2, {.input_shape = {3}}), nn::Dense(1)});
+  model.layer(0).set_name("");
+  CHECK_THROWS_WITH_AS(model.save(folder.file("m.model")), doctest::Contains("a Dense layer has an empty name"), ad::Error);
+  model.layer(0).set_name("dense_1");
+  CHECK_THROWS_WITH_AS(model.save(folder.file("m.model")), doctest::Contains("two layers are named 'dense_1'"), ad::Error);
+  model.layer(0).set_name("first");
+  model.save(folder.file("m.model"));
+  CHECK(nn::load_model(folder.file("m.model")).layer(0).name() == "first");
 }
