@@ -1,6 +1,7 @@
 #include "tapegrad/nn/perceptron.h"
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace nn {
@@ -60,7 +61,7 @@ void shuffle(std::vector<int64_t>& order, ad::Rng& rng) {
 }  // namespace
 
 Perceptron::Perceptron(PerceptronOptions options) : options_(options) {
-  TG_CHECK(std::isfinite(static_cast<float>(options_.eta0)) && options_.eta0 > 0,  // the updates run in float
+  TG_CHECK(options_.eta0 > 0 && options_.eta0 <= std::numeric_limits<float>::max(),  // the updates run in float
            "Perceptron: eta0 must be a positive number that a float holds (below 3.4e38), got {}",
            options_.eta0);
   TG_CHECK(options_.max_iter >= 1, "Perceptron: max_iter must be at least 1, got {}", options_.max_iter);

@@ -1,13 +1,14 @@
 #include "tapegrad/nn/optimizers/adam.h"
 
 #include <cmath>
+#include <limits>
 
 #include "tapegrad/autodiff/threading.h"
 
 namespace nn {
 
 Adam::Adam(double lr, AdamOptions options) : options_(options) {
-  TG_CHECK(lr >= 0 && std::isfinite(static_cast<float>(lr)),  // the update runs in float
+  TG_CHECK(lr >= 0 && lr <= std::numeric_limits<float>::max(),  // the update runs in float (NaN fails too)
            "Adam: learning_rate must be a number >= 0 that a float holds (below 3.4e38), got {}", lr);
   TG_CHECK(options.beta_1 >= 0 && options.beta_1 < 1, "Adam: beta_1 must be in [0, 1), got {}", options.beta_1);
   TG_CHECK(options.beta_2 >= 0 && options.beta_2 < 1, "Adam: beta_2 must be in [0, 1), got {}", options.beta_2);

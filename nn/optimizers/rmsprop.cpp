@@ -1,13 +1,14 @@
 #include "tapegrad/nn/optimizers/rmsprop.h"
 
 #include <cmath>
+#include <limits>
 
 #include "tapegrad/autodiff/threading.h"
 
 namespace nn {
 
 RMSprop::RMSprop(double lr, RMSpropOptions options) : options_(options) {
-  TG_CHECK(lr >= 0 && std::isfinite(static_cast<float>(lr)),  // the update runs in float
+  TG_CHECK(lr >= 0 && lr <= std::numeric_limits<float>::max(),  // the update runs in float (NaN fails too)
            "RMSprop: learning_rate must be a number >= 0 that a float holds (below 3.4e38), got {}", lr);
   TG_CHECK(options.rho >= 0 && options.rho < 1, "RMSprop: rho must be in [0, 1), got {}", options.rho);
   TG_CHECK(options.momentum >= 0 && options.momentum <= 1, "RMSprop: momentum must be in [0, 1], got {}",

@@ -1,13 +1,14 @@
 #include "tapegrad/nn/optimizers/sgd.h"
 
 #include <cmath>
+#include <limits>
 
 #include "tapegrad/autodiff/threading.h"
 
 namespace nn {
 
 SGD::SGD(double lr, SGDOptions options) : options_(options) {
-  TG_CHECK(lr >= 0 && std::isfinite(static_cast<float>(lr)),  // the update runs in float
+  TG_CHECK(lr >= 0 && lr <= std::numeric_limits<float>::max(),  // the update runs in float (NaN fails too)
            "SGD: learning_rate must be a number >= 0 that a float holds (below 3.4e38), got {}", lr);
   TG_CHECK(options.momentum >= 0 && options.momentum <= 1, "SGD: momentum must be in [0, 1], got {}", options.momentum);
   learning_rate = lr;
