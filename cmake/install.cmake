@@ -84,7 +84,7 @@ endforeach()
 list(JOIN _pc_libs " " TAPEGRAD_PC_LIBS)
 # The prefix is found from the .pc file's own place, so that `cmake --install --prefix` anywhere
 # gives a correct file.
-file(RELATIVE_PATH TAPEGRAD_PC_PREFIX /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
+file(RELATIVE_PATH TAPEGRAD_PC_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)  # any prefix: only the relative path counts
 string(REGEX REPLACE "/$" "" TAPEGRAD_PC_PREFIX "${TAPEGRAD_PC_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/tapegrad.pc.in ${PROJECT_BINARY_DIR}/tapegrad.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/tapegrad.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
