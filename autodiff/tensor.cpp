@@ -165,7 +165,8 @@ Tensor Tensor::rows(int64_t begin, int64_t end) const {
   return t;
 }
 
-Tensor Tensor::reshape(Shape shape) const {
+Shape reshaped(Shape shape, const Shape& from) {
+  int64_t size = element_count(from, "reshape");
   int64_t inferred = -1, known = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
@@ -177,12 +178,17 @@ Tensor Tensor::reshape(Shape shape) const {
     }
   }
   if (inferred >= 0) {
-    TG_CHECK(known != 0 && size_ % known == 0, "reshape: cannot infer -1 in {} from shape {}", to_string(shape),
-             to_string(this->shape()));
-    shape[static_cast<size_t>(inferred)] = size_ / known;
+    TG_CHECK(known != 0 && size % known == 0, "reshape: cannot infer -1 in {} from shape {}", to_string(shape),
+             to_string(from));
+    shape[static_cast<size_t>(inferred)] = size / known;
   }
-  TG_CHECK(element_count(shape, "reshape") == size_, "reshape: shape {} has {} elements, tensor {} has {}",
-           to_string(shape), element_count(shape), to_string(this->shape()), size_);
+  TG_CHECK(element_count(shape, "reshape") == size, "reshape: shape {} has {} elements, tensor {} has {}",
+           to_string(shape), element_count(shape), to_string(from), size);
+  return shape;
+}
+
+Tensor Tensor::reshape(Shape shape) const {
+  shape = reshaped(std::move(shape), this->shape());
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;

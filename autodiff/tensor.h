@@ -31,6 +31,9 @@ using Shape = std::vector<int64_t>;
 std::string to_string(const Shape& shape);
 /// Number of elements; throws on a negative dimension or on overflow of int64.
 int64_t element_count(const Shape& shape, const char* who = "Tensor");
+/// `shape` with its -1 (at most one) resolved for the elements of `from`; throws ad::Error
+/// naming reshape when the element counts differ or a dimension is negative.
+Shape reshaped(Shape shape, const Shape& from);
 /// a + b for counts (elements, parameters, bytes); throws naming `who` on a negative count or on
 /// overflow of int64.
 int64_t add_counts(int64_t a, int64_t b, const char* who);

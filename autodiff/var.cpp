@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "tapegrad/autodiff/op.h"
 #include "tapegrad/autodiff/threading.h"
 
 namespace ad {
@@ -115,7 +116,9 @@ void Tape::backward_from(int64_t last) {
   for (int64_t i = last; i >= 0; --i) {
     const Node& node = nodes_[static_cast<size_t>(i)];
     if (node.output->grad.size() == 0 && node.output->value.size() != 0) continue;  // not on a path to the output
-    if (node.backward) node.backward(node);
+    std::vector<Var> grads = run_backward(node);
+    for (int k = 0; k < node.num_inputs && k < static_cast<int>(grads.size()); ++k)
+      if (grads[static_cast<size_t>(k)].defined()) accumulate_grad(node, k, std::move(grads[static_cast<size_t>(k)]));
   }
 }
 
@@ -124,75 +127,37 @@ void Tape::backward_from(int64_t last) {
 NoGrad::NoGrad() : previous_(gradients_enabled) { gradients_enabled = false; }
 NoGrad::~NoGrad() { gradients_enabled = previous_; }
 bool grad_enabled() { return gradients_enabled; }
+EnableGrad::EnableGrad() : previous_(gradients_enabled) { gradients_enabled = true; }
+EnableGrad::~EnableGrad() { gradients_enabled = previous_; }
 
-// ---- For op implementations ----
+// ---- For the registry ----
 
-bool should_record(std::initializer_list<const Var*> inputs) {
+bool should_record(std::span<const Var> inputs) {
   if (!active_tape || !gradients_enabled) return false;
-  return std::any_of(inputs.begin(), inputs.end(), [](const Var* v) { return v->requires_grad(); });
+  return std::any_of(inputs.begin(), inputs.end(), [](const Var& v) { return v.requires_grad(); });
 }
 
-Var make_result(Tensor value, Node node, std::initializer_list<const Var*> inputs) {
-  Var out(std::move(value), false);
-  if (!should_record(inputs)) return out;
-  out.ref()->requires_grad = true;
-  int i = 0;
-  for (const Var* v : inputs) node.inputs[static_cast<size_t>(i++)] = v->ref();
-  node.num_inputs = i;
-  node.output = out.ref();
-  if (!*node.name) node.name = op_name(node.op);
-  active_tape->record(std::move(node));
-  return out;
-}
+const char* Node::name() const { return op ? op->name : ""; }
 
-bool needs_grad(const Node& node, int i) {
-  const VarRef& in = node.inputs[static_cast<size_t>(i)];
-  return in && in->requires_grad;
-}
-
-namespace {
-
-VarState* gradient_target(const Node& node, int i, const Tensor& gradient) {
-  if (!needs_grad(node, i)) return nullptr;
-  VarState& in = *node.inputs[static_cast<size_t>(i)];
+void accumulate_grad(const Node& node, int i, Var contribution) {
+  const Tensor& gradient = contribution.value();
+  const VarRef& ref = node.inputs[static_cast<size_t>(i)];
+  if (!ref || !ref->requires_grad) return;
+  VarState& in = *ref;
   TG_CHECK(gradient.shape() == in.value.shape(), "{}: backward produced a gradient of shape {} for input {} of shape {}",
-           node.name, to_string(gradient.shape()), i, to_string(in.value.shape()));
-  return &in;
-}
-
-void add_into(Tensor& grad, const Tensor& gradient) {
-  float* g = grad.data();
+           node.name(), to_string(gradient.shape()), i, to_string(in.value.shape()));
+  if (in.grad.shape() != in.value.shape()) {
+    // The first contribution: taken over when nothing else holds it (the usual case), else copied.
+    // Only a fresh op result (no other handle on its Var or its storage) is safe to take.
+    bool fresh = contribution.ref().use_count() == 1 && gradient.sole_owner();
+    in.grad = fresh ? gradient : gradient.clone();
+    return;
+  }
+  float* g = in.grad.data();
   const float* d = gradient.data();
   parallel_range(gradient.size(), [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) g[k] += d[k];
   });
-}
-
-}  // namespace
-
-void accumulate_grad(const Node& node, int i, const Tensor& gradient) {
-  VarState* in = gradient_target(node, i, gradient);
-  if (!in) return;
-  if (in->grad.shape() != in->value.shape()) in->grad = gradient.clone();
-  else add_into(in->grad, gradient);
-}
-
-void accumulate_grad(const Node& node, int i, Tensor&& gradient) {
-  VarState* in = gradient_target(node, i, gradient);
-  if (!in) return;
-  if (in->grad.shape() == in->value.shape()) add_into(in->grad, gradient);
-  else if (gradient.sole_owner()) in->grad = std::move(gradient);
-  else in->grad = gradient.clone();
-}
-
-const char* op_name(Op op) {
-  static constexpr const char* names[] = {
-      "matmul", "add", "sub", "mul", "div", "neg", "exp", "log", "square", "sqrt", "abs", "relu", "sigmoid",
-      "tanh", "softplus", "heaviside", "sign", "softmax", "log_softmax", "sum", "mean", "reshape", "transpose",
-      "maximum", "minimum", "clip", "mse_loss", "mae_loss", "huber_loss", "binary_crossentropy",
-      "binary_crossentropy_logits", "categorical_crossentropy", "sparse_categorical_crossentropy",
-      "sparse_categorical_crossentropy_logits", "custom"};
-  return names[static_cast<size_t>(op)];
 }
 
 }  // namespace ad

@@ -12,15 +12,17 @@
 /// tape.clear();                                         // next step reuses the node storage
 /// @endcode
 ///
-/// The tape is a Wengert list: each op appends one Node (its kind, inputs, output, the tensors
-/// and attributes its backward needs, and the backward function). backward() walks the list in
+/// The tape is a Wengert list: each op appends one Node (its registry entry, attributes, inputs
+/// and output; op.h). backward() walks the list in
 /// reverse. Leaf gradients accumulate across backward calls (zero them with zero_grad());
 /// gradients of intermediate values are recomputed by every backward call.
 /// Without an active tape, or inside a NoGrad scope, ops compute values and record nothing.
 #pragma once
+#include <any>
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "tapegrad/autodiff/tensor.h"
@@ -101,32 +103,16 @@ Var param(Tensor value);
 /// A leaf that needs no gradient (inputs, targets).
 Var constant(Tensor value);
 
-/// Op kinds. The graph module reads them; Custom is for ops defined outside the library.
-enum class Op : uint8_t {
-  Matmul, Add, Sub, Mul, Div, Neg, Exp, Log, Square, Sqrt, Abs, Relu, Sigmoid, Tanh, Softplus,
-  Heaviside, Sign, Softmax, LogSoftmax, Sum, Mean, Reshape, Transpose, Maximum, Minimum, Clip,
-  MseLoss, MaeLoss, HuberLoss, BinaryCrossentropy, BinaryCrossentropyLogits, CategoricalCrossentropy,
-  SparseCategoricalCrossentropy, SparseCategoricalCrossentropyLogits, Custom,
-};
-/// The op's name in messages and graph dumps ("matmul", "add", ...).
-const char* op_name(Op op);
+struct OpDef;
 
-struct Node;
-/// Reads node.output->grad and adds each input's gradient with accumulate_grad().
-using BackwardFn = void (*)(const Node& node);
-
-/// One recorded op on the tape: enough to run its backward.
+/// One recorded op on the tape: enough to run its backward (op.h's run_backward()).
 struct Node {
-  Op op = Op::Custom;  ///< the op's kind
-  const char* name = "";          ///< op_name(op), or the custom op's name
-  std::array<VarRef, 3> inputs{};  ///< unused slots are null
-  int num_inputs = 0;  ///< the used slots of inputs
-  VarRef output;  ///< the op's result
-  std::array<Tensor, 2> saved{};  ///< what backward needs beyond inputs and output
-  std::array<double, 2> attrs{};  ///< scalar attributes (clip bounds, huber delta, ...)
-  int64_t axis = 0;               ///< axis attribute, where the op has one (-1: all)
-  bool keepdims = false;  ///< reductions: the reduced axis kept with size 1
-  BackwardFn backward = nullptr;  ///< adds this node's contribution to its inputs' gradients
+  const OpDef* op = nullptr;       ///< the registry entry (op.h)
+  std::any attrs;                  ///< the op's attributes, as its OpDef expects them
+  std::array<VarRef, 4> inputs{};  ///< unused slots are null
+  int num_inputs = 0;              ///< the used slots of inputs
+  VarRef output;                   ///< the op's result
+  const char* name() const;        ///< the op's name
 };
 
 /// The Wengert list of one computation: ops append nodes while this tape is the thread's
@@ -171,22 +157,28 @@ class NoGrad {
  private:
   bool previous_;
 };
+/// While alive, ops on this thread record again inside a NoGrad scope (graph differentiation
+/// traces backward rules with it).
+class EnableGrad {
+ public:
+  EnableGrad();
+  ~EnableGrad();
+  EnableGrad(const EnableGrad&) = delete;
+  EnableGrad& operator=(const EnableGrad&) = delete;
+
+ private:
+  bool previous_;
+};
+
 /// Whether ops record: a tape is active and no NoGrad scope is open on this thread.
 bool grad_enabled();
 
-// ---- For op implementations (the library's and users' custom ops) ----
-
+// ---- For the registry (op.h) ----
 /// True when an op with these inputs must be recorded: a tape is active, gradients are
 /// enabled and at least one input requires a gradient.
-bool should_record(std::initializer_list<const Var*> inputs);
-/// Makes the output Var of an op; records `node` (inputs and output filled in here) when
-/// should_record() says so.
-Var make_result(Tensor value, Node node, std::initializer_list<const Var*> inputs);
-/// Adds `gradient` to input i's gradient when that input requires one.
-void accumulate_grad(const Node& node, int i, const Tensor& gradient);
-/// The same, taking over `gradient`'s storage instead of copying it when nothing else uses it.
-void accumulate_grad(const Node& node, int i, Tensor&& gradient);
-/// True when input i of the node wants a gradient.
-bool needs_grad(const Node& node, int i);
+bool should_record(std::span<const Var> inputs);
+/// Adds `contribution`'s value to the gradient of input i of the node when that input
+/// requires one; throws ad::Error naming the op when its shape is not the input's.
+void accumulate_grad(const Node& node, int i, Var contribution);
 
 }  // namespace ad

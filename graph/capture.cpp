@@ -1,5 +1,5 @@
-// Graph::from: reads the tape's nodes that lead to the loss and turns each into a graph node,
-// then appends the backward and the parameter updates (differentiate.cpp).
+// Graph::from: reads the tape's nodes that lead to the loss and turns each into a graph node of
+// the same registry entry, then appends the backward and the parameter updates (differentiate.cpp).
 #include <fmt/format.h>
 
 #include <unordered_map>
@@ -10,22 +10,6 @@
 namespace graph {
 
 namespace {
-
-bool is_row_broadcast(const Shape& full, const Shape& b) {
-  if (full.empty() || b.empty() || b.size() > full.size() || b.back() != full.back()) return false;
-  for (size_t i = 0; i + 1 < b.size(); ++i)
-    if (b[i] != 1) return false;
-  return true;
-}
-
-// The broadcasts the executor's binary kernel handles: equal shapes, a one-element operand,
-// or a row (bias) repeated over the other operand's rows.
-bool supported_broadcast(const Shape& out, const Shape& a, const Shape& b) {
-  auto fits = [&](const Shape& s) {
-    return s == out || ad::element_count(s) == 1 || is_row_broadcast(out, s);
-  };
-  return (a == out && fits(b)) || (b == out && fits(a));
-}
 
 class Capture {
  public:
@@ -62,7 +46,7 @@ class Capture {
                ad::to_string(r.value.shape()));
       g_.loss = out;
       const Node& last = g_.nodes[static_cast<size_t>(g_.values[static_cast<size_t>(out)].producer)];
-      if (last.kind >= Kind::MseLoss && last.kind <= Kind::SparseCategoricalCrossentropy) g_.prediction = last.inputs[0];
+      if (last.op->is_loss) g_.prediction = last.inputs[0];
       g_.update = options_.update;
       append_backward(g_);
       append_updates(g_);
@@ -107,61 +91,14 @@ class Capture {
     return id;
   }
 
+  // The tape's node as a graph node: the same registry entry and attributes.
   void capture(const ad::Node& t) {
-    std::vector<int> in;
-    for (int k = 0; k < t.num_inputs; ++k) in.push_back(input_value(t.inputs[static_cast<size_t>(k)]));
-    const Shape& out_shape = t.output->value.shape();
-    auto shape_of = [&](int k) -> const Shape& { return g_.values[static_cast<size_t>(in[static_cast<size_t>(k)])].shape; };
     Node n;
-    n.inputs = in;
-    switch (t.op) {
-      case ad::Op::Matmul: n.kind = Kind::MatMul; break;
-      case ad::Op::Add:
-      case ad::Op::Sub:
-      case ad::Op::Mul:
-        n.kind = t.op == ad::Op::Add ? Kind::Add : (t.op == ad::Op::Sub ? Kind::Sub : Kind::Mul);
-        TG_CHECK(supported_broadcast(out_shape, shape_of(0), shape_of(1)),
-                 "Graph::from: {} of {} and {} broadcasts in a way the compiled graph does not support", t.name,
-                 ad::to_string(shape_of(0)), ad::to_string(shape_of(1)));
-        break;
-      case ad::Op::Neg: n.kind = Kind::Neg; break;
-      case ad::Op::Relu: n.kind = Kind::Relu; break;
-      case ad::Op::Sigmoid: n.kind = Kind::Sigmoid; break;
-      case ad::Op::Tanh: n.kind = Kind::Tanh; break;
-      case ad::Op::Softmax: n.kind = Kind::Softmax; break;
-      case ad::Op::LogSoftmax: n.kind = Kind::LogSoftmax; break;
-      case ad::Op::Reshape: n.kind = Kind::Reshape; break;
-      case ad::Op::Sum:
-      case ad::Op::Mean:
-        TG_CHECK(t.axis == -1, "Graph::from: {} along axis {} is not supported by the compiled graph (only over all elements)",
-                 t.name, t.axis);
-        n.kind = t.op == ad::Op::Sum ? Kind::SumAll : Kind::MeanAll;
-        break;
-      case ad::Op::MseLoss: n.kind = Kind::MseLoss; break;
-      case ad::Op::BinaryCrossentropy:
-      case ad::Op::BinaryCrossentropyLogits:
-        n.kind = Kind::BinaryCrossentropy;
-        n.from_logits = t.op == ad::Op::BinaryCrossentropyLogits;
-        break;
-      case ad::Op::CategoricalCrossentropy:
-        n.kind = Kind::CategoricalCrossentropy;
-        n.from_logits = t.attrs[0] != 0;
-        break;
-      case ad::Op::SparseCategoricalCrossentropy:
-      case ad::Op::SparseCategoricalCrossentropyLogits:
-        n.kind = Kind::SparseCategoricalCrossentropy;
-        n.from_logits = t.op == ad::Op::SparseCategoricalCrossentropyLogits;
-        break;
-      default:
-        ad::fail("Graph::from: op '{}' (output {}) is not supported by the compiled graph", t.name,
-                 ad::to_string(out_shape));
-    }
-    // The losses keep their target among the saved tensors, not the inputs.
-    if (n.kind >= Kind::MseLoss && n.kind <= Kind::SparseCategoricalCrossentropy)
-      n.inputs.push_back(leaf_tensor(t.saved[0], fmt::format("target{}", g_.values.size())));
-    int out = g_.add_value(out_shape, Role::Temporary, fmt::format("{}{}", kind_name(n.kind), g_.nodes.size()));
+    n.op = t.op;
+    n.attrs = t.attrs;
+    for (int k = 0; k < t.num_inputs; ++k) n.inputs.push_back(input_value(t.inputs[static_cast<size_t>(k)]));
+    int out = g_.add_value(t.output->value.shape(), Role::Temporary, fmt::format("{}{}", t.name(), g_.nodes.size()));
     n.outputs = {out};
-    n.loss = n.kind;
     g_.add_node(std::move(n));
     by_state_[t.output.get()] = out;
   }

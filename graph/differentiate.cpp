@@ -1,9 +1,15 @@
-// The backward of each forward kind, as graph nodes. Where a value feeds several nodes, its
-// gradient is the sum (add_n) of their contributions, made once all of them exist: nodes are
-// visited in reverse, so every consumer of a value comes before its producer.
+// The backward of each forward node, as graph nodes: the op's own backward rule (the registry's,
+// the same code the eager tape runs) is traced on placeholder values, and the ops it applies
+// become nodes. Where a value feeds several nodes, its gradient is the sum (add_n) of their
+// contributions, made once all of them exist: nodes are visited in reverse, so every consumer
+// of a value comes before its producer.
 #include "tapegrad/graph/differentiate.h"
 
 #include <fmt/format.h>
+
+#include <unordered_map>
+
+#include "tapegrad/autodiff/op_defs.h"
 
 namespace graph {
 
@@ -22,112 +28,102 @@ class Differentiator {
       for (int in : n.inputs) any = any || needs_[static_cast<size_t>(in)];
       for (int out : n.outputs) needs_[static_cast<size_t>(out)] = any;
     }
-    Node seed;
-    seed.kind = Kind::FillScalar;
-    seed.value = 1.f;
-    seed.outputs = {temporary(g_.values[static_cast<size_t>(g_.loss)].shape, "dloss")};
-    add(g_.loss, g_.add_node(std::move(seed)));
+    // The seed: dloss/dloss = 1.
+    int seed = g_.add_value(g_.values[static_cast<size_t>(g_.loss)].shape, Role::Constant, "dloss");
+    g_.values[static_cast<size_t>(seed)].data = Tensor::ones(g_.values[static_cast<size_t>(g_.loss)].shape);
+    grow();
+    parts_[static_cast<size_t>(g_.loss)].push_back(seed);
     for (size_t i = forward; i-- > 0;) backward_of(static_cast<int>(i));
     for (int p : g_.parameters) g_.gradients.push_back(total(p, -1));
   }
 
  private:
-  int temporary(const Shape& shape, std::string name) {
-    int id = g_.add_value(shape, Role::Temporary, std::move(name));
-    parts_.emplace_back();
-    needs_.push_back(false);
-    return id;
-  }
-
-  // Records the output of node `node` as a contribution to value's gradient.
-  void add(int value, int node) { parts_[static_cast<size_t>(value)].push_back(g_.nodes[static_cast<size_t>(node)].outputs[0]); }
-  void add_value(int value, int grad) { parts_[static_cast<size_t>(value)].push_back(grad); }
-
-  int emit(Kind kind, std::vector<int> inputs, const Shape& shape, int origin, Node node = {}) {
-    node.kind = kind;
-    node.inputs = std::move(inputs);
-    node.origin = origin;
-    int out = temporary(shape, fmt::format("d{}", g_.values.size()));
-    node.outputs = {out};
-    g_.add_node(std::move(node));
-    return out;
+  void grow() {
+    parts_.resize(g_.values.size());
+    needs_.resize(g_.values.size(), false);
   }
 
   const Shape& shape(int value) const { return g_.values[static_cast<size_t>(value)].shape; }
 
-  // The gradient of a broadcast operand: summed back to its own shape.
-  int sum_to(int grad, int operand, int origin) {
-    const Shape& s = shape(operand);
-    if (s == shape(grad)) return grad;
-    if (ad::element_count(s) == 1) return emit(Kind::SumAll, {grad}, s, origin);
-    return emit(Kind::ColumnSum, {grad}, s, origin);
-  }
-
   int total(int value, int origin) {
-    auto& p = parts_[static_cast<size_t>(value)];
+    auto p = parts_[static_cast<size_t>(value)];
     if (p.empty()) return -1;
     if (p.size() == 1) return p[0];
-    return emit(Kind::AddN, p, shape(value), origin);
+    int out = g_.add_value(shape(value), Role::Temporary, fmt::format("d{}", g_.values.size()));
+    Node n;
+    n.op = &ad::defs::add_n;
+    n.inputs = p;
+    n.outputs = {out};
+    n.origin = origin;
+    g_.add_node(std::move(n));
+    grow();
+    return out;
   }
 
+  // Traces node i's backward rule: the ops it applies on placeholders of its inputs, output and
+  // output gradient are recorded on a tape of their own, then copied in as nodes.
   void backward_of(int i) {
-    Node n = g_.nodes[static_cast<size_t>(i)];  // a copy: emit() grows the node list
+    Node n = g_.nodes[static_cast<size_t>(i)];  // a copy: the node list grows
     int grad = total(n.outputs[0], i);
     if (grad < 0) return;
-    auto needs = [&](size_t k) { return k < n.inputs.size() && needs_[static_cast<size_t>(n.inputs[k])]; };
-    int a = n.inputs[0], b = n.inputs.size() > 1 ? n.inputs[1] : -1, y = n.outputs[0];
-    switch (n.kind) {
-      case Kind::MatMul: {
-        if (needs(0)) {
-          Node m;
-          m.trans_b = true;
-          add_value(a, emit(Kind::MatMul, {grad, b}, shape(a), i, m));
-        }
-        if (needs(1)) {
-          Node m;
-          m.trans_a = true;
-          add_value(b, emit(Kind::MatMul, {a, grad}, shape(b), i, m));
-        }
-        break;
-      }
-      case Kind::Add:
-        if (needs(0)) add_value(a, sum_to(grad, a, i));
-        if (needs(1)) add_value(b, sum_to(grad, b, i));
-        break;
-      case Kind::Sub:
-        if (needs(0)) add_value(a, sum_to(grad, a, i));
-        if (needs(1)) add_value(b, sum_to(emit(Kind::Neg, {grad}, shape(grad), i), b, i));
-        break;
-      case Kind::Mul:
-        if (needs(0)) add_value(a, sum_to(emit(Kind::Mul, {grad, b}, shape(grad), i), a, i));
-        if (needs(1)) add_value(b, sum_to(emit(Kind::Mul, {grad, a}, shape(grad), i), b, i));
-        break;
-      case Kind::Neg: add_value(a, emit(Kind::Neg, {grad}, shape(a), i)); break;
-      case Kind::Relu: add_value(a, emit(Kind::ReluGrad, {y, grad}, shape(a), i)); break;
-      case Kind::Sigmoid: add_value(a, emit(Kind::SigmoidGrad, {y, grad}, shape(a), i)); break;
-      case Kind::Tanh: add_value(a, emit(Kind::TanhGrad, {y, grad}, shape(a), i)); break;
-      case Kind::Softmax: add_value(a, emit(Kind::SoftmaxGrad, {y, grad}, shape(a), i)); break;
-      case Kind::LogSoftmax: add_value(a, emit(Kind::LogSoftmaxGrad, {y, grad}, shape(a), i)); break;
-      case Kind::Reshape: add_value(a, emit(Kind::Reshape, {grad}, shape(a), i)); break;
-      case Kind::SumAll:
-      case Kind::MeanAll: {
-        Node m;
-        m.value = n.kind == Kind::SumAll ? 1.f : 1.f / static_cast<float>(ad::element_count(shape(a)));
-        add_value(a, emit(Kind::BroadcastScalar, {grad}, shape(a), i, m));
-        break;
-      }
-      case Kind::MseLoss:
-      case Kind::BinaryCrossentropy:
-      case Kind::CategoricalCrossentropy:
-      case Kind::SparseCategoricalCrossentropy: {
-        Node m;
-        m.loss = n.kind;
-        m.from_logits = n.from_logits;
-        add_value(a, emit(Kind::LossGrad, {a, b, grad}, shape(a), i, m));
-        break;
-      }
-      default: ad::fail("append_backward: no backward for {} (node {})", kind_name(n.kind), i);
+    const ad::OpDef& op = *n.op;
+    std::vector<bool> needs(n.inputs.size());
+    bool any = false;
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      needs[k] = needs_[static_cast<size_t>(n.inputs[k])] && !(op.data_inputs >> k & 1u);
+      any = any || needs[k];
     }
+    if (!any) return;
+    TG_CHECK(op.backward, "Graph::from: {} (node {}) has no gradient, but a parameter's gradient passes through it",
+             op.name, i);
+    std::unordered_map<const ad::VarState*, int> ids;
+    auto placeholder = [&](int value) {
+      ad::Var v(Tensor::empty(shape(value)), true);
+      ids[v.ref().get()] = value;
+      return v;
+    };
+    std::vector<ad::Var> inputs;
+    for (int in : n.inputs) inputs.push_back(placeholder(in));
+    ad::Var output = placeholder(n.outputs[0]), dy = placeholder(grad);
+    std::vector<ad::Var> grads;
+    ad::Tape tape;
+    {
+      ad::EnableGrad recording;
+      ad::ShapeOnly no_kernels;
+      std::unique_ptr<bool[]> flags(new bool[needs.size()]);
+      for (size_t k = 0; k < needs.size(); ++k) flags[k] = needs[k];
+      grads = op.backward({inputs, output, dy, n.attrs, std::span<const bool>(flags.get(), needs.size())});
+    }
+    for (const ad::Node& t : tape.nodes()) {
+      Node m;
+      m.op = t.op;
+      m.attrs = t.attrs;
+      m.origin = i;
+      for (int k = 0; k < t.num_inputs; ++k) m.inputs.push_back(value_of(ids, t.inputs[static_cast<size_t>(k)]));
+      int out = g_.add_value(t.output->value.shape(), Role::Temporary, fmt::format("d{}", g_.values.size()));
+      grow();
+      ids[t.output.get()] = out;
+      m.outputs = {out};
+      g_.add_node(std::move(m));
+    }
+    for (size_t k = 0; k < n.inputs.size() && k < grads.size(); ++k) {
+      if (!needs[k] || !grads[k].defined()) continue;
+      TG_CHECK(grads[k].shape() == shape(n.inputs[k]), "{}: backward gave a gradient of shape {} for input {} of shape {}",
+               op.name, ad::to_string(grads[k].shape()), k, ad::to_string(shape(n.inputs[k])));
+      parts_[static_cast<size_t>(n.inputs[k])].push_back(value_of(ids, grads[k].ref()));
+    }
+  }
+
+  // The graph value of a Var the rule used: a placeholder, a traced op's output, or a constant
+  // the rule made (a scalar factor), copied into the graph.
+  int value_of(std::unordered_map<const ad::VarState*, int>& ids, const ad::VarRef& ref) {
+    auto it = ids.find(ref.get());
+    if (it != ids.end()) return it->second;
+    int id = g_.add_value(ref->value.shape(), Role::Constant, fmt::format("c{}", g_.values.size()));
+    g_.values[static_cast<size_t>(id)].data = ref->value.clone();
+    grow();
+    ids[ref.get()] = id;
+    return id;
   }
 
   Graph& g_;
@@ -157,13 +153,10 @@ void append_updates(Graph& g) {
     int grad = g.gradients[i];
     if (rule.kind == UpdateKind::None || grad < 0) continue;
     Node n;
+    n.op = ops::update_op(rule);
+    n.attrs = rule;
     n.inputs = {p, grad};
     n.outputs = {p};
-    if (rule.kind == UpdateKind::SGD) {
-      n.kind = rule.momentum != 0.f ? Kind::MomentumUpdate : Kind::SgdUpdate;
-    } else {
-      n.kind = Kind::AdamUpdate;
-    }
     for (int s : g.slots[i]) {
       n.inputs.push_back(s);
       n.outputs.push_back(s);

@@ -3,6 +3,7 @@
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -24,15 +25,12 @@ std::unique_ptr<T[], void (*)(void*)> aligned_array(int64_t bytes) {
   return {static_cast<T*>(std::aligned_alloc(64, rounded)), &std::free};
 }
 
-ad::kernels::MatmulSpec spec_of(const Graph& g, const Node& n) {
-  const Shape& a = g.values[static_cast<size_t>(n.inputs[0])].shape;
-  const Shape& c = g.values[static_cast<size_t>(n.outputs[0])].shape;
-  TG_CHECK(a.size() == 2 && c.size() == 2, "Executor: {} needs 2-D operands, got {} -> {}", kind_name(n.kind),
-           ad::to_string(a), ad::to_string(c));
-  return {.m = c[0], .k = n.trans_a ? a[0] : a[1], .n = c[1], .trans_a = n.trans_a, .trans_b = n.trans_b,
-          .bias = n.kind == Kind::FusedDense, .activation = n.activation, .scale = n.scale,
-          .accumulate = n.accumulate};
+std::optional<ad::kernels::MatmulSpec> spec_of(const Graph& g, const Node& n) {
+  return gemm_spec(*n.op, n.attrs, g.values[static_cast<size_t>(n.inputs[0])].shape,
+                   g.values[static_cast<size_t>(n.outputs[0])].shape);
 }
+
+constexpr size_t kStackViews = 8;
 
 }  // namespace
 
@@ -63,8 +61,12 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
   scratch_offsets_.assign(count, 0);
   for (size_t i = 0; i < count; ++i) {
     const Node& n = graph_.nodes[i];
-    if (n.kind != Kind::MatMul && n.kind != Kind::FusedDense) continue;
-    gemms_[i].emplace(spec_of(graph_, n));
+    auto spec = spec_of(graph_, n);
+    if (!spec) {
+      TG_CHECK(n.op->forward, "Executor: node {} ({}) has no kernel", i, n.name());
+      continue;
+    }
+    gemms_[i].emplace(*spec);
     // One scratchpad per GEMM node: any two of them may run at once.
     scratch_offsets_[i] = scratch_bytes_;
     scratch_bytes_ += static_cast<int64_t>((gemms_[i]->scratchpad_bytes() + 63) / 64 * 64);
@@ -142,14 +144,15 @@ void Executor::execute_node(int i, const RunContext& context) {
   if (writes_leaf_[static_cast<size_t>(i)] && skip_updates_.load(std::memory_order_relaxed)) return;
   auto& gemm = gemms_[static_cast<size_t>(i)];
   if (!gemm) {
-    run_node(graph_, n, pointers_, context);
+    run_kernel(n, context);
     if (i == loss_node_ && !std::isfinite(pointers_[static_cast<size_t>(graph_.loss)][0]))
       skip_updates_.store(true, std::memory_order_relaxed);
     return;
   }
   auto ptr = [&](int v) { return pointers_[static_cast<size_t>(v)]; };
-  float scale = n.times_learning_rate ? n.scale * context.learning_rate : n.scale;
-  const float* bias = n.kind == Kind::FusedDense ? ptr(n.inputs[2]) : nullptr;
+  const ad::kernels::MatmulSpec& spec = gemm->spec();
+  float scale = spec.accumulate ? spec.scale * context.learning_rate : spec.scale;  // folded SGD: -lr
+  const float* bias = spec.bias ? ptr(n.inputs[2]) : nullptr;
   void* scratch = scratch_.get() + scratch_offsets_[static_cast<size_t>(i)];
   auto gemm_call = [&] { gemm->run(ptr(n.inputs[0]), ptr(n.inputs[1]), ptr(n.outputs[0]), bias, scratch, scale); };
   if (concurrent_) {
@@ -159,6 +162,32 @@ void Executor::execute_node(int i, const RunContext& context) {
   } else {
     gemm_call();
   }
+}
+
+// Any registered op: its kernel on Views of the planned buffers.
+void Executor::run_kernel(const Node& n, const RunContext& context) {
+  auto view = [&](int v) {
+    const Value& val = graph_.values[static_cast<size_t>(v)];
+    return ad::View{pointers_[static_cast<size_t>(v)], &val.shape, val.size()};
+  };
+  std::array<ad::View, kStackViews> in_stack, out_stack;
+  std::vector<ad::View> in_heap, out_heap;
+  std::span<ad::View> in, out;
+  if (n.inputs.size() <= kStackViews) {
+    in = std::span(in_stack.data(), n.inputs.size());
+  } else {
+    in_heap.resize(n.inputs.size());
+    in = in_heap;
+  }
+  if (n.outputs.size() <= kStackViews) {
+    out = std::span(out_stack.data(), n.outputs.size());
+  } else {
+    out_heap.resize(n.outputs.size());
+    out = out_heap;
+  }
+  for (size_t k = 0; k < n.inputs.size(); ++k) in[k] = view(n.inputs[k]);
+  for (size_t k = 0; k < n.outputs.size(); ++k) out[k] = view(n.outputs[k]);
+  n.op->forward({in, out, n.attrs, context});
 }
 
 void Executor::run_serial(const RunContext& context) {

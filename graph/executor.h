@@ -24,10 +24,14 @@
 #include <vector>
 
 #include "tapegrad/autodiff/kernels/matmul_plan.h"
-#include "tapegrad/graph/node_kernels.h"
+#include "tapegrad/graph/graph.h"
 #include "tapegrad/graph/plan_buffers.h"
 
 namespace graph {
+
+/// What changes between runs of the same graph without recompiling it: the learning rate
+/// (a schedule may change it per step) and Adam's step count.
+using RunContext = ad::KernelContext;
 
 /// How run() orders nodes: Serial (one after another), Parallel (independent nodes as
 /// concurrent TBB tasks), or Auto (time both over the first runs, keep the faster).
@@ -48,7 +52,7 @@ int64_t arena_allocation_count();
 class Executor {
  public:
   /// Takes the graph over, orders its in-place writes, plans its buffers and creates its GEMMs
-  /// (the costly part: once per graph). Throws ad::Error for a node the executor cannot run.
+  /// (the costly part: once per graph). Throws ad::Error for a node without a kernel.
   explicit Executor(Graph graph, ExecutorOptions options = {});
   ~Executor();
   Executor(const Executor&) = delete;
@@ -98,6 +102,7 @@ class Executor {
   void allocate();
   void execute(int node, const RunContext& context);  ///< with the profile's clock when asked
   void execute_node(int node, const RunContext& context);
+  void run_kernel(const Node& node, const RunContext& context);
   void run_serial(const RunContext& context);
   void run_parallel(const RunContext& context);
   struct Chain;

@@ -4,6 +4,7 @@
 // the old W: the executor orders every reader of W before the write (schedule.h).
 #include <fmt/format.h>
 
+#include "tapegrad/autodiff/op_defs.h"
 #include "tapegrad/graph/passes.h"
 
 namespace graph {
@@ -24,7 +25,7 @@ void fold_sgd(Graph& g) {
     auto users = g.consumers();
     int update = -1;
     for (int u : users[static_cast<size_t>(grad)])
-      if (g.nodes[static_cast<size_t>(u)].kind == Kind::SgdUpdate) update = u;
+      if (g.nodes[static_cast<size_t>(u)].is(ops::sgd_update)) update = u;
     int producer = g.values[static_cast<size_t>(grad)].producer;
     if (update < 0 || producer < 0 || users[static_cast<size_t>(grad)].size() != 1) {
       g.note(pass, fmt::format("{}: left alone, its gradient is read by {} nodes", name, users[static_cast<size_t>(grad)].size()));
@@ -39,21 +40,22 @@ void fold_sgd(Graph& g) {
       continue;
     }
     Node& n = g.nodes[static_cast<size_t>(producer)];
-    if (n.kind == Kind::MatMul && !n.accumulate && n.scale == 1.f) {
+    if (n.is(ad::defs::matmul)) {
+      const auto& m = ad::attrs_as<ad::MatmulAttrs>(n.attrs, "matmul");
+      n.op = &ops::matmul_sgd_update;
+      n.attrs = MatmulUpdateAttrs{.trans_a = m.trans_a, .trans_b = m.trans_b};
       n.outputs = {p};
-      n.accumulate = true;
-      n.scale = -1.f;
-      n.times_learning_rate = true;
       g.note(pass, fmt::format("{}: matmul#{} writes {} += -lr * op(a)·op(b) in place, no gradient buffer", name,
                                producer, ad::to_string(g.values[static_cast<size_t>(p)].shape)));
-    } else if (n.kind == Kind::ActivationBiasGrad && n.outputs.back() == grad) {
+    } else if (n.is(ops::activation_bias_grad) && n.outputs.back() == grad) {
       n.outputs.back() = p;
-      n.update_scale = -1.f;
-      n.times_learning_rate = true;
+      auto a = ad::attrs_as<ActivationBiasGradAttrs>(n.attrs, "activation_bias_grad");
+      a.update_bias = true;
+      n.attrs = a;
       g.note(pass, fmt::format("{}: activation_bias_grad#{} adds -lr * column sums into it", name, producer));
     } else {
       g.note(pass, fmt::format("{}: left alone, its gradient comes from {} (only GEMMs and fused bias reductions fold)",
-                               name, kind_name(n.kind)));
+                               name, n.name()));
       continue;
     }
     g.nodes[static_cast<size_t>(update)].removed = true;
@@ -63,13 +65,6 @@ void fold_sgd(Graph& g) {
   }
   g.note(pass, fmt::format("{} of {} parameter update(s) folded", folded, g.parameters.size()));
   g.compact();  // drops what the pass removed and renews the producers
-}
-
-void optimize(Graph& g, OptimizeOptions options) {
-  if (options.fuse_softmax_crossentropy) fuse_softmax_crossentropy(g);
-  if (options.fuse_dense) fuse_dense(g);
-  if (options.fold_sgd) fold_sgd(g);
-  remove_dead_nodes(g);
 }
 
 }  // namespace graph

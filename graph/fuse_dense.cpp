@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "tapegrad/autodiff/op_defs.h"
 #include "tapegrad/graph/passes.h"
 
 namespace graph {
@@ -13,17 +14,21 @@ namespace {
 
 using ad::kernels::Activation;
 
-std::optional<Activation> activation_of(Kind k) {
-  switch (k) {
-    case Kind::Relu: return Activation::Relu;
-    case Kind::Sigmoid: return Activation::Sigmoid;
-    case Kind::Tanh: return Activation::Tanh;
-    default: return std::nullopt;
-  }
+std::optional<Activation> activation_of(const Node& n) {
+  if (n.is(ad::defs::relu)) return Activation::Relu;
+  if (n.is(ad::defs::sigmoid)) return Activation::Sigmoid;
+  if (n.is(ad::defs::tanh)) return Activation::Tanh;
+  return std::nullopt;
 }
 
-Kind gradient_of(Activation a) {
-  return a == Activation::Relu ? Kind::ReluGrad : (a == Activation::Sigmoid ? Kind::SigmoidGrad : Kind::TanhGrad);
+const ad::OpDef& gradient_of(Activation a) {
+  return a == Activation::Relu ? ad::defs::relu_grad : (a == Activation::Sigmoid ? ad::defs::sigmoid_grad : ad::defs::tanh_grad);
+}
+
+bool plain_matmul(const Node& n) {
+  if (!n.is(ad::defs::matmul)) return false;
+  const auto& m = ad::attrs_as<ad::MatmulAttrs>(n.attrs, "matmul");
+  return !m.trans_a && !m.trans_b;
 }
 
 // The only live node reading `value`, or -1.
@@ -33,7 +38,7 @@ int sole_consumer(const std::vector<std::vector<int>>& users, int value) {
 }
 
 std::string label(const Graph& g, int node) {
-  return fmt::format("{}#{}", kind_name(g.nodes[static_cast<size_t>(node)].kind), node);
+  return fmt::format("{}#{}", g.nodes[static_cast<size_t>(node)].name(), node);
 }
 
 }  // namespace
@@ -43,17 +48,17 @@ void fuse_dense(Graph& g) {
   int count = 0;
   for (size_t mi = 0; mi < g.nodes.size(); ++mi) {
     Node& m = g.nodes[mi];
-    if (m.removed || m.kind != Kind::MatMul || m.origin >= 0) continue;
+    if (m.removed || !m.is(ad::defs::matmul) || m.origin >= 0) continue;
     auto users = g.consumers();
     int mm = static_cast<int>(mi);
     int z1 = m.outputs[0];
     const Shape& zs = g.values[static_cast<size_t>(z1)].shape;
-    if (m.trans_a || m.trans_b || m.accumulate || m.scale != 1.f) {
-      g.note(pass, fmt::format("{} left alone: transposed, scaled or accumulating", label(g, mm)));
+    if (!plain_matmul(m)) {
+      g.note(pass, fmt::format("{} left alone: an operand is transposed", label(g, mm)));
       continue;
     }
     int ai = sole_consumer(users, z1);
-    if (ai < 0 || g.nodes[static_cast<size_t>(ai)].kind != Kind::Add) {
+    if (ai < 0 || !g.nodes[static_cast<size_t>(ai)].is(ad::defs::add)) {
       g.note(pass, fmt::format("{} {} left alone: its output feeds {} node(s), not one bias add", label(g, mm),
                                ad::to_string(zs), users[static_cast<size_t>(z1)].size()));
       continue;
@@ -73,41 +78,41 @@ void fuse_dense(Graph& g) {
     Activation activation = Activation::None;
     std::string why_no_activation;
     int ri = sole_consumer(users, z2);
-    if (ri >= 0 && activation_of(g.nodes[static_cast<size_t>(ri)].kind)) {
-      activation = *activation_of(g.nodes[static_cast<size_t>(ri)].kind);
+    if (ri >= 0 && activation_of(g.nodes[static_cast<size_t>(ri)])) {
+      activation = *activation_of(g.nodes[static_cast<size_t>(ri)]);
       last = ri;
     } else if (users[static_cast<size_t>(z2)].size() > 1) {
       why_no_activation = fmt::format("; the pre-activation value feeds {} nodes, so no activation was fused",
                                       users[static_cast<size_t>(z2)].size());
     } else if (ri >= 0) {
       why_no_activation = fmt::format("; the next node ({}) is not relu, sigmoid or tanh",
-                                      kind_name(g.nodes[static_cast<size_t>(ri)].kind));
+                                      g.nodes[static_cast<size_t>(ri)].name());
     }
     int y = g.nodes[static_cast<size_t>(last)].outputs[0];
     // Backward first: find the pieces before the forward nodes change.
     int act_grad = activation == Activation::None ? -1 : g.backward_node(last, gradient_of(activation));
-    int bias_sum = g.backward_node(ai, Kind::ColumnSum);
+    int bias_sum = g.backward_node(ai, ad::defs::sum_to);
     std::string backward_note;
     if (bias_sum >= 0) {
       Node& cs = g.nodes[static_cast<size_t>(bias_sum)];
       int dz = cs.inputs[0];
       if (activation == Activation::None || (act_grad >= 0 && g.nodes[static_cast<size_t>(act_grad)].outputs[0] == dz)) {
         Node fusedb;
-        fusedb.kind = Kind::ActivationBiasGrad;
-        fusedb.activation = activation;
+        fusedb.op = &ops::activation_bias_grad;
+        fusedb.attrs = ActivationBiasGradAttrs{.activation = activation};
         fusedb.origin = last;
         if (activation == Activation::None) {
           fusedb.inputs = {dz};
           fusedb.outputs = {cs.outputs[0]};
           cs = fusedb;
-          backward_note = "; backward: column_sum -> activation_bias_grad (dz read in place)";
+          backward_note = "; backward: sum_to -> activation_bias_grad (dz read in place)";
         } else {
           Node& ag = g.nodes[static_cast<size_t>(act_grad)];
           fusedb.inputs = ag.inputs;  // (y, dy)
           fusedb.outputs = {dz, cs.outputs[0]};
           ag = fusedb;
           cs.removed = true;
-          backward_note = fmt::format("; backward: {} + column_sum -> activation_bias_grad", kind_name(gradient_of(activation)));
+          backward_note = fmt::format("; backward: {} + sum_to -> activation_bias_grad", gradient_of(activation).name);
         }
       } else {
         backward_note = "; backward left unfused: the activation gradient does not feed the bias reduction";
@@ -116,12 +121,12 @@ void fuse_dense(Graph& g) {
       backward_note = "; no bias gradient is needed, backward left as is";
     }
     std::string activation_part =
-        activation == Activation::None ? "" : fmt::format(" + {}#{}", kind_name(g.nodes[static_cast<size_t>(ri)].kind), ri);
+        activation == Activation::None ? "" : fmt::format(" + {}#{}", g.nodes[static_cast<size_t>(ri)].name(), ri);
     Node fused;
-    fused.kind = Kind::FusedDense;
+    fused.op = &ops::fused_dense;
+    fused.attrs = FusedDenseAttrs{.activation = activation};
     fused.inputs = {m.inputs[0], m.inputs[1], bias};
     fused.outputs = {y};
-    fused.activation = activation;
     Node& at = g.nodes[static_cast<size_t>(last)];
     fused.origin = -1;
     fused.after = at.after;

@@ -8,26 +8,9 @@
 
 namespace graph {
 
-const char* kind_name(Kind kind) {
-  static constexpr const char* names[] = {
-      "matmul", "add", "sub", "mul", "neg", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "sum_all",
-      "mean_all", "reshape", "mse_loss", "binary_crossentropy", "categorical_crossentropy",
-      "sparse_categorical_crossentropy", "relu_grad", "sigmoid_grad", "tanh_grad", "softmax_grad",
-      "log_softmax_grad", "column_sum", "fill_scalar", "broadcast_scalar", "add_n", "loss_grad", "fused_dense",
-      "activation_bias_grad", "softmax_crossentropy", "softmax_crossentropy_grad", "sgd_update", "momentum_update",
-      "adam_update"};
-  return names[static_cast<size_t>(kind)];
-}
-
 const char* role_name(Role role) {
   static constexpr const char* names[] = {"input", "target", "parameter", "slot", "constant", "temporary"};
   return names[static_cast<size_t>(role)];
-}
-
-std::vector<std::string> UpdateRule::slot_names() const {
-  if (kind == UpdateKind::SGD && momentum != 0.f) return {"momentum"};
-  if (kind == UpdateKind::Adam) return {"m", "v"};
-  return {};
 }
 
 int Graph::add_value(Shape shape, Role role, std::string name) {
@@ -69,9 +52,9 @@ void Graph::compact() {
       if (values[static_cast<size_t>(out)].role == Role::Temporary) values[static_cast<size_t>(out)].producer = static_cast<int>(i);
 }
 
-int Graph::backward_node(int origin, Kind kind) const {
+int Graph::backward_node(int origin, const ad::OpDef& op) const {
   for (size_t i = 0; i < nodes.size(); ++i)
-    if (!nodes[i].removed && nodes[i].origin == origin && nodes[i].kind == kind) return static_cast<int>(i);
+    if (!nodes[i].removed && nodes[i].origin == origin && nodes[i].is(op)) return static_cast<int>(i);
   return -1;
 }
 
@@ -96,21 +79,7 @@ std::string value_label(const Graph& g, int id) {
 }
 
 std::string attributes(const Node& n) {
-  std::string s;
-  if (n.kind == Kind::MatMul || n.kind == Kind::FusedDense) {
-    if (n.trans_a) s += " trans_a";
-    if (n.trans_b) s += " trans_b";
-    if (n.scale != 1.f) s += fmt::format(" scale={}{}", n.scale, n.times_learning_rate ? "*lr" : "");
-    if (n.accumulate) s += " accumulate";
-  }
-  if (n.activation != ad::kernels::Activation::None) {
-    static constexpr const char* names[] = {"none", "relu", "sigmoid", "tanh"};
-    s += fmt::format(" activation={}", names[static_cast<size_t>(n.activation)]);
-  }
-  if (n.kind == Kind::LossGrad) s += fmt::format(" loss={}", kind_name(n.loss));
-  if (n.from_logits) s += " from_logits";
-  if (n.update_scale != 0.f) s += fmt::format(" bias_update={}{}", n.update_scale, n.times_learning_rate ? "*lr" : "");
-  if (n.kind == Kind::FillScalar || n.kind == Kind::BroadcastScalar) s += fmt::format(" value={}", n.value);
+  std::string s = n.op && n.op->describe && n.attrs.has_value() ? n.op->describe(n.attrs) : "";
   if (!n.after.empty()) s += fmt::format(" after={}", fmt::join(n.after, ","));
   return s;
 }
@@ -125,7 +94,7 @@ std::string Graph::dump() const {
     std::vector<std::string> ins, outs;
     for (int v : n.inputs) ins.push_back(value_label(*this, v));
     for (int v : n.outputs) outs.push_back(value_label(*this, v));
-    out += fmt::format("{:3}: {} = {}({}){}\n", i, fmt::join(outs, ", "), kind_name(n.kind), fmt::join(ins, ", "),
+    out += fmt::format("{:3}: {} = {}({}){}\n", i, fmt::join(outs, ", "), n.name(), fmt::join(ins, ", "),
                        attributes(n));
   }
   return out;
@@ -139,8 +108,8 @@ std::string Graph::to_dot() const {
     const Node& n = nodes[i];
     if (n.removed) continue;
     out += fmt::format("  n{} [shape=box, style=filled, fillcolor=\"{}\", label=\"{}{}\"];\n", i,
-                       n.origin >= 0 ? "#fde0c5" : (n.kind >= Kind::SgdUpdate ? "#d5e8d4" : "#dae8fc"),
-                       kind_name(n.kind), attributes(n));
+                       n.origin >= 0 ? "#fde0c5" : (n.op->in_place ? "#d5e8d4" : "#dae8fc"), n.name(),
+                       attributes(n));
     for (int v : n.inputs) shown[static_cast<size_t>(v)] = true;
     for (int v : n.outputs) shown[static_cast<size_t>(v)] = true;
     for (int a : n.after) out += fmt::format("  n{} -> n{} [style=dashed];\n", a, i);

@@ -24,30 +24,13 @@
 #include <string>
 #include <vector>
 
-#include "tapegrad/autodiff/kernels/matmul.h"
-#include "tapegrad/autodiff/var.h"
+#include "tapegrad/autodiff/op.h"
+#include "tapegrad/graph/fused_ops.h"
 
 namespace graph {
 
 using ad::Shape;
 using ad::Tensor;
-
-/// What a node computes: the forward ops a tape may hold, the backward ops differentiation
-/// makes, the fused ops the passes make and the in-place parameter updates.
-enum class Kind : uint8_t {
-  // Forward ops taken from the tape.
-  MatMul, Add, Sub, Mul, Neg, Relu, Sigmoid, Tanh, Softmax, LogSoftmax, SumAll, MeanAll, Reshape,
-  MseLoss, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
-  // Backward ops generated from the forward ones.
-  ReluGrad, SigmoidGrad, TanhGrad, SoftmaxGrad, LogSoftmaxGrad, ColumnSum, FillScalar, BroadcastScalar, AddN,
-  LossGrad,
-  // Fused ops made by the passes.
-  FusedDense, ActivationBiasGrad, SoftmaxCrossentropy, SoftmaxCrossentropyGrad,
-  // Parameter updates (in place).
-  SgdUpdate, MomentumUpdate, AdamUpdate,
-};
-/// The kind's name in dumps, reports and messages ("matmul", "fused_dense", ...).
-const char* kind_name(Kind kind);
 
 /// What a value is: bound from outside (Input, Target, Parameter, Slot), a Constant held by
 /// the graph, or a Temporary in the executor's arena.
@@ -67,49 +50,22 @@ struct Value {
   int64_t size() const { return ad::element_count(shape); }
 };
 
-/// An op of the graph: its kind, its input and output values and its attributes.
+/// An op of the graph: a registry entry (autodiff/op.h, or one of graph/fused_ops.h), its
+/// attributes, and its input and output values.
 struct Node {
-  Kind kind = Kind::MatMul;  ///< what it computes
+  const ad::OpDef* op = nullptr;  ///< what it computes
+  ad::Attrs attrs;                ///< the op's attributes, as its OpDef expects them
   /// Value ids read and written; an in-place update lists its parameter as output.
   /// @{
   std::vector<int> inputs, outputs;
   /// @}
-  /// MatMul and FusedDense: operand layouts, post-op and SGD folding (c += scale * a b).
-  /// @{
-  bool trans_a = false, trans_b = false, accumulate = false;
-  /// @}
-  float scale = 1.f;  ///< multiplies the product
-  ad::kernels::Activation activation = ad::kernels::Activation::None;  ///< the post-op of FusedDense (None for a plain MatMul)
-  /// LossGrad / loss kinds: which loss; from_logits for the cross-entropies.
-  Kind loss = Kind::MseLoss;
-  bool from_logits = false;  ///< cross-entropy on logits instead of probabilities
-  /// ActivationBiasGrad with a folded bias update: bias += update_scale * column sums.
-  float update_scale = 0.f;
-  /// A folded update's scale and update_scale are multiplied by the learning rate at run time,
-  /// so that a schedule changing it needs no recompilation.
-  bool times_learning_rate = false;
-  float value = 0.f;                  ///< FillScalar's value, BroadcastScalar's factor
-  std::vector<int> after;             ///< control edges: nodes that must finish first
-  int origin = -1;                    ///< forward node a backward node was made for
-  bool removed = false;               ///< passes mark, compact() drops
-};
-
-/// The optimizer a training graph ends with: none (gradients only), SGD (with momentum and
-/// Nesterov), or Adam.
-enum class UpdateKind : uint8_t { None, SGD, Adam };
-
-/// The optimizer folded into the step, with Keras' names and defaults.
-struct UpdateRule {
-  UpdateKind kind = UpdateKind::None;  ///< which optimizer
-  float learning_rate = 0.01f;  ///< Keras' SGD default (Adam's is 0.001, set by nn::Adam)
-  float momentum = 0.f;  ///< SGD
-  bool nesterov = false;  ///< SGD: Nesterov momentum
-  /// Adam's decay rates and epsilon, Keras' defaults (Kingma and Ba's, but epsilon 1e-7).
-  /// @{
-  float beta_1 = 0.9f, beta_2 = 0.999f, epsilon = 1e-7f;
-  /// @}
-  /// Slot names per parameter, in the order the executor binds them.
-  std::vector<std::string> slot_names() const;
+  std::vector<int> after;  ///< control edges: nodes that must finish first
+  int origin = -1;         ///< forward node a backward node was made for
+  bool removed = false;    ///< passes mark, compact() drops
+  /// The op's name ("matmul", "fused_dense", ...).
+  const char* name() const { return op ? op->name : "?"; }
+  /// Whether the node runs `def`.
+  bool is(const ad::OpDef& def) const { return op == &def; }
 };
 
 /// What Graph::from() needs to know about the tape's leaves and the update.
@@ -134,7 +90,8 @@ struct ReportLine {
 /// public fields directly and keep nodes in a topological order.
 class Graph {
  public:
-  /// The DAG of `loss` on `tape`; throws ad::Error naming the op the graph does not support.
+  /// The DAG of `loss` on `tape`, backward and updates included; throws ad::Error when the
+  /// loss was not recorded on `tape` or a gradient must pass an op without a backward.
   static Graph from(const ad::Tape& tape, const ad::Var& loss, const FromOptions& options = {});
 
   std::vector<Value> values;  ///< every value; ids are indexes
@@ -156,8 +113,8 @@ class Graph {
   /// Drops removed nodes, renumbers, and renews every value's producer (values stay; unused
   /// ones are simply not touched). Each pass ends with it.
   void compact();
-  /// The live backward node made for forward node `origin` with this kind, or -1.
-  int backward_node(int origin, Kind kind) const;
+  /// The live backward node made for forward node `origin` running `op`, or -1.
+  int backward_node(int origin, const ad::OpDef& op) const;
   /// Consumers of each value among live nodes.
   std::vector<std::vector<int>> consumers() const;
   /// Adds a line to the report.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tapegrad/autodiff/op_defs.h"
+
 namespace graph {
 
 namespace {
@@ -13,8 +15,9 @@ int64_t aligned(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAli
 // gradient of an activation's backward (dz = dy * f'(y) reads dy[i] only to write dz[i]). In
 // place, the write lands on lines the node has just read, instead of a fresh stream.
 int in_place_input(const Node& n) {
-  bool elementwise = (n.kind == Kind::ActivationBiasGrad && n.activation != ad::kernels::Activation::None) ||
-                     n.kind == Kind::ReluGrad || n.kind == Kind::SigmoidGrad || n.kind == Kind::TanhGrad;
+  bool elementwise = (n.is(ops::activation_bias_grad) &&
+                      ad::attrs_as<ActivationBiasGradAttrs>(n.attrs, n.name()).activation != ad::kernels::Activation::None) ||
+                     n.is(ad::defs::relu_grad) || n.is(ad::defs::sigmoid_grad) || n.is(ad::defs::tanh_grad);
   if (!elementwise || n.inputs.size() != 2 || n.inputs[0] == n.inputs[1]) return -1;
   return n.inputs[1];
 }

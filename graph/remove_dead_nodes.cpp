@@ -30,7 +30,7 @@ void remove_dead_nodes(Graph& g) {
     n.removed = true;
     for (int v : n.inputs) --readers[static_cast<size_t>(v)];
     ++removed;
-    g.note("remove_dead_nodes", fmt::format("{}#{}: its output is never read", kind_name(n.kind), i));
+    g.note("remove_dead_nodes", fmt::format("{}#{}: its output is never read", n.name(), i));
   }
   g.note("remove_dead_nodes", fmt::format("{} node(s) removed", removed));
   g.compact();  // drops what the pass removed and renews the producers

@@ -36,7 +36,7 @@ Schedule schedule(const Graph& g) {
     pred.erase(std::unique(pred.begin(), pred.end()), pred.end());
     for (int p : pred) {
       TG_CHECK(p < static_cast<int>(j), "schedule: node {} ({}) must run after node {} ({}), which comes later", j,
-               kind_name(n.kind), p, kind_name(g.nodes[static_cast<size_t>(p)].kind));
+               n.name(), p, g.nodes[static_cast<size_t>(p)].name());
       s.successors[static_cast<size_t>(p)].push_back(static_cast<int>(j));
       auto& a = s.ancestors[j];
       const auto& b = s.ancestors[static_cast<size_t>(p)];

@@ -40,6 +40,11 @@ std::optional<graph::UpdateRule> update_rule(const Optimizer& o, std::string& wh
   return std::nullopt;
 }
 
+// The batch as a Var whose ops are all recorded: an op that reads only the input (a Flatten,
+// a scaling) becomes a node of the graph instead of a constant of the placeholder batch. The
+// graph takes gradients only for parameters, so none is made for it.
+Var recorded_input(const Tensor& x) { return Var(x, true); }
+
 graph::ExecutionMode mode_of(int m) {
   return m == 1 ? graph::ExecutionMode::Serial : (m == 2 ? graph::ExecutionMode::Parallel : graph::ExecutionMode::Auto);
 }
@@ -86,7 +91,7 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
   graph::Graph g;
   {
     ad::Tape tape;
-    Var out = model_.forward(ad::constant(x), loss.on_logits && !probabilities);
+    Var out = model_.forward(recorded_input(x), loss.on_logits && !probabilities);
     Var l = probabilities ? model_.loss()->compute(out, y) : loss.loss->compute(out, y);
     refresh_parameters();
     g = graph::Graph::from(tape, l, {.inputs = {x}, .targets = {y}, .parameters = params_, .parameter_names = names_, .update = *rule});
@@ -127,7 +132,7 @@ CompiledStep::Entry& CompiledStep::predict_entry(const Tensor& x, bool logits) {
   graph::Graph g;
   {
     ad::Tape tape;
-    Var out = model_.forward(ad::constant(x), logits);
+    Var out = model_.forward(recorded_input(x), logits);
     refresh_parameters();
     g = graph::Graph::from(tape, out, {.inputs = {x}, .parameters = params_, .parameter_names = names_, .backward = false});
   }
@@ -141,14 +146,14 @@ CompiledStep::Entry& CompiledStep::predict_entry(const Tensor& x, bool logits) {
 }
 
 float CompiledStep::train(const Tensor& x, const Tensor& y, Tensor& predictions) {
-  if (fallback_) return fallback_->train(x, y, predictions);
-  Entry* e = nullptr;
-  try {
-    e = &train_entry(x, y);
-  } catch (const ad::Error& error) {
-    fall_back(error.what());
-    return fallback_->train(x, y, predictions);
+  // Every registered op runs in the graph; only an optimizer without an update rule (a user's
+  // own Optimizer subclass) keeps the step eager, decided here and said by reason().
+  if (!fallback_) {
+    std::string why;
+    if (!update_rule(*model_.optimizer(), why)) fall_back(why);
   }
+  if (fallback_) return fallback_->train(x, y, predictions);
+  Entry* e = &train_entry(x, y);
   graph::Executor& step = *e->executor;
   step.bind(graph::Role::Input, 0, x);
   step.bind(graph::Role::Target, 0, y);
@@ -173,15 +178,7 @@ Tensor CompiledStep::predict(const Tensor& x) {
 }
 
 Tensor CompiledStep::forward(const Tensor& x, bool logits) {
-  Entry* e = nullptr;
-  try {
-    e = &predict_entry(x, logits);
-  } catch (const ad::Error& error) {
-    fall_back(error.what());
-    ad::NoGrad no_grad;
-    return model_.forward(ad::constant(x), logits).value();
-  }
-  graph::Executor& step = *e->executor;
+  graph::Executor& step = *predict_entry(x, logits).executor;
   step.bind(graph::Role::Input, 0, x);
   step.run();
   return step.value(step.graph().prediction);

@@ -38,11 +38,12 @@ struct CompiledStepOptions {
 };
 
 /// The compiled training step: one optimized graph (graph::Graph, graph::Executor) per batch
-/// shape, or, when the model uses something the graph does not cover, the eager tape.
+/// shape. Every registered op (custom ops included) runs in the graph; only an optimizer that has
+/// no compiled update rule (a user's Optimizer subclass) keeps the step on the eager tape.
 class CompiledStep : public StepRunner {
  public:
-  /// For a built, compiled `model`, which must outlive the step; decides here whether the model
-  /// can be compiled (supported(), reason()).
+  /// For a built, compiled `model`, which must outlive the step. The first train() decides
+  /// whether the optimizer can be compiled (supported(), reason()).
   explicit CompiledStep(Sequential& model, CompiledStepOptions options = {});
   ~CompiledStep() override;
   float train(const Tensor& x, const Tensor& y, Tensor& predictions) override;
@@ -54,7 +55,7 @@ class CompiledStep : public StepRunner {
 
   /// Whether it runs compiled graphs (false: it runs the eager tape).
   bool supported() const { return !fallback_; }
-  /// Why it runs eagerly, when it does (the op or setting the graph does not cover).
+  /// Why it runs eagerly, when it does (the optimizer without a compiled update rule).
   const std::string& reason() const { return reason_; }
   /// The executor of the last train() batch shape (benchmarks read its figures), or nullptr.
   graph::Executor* last_train_executor() const { return last_; }
@@ -70,7 +71,7 @@ class CompiledStep : public StepRunner {
   // The forward pass for x's shape; with logits = true, without the last activation.
   Entry& predict_entry(const Tensor& x, bool logits = false);
   void fall_back(std::string reason);
-  // The outputs (or logits) of x through the forward graph, or eagerly after a fall-back.
+  // The outputs (or logits) of x through the forward graph.
   Tensor forward(const Tensor& x, bool logits);
   void refresh_parameters();
 

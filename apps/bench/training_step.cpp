@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < nodes.size(); ++i) {
           if (e->gemm_plan(static_cast<int>(i))) continue;
           in_nodes += nodes[i];
-          fmt::print(" {} {:.1f},", graph::kind_name(e->graph().nodes[i].kind), nodes[i] * 1e6);
+          fmt::print(" {} {:.1f},", e->graph().nodes[i].name(), nodes[i] * 1e6);
         }
         fmt::print(" between nodes {:.1f}\n", (best - in_nodes) * 1e6);
       }

@@ -1,11 +1,12 @@
-// add, sub, mul, div with numpy broadcasting, and neg. Backward sums each operand's gradient
-// back down to its own shape.
+// add, sub, mul, div with numpy broadcasting, neg, and the moves between a shape and its
+// broadcast (sum_to, broadcast_to) that their backward rules use; add_n sums gradients.
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
 
-#include "tapegrad/autodiff/kernels/elementwise.h"
+#include "tapegrad/autodiff/kernels/broadcast.h"
+#include "tapegrad/autodiff/op_defs.h"
 #include "tapegrad/autodiff/ops.h"
 
 namespace ad {
@@ -26,89 +27,34 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
 
 namespace {
 
-// Strides of `shape` seen as `target` (rank-aligned from the right): 0 along stretched axes.
-std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& target) {
-  std::vector<int64_t> strides(target.size(), 0);
-  int64_t stride = 1;
-  for (size_t i = shape.size(); i-- > 0;) {
-    size_t t = i + (target.size() - shape.size());
-    strides[t] = shape[i] == 1 ? 0 : stride;
-    stride *= shape[i];
-  }
-  return strides;
+using kernels::binary_broadcast;
+
+const Shape& target_shape(const Attrs& attrs, const char* op) { return attrs_as<ShapeAttrs>(attrs, op).shape; }
+
+// The gradient of an operand broadcast to `grad`'s shape: summed back to its own shape.
+Var sum_back(const Var& grad, const Var& operand) {
+  if (grad.shape() == operand.shape()) return grad;
+  return apply(defs::sum_to, {grad}, ShapeAttrs{operand.shape()});
 }
 
-// Visits every element of `target` with the flat offset of the corresponding element of a
-// tensor of `shape` broadcast to it.
-template <typename F>
-void for_each_broadcast(const Shape& shape, const Shape& target, F f) {
-  int64_t count = element_count(target);
-  if (count == 0) return;
-  std::vector<int64_t> strides = broadcast_strides(shape, target), index(target.size(), 0);
-  int64_t offset = 0;
-  for (int64_t flat = 0; flat < count; ++flat) {
-    f(flat, offset);
-    for (size_t axis = target.size(); axis-- > 0;) {
-      offset += strides[axis];
-      if (++index[axis] < target[axis]) break;
-      offset -= strides[axis] * target[axis];
-      index[axis] = 0;
-    }
+Shape infer_binary_named(ShapeArgs s, const char* op) { return broadcast_shape(*s.inputs[0], *s.inputs[1], op); }
+
+void sum_to_kernel(const View& g, const View& o) {
+  std::fill(o.data, o.data + o.size, 0.f);
+  if (kernels::is_row_broadcast(*g.shape, *o.shape)) {  // a bias gradient: column sums
+    int64_t n = o.size, rows = n ? g.size / n : 0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < n; ++j) o.data[j] += g.data[r * n + j];
+    return;
   }
+  kernels::for_each_broadcast(*o.shape, *o.shape, *g.shape,
+                              [&](int64_t flat, int64_t offset, int64_t) { o.data[offset] += g.data[flat]; });
 }
 
-// The common case of a bias: b has the size of a's last axis and repeats over its rows.
-bool is_row_broadcast(const Shape& a, const Shape& b) {
-  if (a.empty() || b.empty() || b.size() > a.size() || b.back() != a.back()) return false;
-  for (size_t i = 0; i + 1 < b.size(); ++i)
-    if (b[i] != 1) return false;
-  return true;
+void broadcast_kernel(const View& x, const View& o) {
+  kernels::for_each_broadcast(*x.shape, *x.shape, *o.shape,
+                              [&](int64_t flat, int64_t offset, int64_t) { o.data[flat] = x.data[offset]; });
 }
-
-template <typename F>
-Tensor broadcast_binary(const Tensor& a, const Tensor& b, const Shape& shape, F f) {
-  if (a.shape() == shape && b.shape() == shape) return kernels::map2(a, b, f);
-  if (a.shape() == shape && b.size() == 1) {
-    float s = b[0];
-    return kernels::map(a, [&](float x) { return f(x, s); });
-  }
-  if (b.shape() == shape && a.size() == 1) {
-    float s = a[0];
-    return kernels::map(b, [&](float y) { return f(s, y); });
-  }
-  Tensor out = Tensor::empty(shape);
-  if (a.shape() == shape && is_row_broadcast(shape, b.shape())) {
-    int64_t n = b.size(), rows = n ? a.size() / n : 0;
-    const float *x = a.data(), *y = b.data();
-    float* o = out.data();
-    parallel_range(rows, [&](int64_t lo, int64_t hi) {
-      for (int64_t r = lo; r < hi; ++r)
-        for (int64_t j = 0; j < n; ++j) o[r * n + j] = f(x[r * n + j], y[j]);
-    });
-    return out;
-  }
-  Tensor ab = broadcast_to(a, shape), bb = broadcast_to(b, shape);
-  return kernels::map2(ab, bb, f);
-}
-
-Var binary(Op op, const Var& a, const Var& b, BackwardFn backward) {
-  Shape shape = broadcast_shape(a.shape(), b.shape(), op_name(op));
-  Tensor out;
-  switch (op) {
-    case Op::Add: out = broadcast_binary(a.value(), b.value(), shape, [](float x, float y) { return x + y; }); break;
-    case Op::Sub: out = broadcast_binary(a.value(), b.value(), shape, [](float x, float y) { return x - y; }); break;
-    case Op::Mul: out = broadcast_binary(a.value(), b.value(), shape, [](float x, float y) { return x * y; }); break;
-    default: out = broadcast_binary(a.value(), b.value(), shape, [](float x, float y) { return x / y; }); break;
-  }
-  Node node;
-  node.op = op;
-  node.backward = backward;
-  return make_result(std::move(out), std::move(node), {&a, &b});
-}
-
-const Tensor& grad(const Node& n) { return n.output->grad; }
-const Tensor& value(const Node& n, int i) { return n.inputs[static_cast<size_t>(i)]->value; }
-const Shape& shape(const Node& n, int i) { return value(n, i).shape(); }
 
 // The constant leaf behind `x + 2.f`. A training loop makes the same few constants on every
 // step, so each thread keeps its last few: they are never written to, and sharing them saves
@@ -131,79 +77,137 @@ Var scalar(float v) {
 
 }  // namespace
 
+namespace defs {
+
+const OpDef add{
+    .name = "add",
+    .num_inputs = 2,
+    .infer = [](ShapeArgs s) { return infer_binary_named(s, "add"); },
+    .forward = [](const KernelArgs& k) { binary_broadcast(k.in[0], k.in[1], k.out[0], [](float x, float y) { return x + y; }); },
+    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+      return {b.needs[0] ? sum_back(b.grad, b.inputs[0]) : Var(), b.needs[1] ? sum_back(b.grad, b.inputs[1]) : Var()};
+    }};
+
+const OpDef sub{
+    .name = "sub",
+    .num_inputs = 2,
+    .infer = [](ShapeArgs s) { return infer_binary_named(s, "sub"); },
+    .forward = [](const KernelArgs& k) { binary_broadcast(k.in[0], k.in[1], k.out[0], [](float x, float y) { return x - y; }); },
+    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+      return {b.needs[0] ? sum_back(b.grad, b.inputs[0]) : Var(),
+              b.needs[1] ? sum_back(ad::neg(b.grad), b.inputs[1]) : Var()};
+    }};
+
+const OpDef mul{
+    .name = "mul",
+    .num_inputs = 2,
+    .infer = [](ShapeArgs s) { return infer_binary_named(s, "mul"); },
+    .forward = [](const KernelArgs& k) { binary_broadcast(k.in[0], k.in[1], k.out[0], [](float x, float y) { return x * y; }); },
+    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+      return {b.needs[0] ? sum_back(ad::mul(b.grad, b.inputs[1]), b.inputs[0]) : Var(),
+              b.needs[1] ? sum_back(ad::mul(b.grad, b.inputs[0]), b.inputs[1]) : Var()};
+    }};
+
+// d(a/b)/da = 1/b, d(a/b)/db = -a/b² = -out/b
+const OpDef div{
+    .name = "div",
+    .num_inputs = 2,
+    .infer = [](ShapeArgs s) { return infer_binary_named(s, "div"); },
+    .forward = [](const KernelArgs& k) { binary_broadcast(k.in[0], k.in[1], k.out[0], [](float x, float y) { return x / y; }); },
+    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+      Var g_over_b = ad::div(b.grad, b.inputs[1]);
+      return {b.needs[0] ? sum_back(g_over_b, b.inputs[0]) : Var(),
+              b.needs[1] ? sum_back(ad::neg(ad::mul(g_over_b, b.output)), b.inputs[1]) : Var()};
+    }};
+
+const OpDef neg{
+    .name = "neg",
+    .num_inputs = 1,
+    .infer = [](ShapeArgs s) { return *s.inputs[0]; },
+    .forward =
+        [](const KernelArgs& k) {
+          const float* x = k.in[0].data;
+          float* o = k.out[0].data;
+          parallel_range(k.out[0].size, [&](int64_t lo, int64_t hi) {
+            for (int64_t i = lo; i < hi; ++i) o[i] = -x[i];
+          });
+        },
+    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::neg(b.grad)}; }};
+
+// Sums a value down to a shape it was broadcast from (the reverse of broadcast_to).
+const OpDef sum_to{
+    .name = "sum_to",
+    .num_inputs = 1,
+    .infer =
+        [](ShapeArgs s) {
+          const Shape& to = target_shape(s.attrs, "sum_to");
+          TG_CHECK(broadcast_shape(to, *s.inputs[0], "sum_to") == *s.inputs[0],
+                   "sum_to: shape {} does not broadcast to {}", to_string(to), to_string(*s.inputs[0]));
+          return to;
+        },
+    .forward = [](const KernelArgs& k) { sum_to_kernel(k.in[0], k.out[0]); },
+    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+      return {apply(defs::broadcast_to, {b.grad}, ShapeAttrs{b.inputs[0].shape()})};
+    }};
+
+const OpDef broadcast_to{
+    .name = "broadcast_to",
+    .num_inputs = 1,
+    .infer =
+        [](ShapeArgs s) {
+          const Shape& to = target_shape(s.attrs, "broadcast_to");
+          TG_CHECK(broadcast_shape(*s.inputs[0], to, "broadcast_to") == to, "broadcast_to: shape {} does not broadcast to {}",
+                   to_string(*s.inputs[0]), to_string(to));
+          return to;
+        },
+    .forward = [](const KernelArgs& k) { broadcast_kernel(k.in[0], k.out[0]); },
+    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {sum_back(b.grad, b.inputs[0])}; }};
+
+// The sum of any number of values of one shape: where a value feeds several ops, a graph's
+// gradient of it is the add_n of their contributions.
+const OpDef add_n{
+    .name = "add_n",
+    .num_inputs = -1,
+    .infer =
+        [](ShapeArgs s) {
+          TG_CHECK(!s.inputs.empty(), "add_n: needs at least one input");
+          for (const Shape* shape : s.inputs)
+            TG_CHECK(*shape == *s.inputs[0], "add_n: inputs of shapes {} and {} differ", to_string(*s.inputs[0]),
+                     to_string(*shape));
+          return *s.inputs[0];
+        },
+    .forward =
+        [](const KernelArgs& k) {
+          float* o = k.out[0].data;
+          parallel_range(k.out[0].size, [&](int64_t lo, int64_t hi) {
+            for (int64_t i = lo; i < hi; ++i) {
+              float s = 0;
+              for (const View& v : k.in) s += v.data[i];
+              o[i] = s;
+            }
+          });
+        },
+    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return std::vector<Var>(b.inputs.size(), b.grad); }};
+
+}  // namespace defs
+
 Tensor broadcast_to(const Tensor& t, const Shape& shape) {
   if (t.shape() == shape) return t;
-  broadcast_shape(t.shape(), shape, "broadcast_to");
-  Tensor out = Tensor::empty(shape);
-  const float* x = t.data();
-  float* o = out.data();
-  for_each_broadcast(t.shape(), shape, [&](int64_t flat, int64_t offset) { o[flat] = x[offset]; });
-  return out;
+  NoGrad values_only;
+  return apply(defs::broadcast_to, {constant(t)}, ShapeAttrs{shape}).value();
 }
 
 Tensor sum_to_shape(const Tensor& gradient, const Shape& shape) {
   if (gradient.shape() == shape) return gradient;
-  Tensor out = Tensor::zeros(shape);
-  const float* g = gradient.data();
-  float* o = out.data();
-  if (is_row_broadcast(gradient.shape(), shape)) {  // bias gradient: column sums
-    int64_t n = out.size(), rows = n ? gradient.size() / n : 0;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < n; ++j) o[j] += g[r * n + j];
-    return out;
-  }
-  for_each_broadcast(shape, gradient.shape(), [&](int64_t flat, int64_t offset) { o[offset] += g[flat]; });
-  return out;
+  NoGrad values_only;
+  return apply(defs::sum_to, {constant(gradient)}, ShapeAttrs{shape}).value();
 }
 
-Var add(const Var& a, const Var& b) {
-  return binary(Op::Add, a, b, [](const Node& n) {
-    if (needs_grad(n, 0)) accumulate_grad(n, 0, sum_to_shape(grad(n), shape(n, 0)));
-    if (needs_grad(n, 1)) accumulate_grad(n, 1, sum_to_shape(grad(n), shape(n, 1)));
-  });
-}
-
-Var sub(const Var& a, const Var& b) {
-  return binary(Op::Sub, a, b, [](const Node& n) {
-    if (needs_grad(n, 0)) accumulate_grad(n, 0, sum_to_shape(grad(n), shape(n, 0)));
-    if (needs_grad(n, 1))
-      accumulate_grad(n, 1, sum_to_shape(kernels::map(grad(n), [](float g) { return -g; }), shape(n, 1)));
-  });
-}
-
-Var mul(const Var& a, const Var& b) {
-  return binary(Op::Mul, a, b, [](const Node& n) {
-    const Shape& out = grad(n).shape();
-    auto times = [](float g, float y) { return g * y; };
-    if (needs_grad(n, 0))
-      accumulate_grad(n, 0, sum_to_shape(broadcast_binary(grad(n), value(n, 1), out, times), shape(n, 0)));
-    if (needs_grad(n, 1))
-      accumulate_grad(n, 1, sum_to_shape(broadcast_binary(grad(n), value(n, 0), out, times), shape(n, 1)));
-  });
-}
-
-Var div(const Var& a, const Var& b) {
-  // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b
-  return binary(Op::Div, a, b, [](const Node& n) {
-    const Shape& out = grad(n).shape();
-    if (needs_grad(n, 0))
-      accumulate_grad(n, 0, sum_to_shape(broadcast_binary(grad(n), value(n, 1), out,
-                                                          [](float g, float y) { return g / y; }),
-                                         shape(n, 0)));
-    if (needs_grad(n, 1)) {
-      Tensor g_over_b = broadcast_binary(grad(n), value(n, 1), out, [](float g, float y) { return g / y; });
-      Tensor d = kernels::map2(g_over_b, n.output->value, [](float gb, float q) { return -gb * q; });
-      accumulate_grad(n, 1, sum_to_shape(d, shape(n, 1)));
-    }
-  });
-}
-
-Var neg(const Var& a) {
-  Node node;
-  node.op = Op::Neg;
-  node.backward = [](const Node& n) { accumulate_grad(n, 0, kernels::map(grad(n), [](float g) { return -g; })); };
-  return make_result(kernels::map(a.value(), [](float x) { return -x; }), std::move(node), {&a});
-}
+Var add(const Var& a, const Var& b) { return apply(defs::add, {a, b}); }
+Var sub(const Var& a, const Var& b) { return apply(defs::sub, {a, b}); }
+Var mul(const Var& a, const Var& b) { return apply(defs::mul, {a, b}); }
+Var div(const Var& a, const Var& b) { return apply(defs::div, {a, b}); }
+Var neg(const Var& a) { return apply(defs::neg, {a}); }
 
 Var operator+(const Var& a, const Var& b) { return add(a, b); }
 Var operator-(const Var& a, const Var& b) { return sub(a, b); }

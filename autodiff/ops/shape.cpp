@@ -1,16 +1,56 @@
-// reshape, flatten and 2-D transpose. reshape shares the input's storage; its backward
-// reshapes the gradient back.
+// reshape, flatten and 2-D transpose. reshape copies the input into its output (an op's
+// output has its own storage); its backward reshapes the gradient back, transpose's transposes it.
+#include <cstring>
+#include <utility>
+
+#include "tapegrad/autodiff/op_defs.h"
 #include "tapegrad/autodiff/ops.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace ad {
 
-Var reshape(const Var& a, Shape shape) {
-  Tensor out = a.value().reshape(std::move(shape));
-  Node node;
-  node.op = Op::Reshape;
-  node.backward = [](const Node& n) { accumulate_grad(n, 0, n.output->grad.reshape(n.inputs[0]->value.shape())); };
-  return make_result(std::move(out), std::move(node), {&a});
-}
+namespace {
+
+}  // namespace
+
+namespace defs {
+
+const OpDef reshape{
+    .name = "reshape",
+    .num_inputs = 1,
+    .infer = [](ShapeArgs s) { return ad::reshaped(attrs_as<ShapeAttrs>(s.attrs, "reshape").shape, *s.inputs[0]); },
+    .forward =
+        [](const KernelArgs& k) {
+          if (k.out[0].size > 0)
+            std::memcpy(k.out[0].data, k.in[0].data, static_cast<size_t>(k.out[0].size) * sizeof(float));
+        },
+    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::reshape(b.grad, b.inputs[0].shape())}; },
+    .view = [](const Tensor& x, const Attrs& a) { return x.reshape(attrs_as<ShapeAttrs>(a, "reshape").shape); }};
+
+const OpDef transpose{
+    .name = "transpose",
+    .num_inputs = 1,
+    .infer =
+        [](ShapeArgs s) {
+          const Shape& x = *s.inputs[0];
+          TG_CHECK(x.size() == 2, "transpose: needs a 2-D operand, got shape {}", to_string(x));
+          return Shape{x[1], x[0]};
+        },
+    .forward =
+        [](const KernelArgs& k) {
+          int64_t r = (*k.in[0].shape)[0], c = (*k.in[0].shape)[1];
+          const float* x = k.in[0].data;
+          float* out = k.out[0].data;
+          parallel_rows(r, c, [&](int64_t lo, int64_t hi) {
+            for (int64_t i = lo; i < hi; ++i)
+              for (int64_t j = 0; j < c; ++j) out[j * r + i] = x[i * c + j];
+          });
+        },
+    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::transpose(b.grad)}; }};
+
+}  // namespace defs
+
+Var reshape(const Var& a, Shape shape) { return apply(defs::reshape, {a}, ShapeAttrs{std::move(shape)}); }
 
 Var flatten(const Var& a) {
   TG_CHECK(a.value().rank() >= 1, "flatten: needs a batch axis, got a scalar");
@@ -19,22 +59,6 @@ Var flatten(const Var& a) {
   return reshape(a, {batch, features});
 }
 
-namespace {
-Tensor transposed(const Tensor& x) {
-  int64_t r = x.shape()[0], c = x.shape()[1];
-  Tensor out = Tensor::empty({c, r});
-  for (int64_t i = 0; i < r; ++i)
-    for (int64_t j = 0; j < c; ++j) out[j * r + i] = x[i * c + j];
-  return out;
-}
-}  // namespace
-
-Var transpose(const Var& a) {
-  TG_CHECK(a.value().rank() == 2, "transpose: needs a 2-D operand, got shape {}", to_string(a.shape()));
-  Node node;
-  node.op = Op::Transpose;
-  node.backward = [](const Node& n) { accumulate_grad(n, 0, transposed(n.output->grad)); };
-  return make_result(transposed(a.value()), std::move(node), {&a});
-}
+Var transpose(const Var& a) { return apply(defs::transpose, {a}); }
 
 }  // namespace ad

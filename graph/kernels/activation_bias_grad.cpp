@@ -169,10 +169,10 @@ void activation_bias_grad(int64_t rows, int64_t w, const float* y, const float* 
 
 }  // namespace
 
-void activation_bias_grad(const Node& n, const Shape& shape, const float* y, const float* dy, float* dz, float* db,
+void activation_bias_grad(Activation activation, const Shape& shape, const float* y, const float* dy, float* dz, float* db,
                           float update_scale) {
   Rows r = rows_of(shape);
-  switch (n.activation) {
+  switch (activation) {
     case Activation::Relu: return activation_bias_grad<Activation::Relu>(r.rows, r.width, y, dy, dz, db, update_scale);
     case Activation::Sigmoid:
       return activation_bias_grad<Activation::Sigmoid>(r.rows, r.width, y, dy, dz, db, update_scale);

@@ -78,7 +78,7 @@ TG_VECTOR_CLONES void scale_into(int64_t n, float s, const float* __restrict x, 
 // product of the sums, taken whenever that product leaves [1e-250, 1e250]: each s lies in
 // [1e-17, width], and one log serves many rows. (Dense targets weight each row's log by the
 // row's target sum, so they take it row by row.)
-void softmax_crossentropy(const Node& n, const Shape& shape, const float* z, const float* t, float* loss,
+void softmax_crossentropy(bool sparse, const Shape& shape, const float* z, const float* t, float* loss,
                           float* probs) {
   Rows r = rows_of(shape);
   constexpr int64_t kChunk = 64;            // rows
@@ -106,7 +106,7 @@ void softmax_crossentropy(const Node& n, const Shape& shape, const float* z, con
       }
       float inverse = 1 / s;
       for (int64_t j = 0; j < r.width; ++j) pi[j] *= inverse;
-      if (n.loss == Kind::SparseCategoricalCrossentropy) {
+      if (sparse) {
         total += shift - zi[label_at(t, i, r.width, "sparse_categorical_crossentropy")];
         product *= static_cast<double>(s);
         if (!(product <= kProductBound && product >= 1 / kProductBound)) {  // NaN too: into the total now
@@ -131,11 +131,11 @@ void softmax_crossentropy(const Node& n, const Shape& shape, const float* z, con
 
 
 // Its backward: (softmax * sum(target) - target) * g / rows; sum(target) is 1 for one-hot rows.
-void softmax_crossentropy_grad(const Node& n, const Shape& shape, const float* probs, const float* t, float g,
+void softmax_crossentropy_grad(bool sparse, const Shape& shape, const float* probs, const float* t, float g,
                                float* d) {
   Rows r = rows_of(shape);
   float s = g / static_cast<float>(r.rows);
-  if (n.loss == Kind::SparseCategoricalCrossentropy) {
+  if (sparse) {
     // One flat vectorised pass, then one subtraction per row: narrow rows make short loops.
     scale_into(r.rows * r.width, s, probs, d);
     for (int64_t i = 0; i < r.rows; ++i)

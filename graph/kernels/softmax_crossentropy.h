@@ -6,12 +6,12 @@
 
 namespace graph::kernels {
 
-/// Logits z, targets t (labels for the sparse loss): the mean loss into *loss, the
+/// Logits z, targets t (labels when `sparse`): the mean loss into *loss, the
 /// probabilities into probs.
-void softmax_crossentropy(const Node& n, const Shape& shape, const float* z, const float* t, float* loss,
+void softmax_crossentropy(bool sparse, const Shape& shape, const float* z, const float* t, float* loss,
                           float* probs);
 /// The logits' gradient for an incoming gradient g, from the probabilities.
-void softmax_crossentropy_grad(const Node& n, const Shape& shape, const float* probs, const float* t, float g,
+void softmax_crossentropy_grad(bool sparse, const Shape& shape, const float* probs, const float* t, float g,
                                float* d);
 
 }  // namespace graph::kernels

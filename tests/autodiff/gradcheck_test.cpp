@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "tapegrad/autodiff/op.h"
 #include "tapegrad/autodiff/ops.h"
 #include "test_util.h"
 
@@ -11,19 +12,16 @@ using ad::Var;
 namespace {
 
 // x * x with a backward that forgets the factor 2: what gradcheck exists to catch.
-Var wrong_square(const Var& a) {
-  ad::Node node;
-  node.name = "wrong_square";
-  node.backward = [](const ad::Node& n) {
-    const Tensor& x = n.inputs[0]->value;
-    Tensor d = Tensor::empty(x.shape());
-    for (int64_t i = 0; i < x.size(); ++i) d[i] = x[i] * n.output->grad[i];
-    ad::accumulate_grad(n, 0, d);
-  };
-  Tensor out = a.value().clone();
-  for (float& v : out.values()) v *= v;
-  return ad::make_result(std::move(out), std::move(node), {&a});
-}
+const ad::OpDef wrong_square_op{
+    .name = "wrong_square",
+    .infer = [](ad::ShapeArgs s) { return *s.inputs[0]; },
+    .forward =
+        [](const ad::KernelArgs& k) {
+          for (int64_t i = 0; i < k.out[0].size; ++i) k.out[0].data[i] = k.in[0].data[i] * k.in[0].data[i];
+        },
+    .backward = [](const ad::BackwardArgs& b) -> std::vector<Var> { return {b.grad * b.inputs[0]}; }};
+
+Var wrong_square(const Var& a) { return ad::apply(wrong_square_op, {a}); }
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tapegrad/autodiff/op_defs.h"
 #include "tapegrad/graph/passes.h"
 #include "mlp.h"
 
@@ -62,7 +63,7 @@ TEST_CASE("a profiled executor times every node it runs, and the GEMM nodes add 
     int gemm_nodes = 0;
     for (size_t i = 0; i < e.graph().nodes.size(); ++i) {
       int n = static_cast<int>(i);
-      CAPTURE(graph::kind_name(e.graph().nodes[i].kind));
+      CAPTURE(std::string(e.graph().nodes[i].name()));
       CHECK(e.node_seconds(n) > 0);
       if (e.gemm_plan(n)) {
         gemms += e.node_seconds(n);
@@ -94,7 +95,7 @@ TEST_CASE("the folded weight update runs after the input gradient that reads the
   int reader = -1, writer = -1;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const auto& n = g.nodes[i];
-    if (n.kind != graph::Kind::MatMul) continue;
+    if (!n.is(ad::defs::matmul) && !n.is(graph::ops::matmul_sgd_update)) continue;
     if (n.outputs[0] == w1) writer = static_cast<int>(i);
     else if (n.inputs[1] == w1) reader = static_cast<int>(i);  // dX = dZ · W1ᵀ
   }
@@ -121,8 +122,8 @@ TEST_CASE("buffers of values that are dead are shared, and never while a node ma
   }
   auto in_place = [&](int n, int a, int b) {
     const graph::Node& node = g.nodes[static_cast<size_t>(n)];
-    bool elementwise = node.kind == graph::Kind::ActivationBiasGrad || node.kind == graph::Kind::ReluGrad ||
-                       node.kind == graph::Kind::SigmoidGrad || node.kind == graph::Kind::TanhGrad;
+    bool elementwise = node.is(graph::ops::activation_bias_grad) || node.is(ad::defs::relu_grad) ||
+                       node.is(ad::defs::sigmoid_grad) || node.is(ad::defs::tanh_grad);
     return elementwise && node.inputs.size() == 2 && node.inputs[1] == a && node.outputs[0] == b &&
            plan.offsets[static_cast<size_t>(a)] == plan.offsets[static_cast<size_t>(b)] &&
            g.values[static_cast<size_t>(a)].size() == g.values[static_cast<size_t>(b)].size();
@@ -155,8 +156,10 @@ TEST_CASE("a relu's backward writes its result over its incoming gradient, fused
     const graph::BufferPlan& plan = s.executor->buffer_plan();
     int shared = 0;
     for (const graph::Node& n : g.nodes) {
-      bool relu_backward = n.kind == graph::Kind::ReluGrad ||
-                           (n.kind == graph::Kind::ActivationBiasGrad && n.activation == ad::kernels::Activation::Relu);
+      bool relu_backward =
+          n.is(ad::defs::relu_grad) ||
+          (n.is(graph::ops::activation_bias_grad) &&
+           ad::attrs_as<graph::ActivationBiasGradAttrs>(n.attrs, "test").activation == ad::kernels::Activation::Relu);
       if (!relu_backward) continue;
       CHECK(plan.offsets[static_cast<size_t>(n.outputs[0])] == plan.offsets[static_cast<size_t>(n.inputs[1])]);
       ++shared;

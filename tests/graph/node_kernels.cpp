@@ -1,7 +1,8 @@
 // The node kernels' fast paths (vectorised exponentials, softmax rows in chunks, relu backward
 // four rows at a time with bias sums split across threads) checked against the unfused graph,
 // on layers large enough to take them.
-#include "tapegrad/graph/node_kernels.h"
+#include "tapegrad/autodiff/op_defs.h"
+#include "tapegrad/graph/executor.h"
 
 #include <doctest/doctest.h>
 
@@ -188,41 +189,38 @@ namespace {
 
 // Runs one node on the given inputs and returns its outputs (of the given shapes).
 std::vector<Tensor> run_one(graph::Node n, const std::vector<Tensor>& inputs, const std::vector<Shape>& outputs) {
-  graph::Graph g;
-  std::vector<float*> pointers;
   std::vector<Tensor> results;
-  for (const Tensor& t : inputs) {
-    n.inputs.push_back(static_cast<int>(g.values.size()));
-    g.values.emplace_back().shape = t.shape();
-    pointers.push_back(const_cast<float*>(t.data()));
-  }
-  for (const Shape& s : outputs) {
-    n.outputs.push_back(static_cast<int>(g.values.size()));
-    g.values.emplace_back().shape = s;
-    results.push_back(Tensor::zeros(s));
-    pointers.push_back(results.back().data());
-  }
-  graph::run_node(g, n, pointers, {});
+  std::vector<ad::View> in, out;
+  for (const Tensor& t : inputs) in.push_back(ad::view_of(t));
+  for (const Shape& s : outputs) results.push_back(Tensor::zeros(s));
+  for (Tensor& t : results) out.push_back(ad::view_of(t));
+  n.op->forward({in, out, n.attrs, ad::KernelContext{}});
   return results;
 }
 
-graph::Node node(graph::Kind kind, ad::kernels::Activation activation = ad::kernels::Activation::None) {
+graph::Node node(const ad::OpDef& op, ad::Attrs attrs = {}) {
   graph::Node n;
-  n.kind = kind;
-  n.activation = activation;
+  n.op = &op;
+  n.attrs = std::move(attrs);
   return n;
+}
+
+// A loss's node and its gradient's, for logits or probabilities.
+std::pair<graph::Node, graph::Node> loss_nodes(const ad::OpDef& loss, const ad::OpDef& grad, bool logits) {
+  ad::Attrs attrs = &loss == &ad::defs::mse_loss ? ad::Attrs{} : ad::Attrs{ad::FromLogitsAttrs{.from_logits = logits}};
+  return {node(loss, attrs), node(grad, attrs)};
 }
 
 }  // namespace
 
 TEST_CASE("relu and its gradient give NaN at NaN in the graph's kernels, as the eager ops do") {
   Tensor x = Tensor::from({4}, {NAN, -1, 0, 2});
-  Tensor y = run_one(node(graph::Kind::Relu), {x}, {{4}})[0];
+  Tensor y = run_one(node(ad::defs::relu), {x}, {{4}})[0];
   CHECK(std::isnan(y[0]));
   CHECK(y[1] == 0);
   CHECK(y[2] == 0);
   CHECK(y[3] == 2);
-  Tensor d = run_one(node(graph::Kind::ReluGrad), {x, Tensor::from({4}, {1, 1, 1, 1})}, {{4}})[0];
+  Tensor d = run_one(node(ad::defs::relu_grad), {x, Tensor::from({4}, {1, 1, 1, 1})}, {{4}})[0];
   CHECK(std::isnan(d[0]));
   CHECK(d[1] == 0);
   CHECK(d[2] == 0);
@@ -244,7 +242,7 @@ TEST_CASE("the fused activation-and-bias backward gives NaN where the layer's ou
       Tensor y = Tensor::uniform(shape, -0.5f, 0.5f, rng), dy = Tensor::uniform(shape, -1, 1, rng);
       int64_t w = shape[1];
       y[w + 1] = NAN;  // row 1, column 1
-      auto out = run_one(node(graph::Kind::ActivationBiasGrad, a), {y, dy}, {shape, {w}});
+      auto out = run_one(node(graph::ops::activation_bias_grad, graph::ActivationBiasGradAttrs{.activation = a}), {y, dy}, {shape, {w}});
       const Tensor &dz = out[0], &db = out[1];
       for (int64_t i = 0; i < dz.size(); ++i) CHECK(std::isnan(dz[i]) == (i == w + 1));
       for (int64_t j = 0; j < w; ++j) CHECK(std::isnan(db[j]) == (j == 1));
@@ -253,35 +251,34 @@ TEST_CASE("the fused activation-and-bias backward gives NaN where the layer's ou
 
 TEST_CASE("softmax, the losses and the fused softmax cross-entropy give NaN for a row with a NaN logit") {
   Tensor z = Tensor::from({2, 3}, {0.5f, NAN, -1, 0.25f, 2, -3});
-  for (graph::Kind k : {graph::Kind::Softmax, graph::Kind::LogSoftmax}) {
-    Tensor p = run_one(node(k), {z}, {{2, 3}})[0];
+  for (const ad::OpDef* k : {&ad::defs::softmax, &ad::defs::log_softmax}) {
+    Tensor p = run_one(node(*k), {z}, {{2, 3}})[0];
     for (int64_t i = 0; i < 6; ++i) CHECK(std::isnan(p[i]) == (i < 3));
   }
   Tensor labels = Tensor::from({2}, {0, 2}), onehot = Tensor::from({2, 3}, {1, 0, 0, 0, 0, 1});
   for (bool logits : {false, true}) {
     CAPTURE(logits);
-    for (auto [kind, target] : {std::pair{graph::Kind::SparseCategoricalCrossentropy, labels},
-                                std::pair{graph::Kind::CategoricalCrossentropy, onehot},
-                                std::pair{graph::Kind::BinaryCrossentropy, onehot},
-                                std::pair{graph::Kind::MseLoss, onehot}}) {
-      std::string kind_text = graph::kind_name(kind);
+    struct Case {
+      const ad::OpDef *loss, *grad;
+      Tensor target;
+    };
+    for (const Case& c : {Case{&ad::defs::sparse_categorical_crossentropy, &ad::defs::sparse_categorical_crossentropy_grad, labels},
+                          Case{&ad::defs::categorical_crossentropy, &ad::defs::categorical_crossentropy_grad, onehot},
+                          Case{&ad::defs::binary_crossentropy, &ad::defs::binary_crossentropy_grad, onehot},
+                          Case{&ad::defs::mse_loss, &ad::defs::mse_loss_grad, onehot}}) {
+      std::string kind_text = c.loss->name;
       CAPTURE(kind_text);
-      graph::Node n = node(kind);
-      n.from_logits = logits;
+      auto [n, grad] = loss_nodes(*c.loss, *c.grad, logits);
+      const Tensor& target = c.target;
       Tensor prediction = logits ? z : Tensor::from({2, 3}, {NAN, 0.3f, 0.5f, 0.2f, 0.2f, 0.6f});
       CHECK(std::isnan(run_one(n, {prediction, target}, {Shape{}})[0][0]));
-      graph::Node grad = node(graph::Kind::LossGrad);
-      grad.loss = kind;
-      grad.from_logits = logits;
       Tensor d = run_one(grad, {prediction, target, Tensor::scalar(1)}, {{2, 3}})[0];
       CHECK(std::isnan(d[logits ? 1 : 0]));
       CHECK(std::isfinite(d[4]));
     }
   }
-  for (auto [loss, target] : {std::pair{graph::Kind::SparseCategoricalCrossentropy, labels},
-                              std::pair{graph::Kind::CategoricalCrossentropy, onehot}}) {
-    graph::Node n = node(graph::Kind::SoftmaxCrossentropy);
-    n.loss = loss;
+  for (auto [sparse, target] : {std::pair{true, labels}, std::pair{false, onehot}}) {
+    graph::Node n = node(graph::ops::softmax_crossentropy, graph::SoftmaxCrossentropyAttrs{.sparse = sparse});
     auto out = run_one(n, {z, target}, {Shape{}, Shape{2, 3}});
     CHECK(std::isnan(out[0][0]));
     for (int64_t i = 0; i < 6; ++i) CHECK(std::isnan(out[1][i]) == (i < 3));
@@ -293,18 +290,15 @@ TEST_CASE("the graph's softmax and logits losses keep full precision for rows of
   for (float m : {1e3f, -1e3f, 16777216.f, -16777216.f, 1e9f}) {
     CAPTURE(m);
     Tensor z = Tensor::from({1, 2}, {m, m}), label = Tensor::from({1}, {1}), onehot = Tensor::from({1, 2}, {0, 1});
-    Tensor p = run_one(node(graph::Kind::Softmax), {z}, {{1, 2}})[0];
+    Tensor p = run_one(node(ad::defs::softmax), {z}, {{1, 2}})[0];
     CHECK(p[0] == doctest::Approx(0.5).epsilon(1e-7));
-    Tensor log_p = run_one(node(graph::Kind::LogSoftmax), {z}, {{1, 2}})[0];
+    Tensor log_p = run_one(node(ad::defs::log_softmax), {z}, {{1, 2}})[0];
     CHECK(log_p[1] == doctest::Approx(-std::log(2.0)).epsilon(1e-7));
-    for (auto [kind, target] : {std::pair{graph::Kind::SparseCategoricalCrossentropy, label},
-                                std::pair{graph::Kind::CategoricalCrossentropy, onehot}}) {
-      graph::Node n = node(kind);
-      n.from_logits = true;
+    for (auto [sparse, target] : {std::pair{true, label}, std::pair{false, onehot}}) {
+      auto [n, grad] = sparse ? loss_nodes(ad::defs::sparse_categorical_crossentropy,
+                                           ad::defs::sparse_categorical_crossentropy_grad, true)
+                              : loss_nodes(ad::defs::categorical_crossentropy, ad::defs::categorical_crossentropy_grad, true);
       CHECK(run_one(n, {z, target}, {Shape{}})[0][0] == doctest::Approx(std::log(2.0)).epsilon(1e-6));
-      graph::Node grad = node(graph::Kind::LossGrad);
-      grad.loss = kind;
-      grad.from_logits = true;
       Tensor d = run_one(grad, {z, target, Tensor::scalar(1)}, {{1, 2}})[0];
       CHECK(d[0] == doctest::Approx(0.5).epsilon(1e-7));
       CHECK(d[1] == doctest::Approx(-0.5).epsilon(1e-7));

@@ -364,6 +364,12 @@ void add_shape_ops(std::vector<OpCase>& cases) {
   r.op = [](Vars x) { return ad::square(ad::reshape(x[0], {2, -1, 3})); };
   r.reference = [](const Inputs& x) { return ref_unary(x[0], [](float v) { return v * v; }).reshape({2, 2, 3}); };
   cases.push_back(r);
+  OpCase twice;
+  twice.name = "a value used twice, tanh(x) * x";  // its gradient is the sum of two contributions
+  twice.shapes = {{3, 4}};
+  twice.op = [](Vars x) { return ad::tanh(x[0]) * x[0]; };
+  twice.reference = [](const Inputs& x) { return ref_unary(x[0], [](float v) { return std::tanh(v) * v; }); };
+  cases.push_back(twice);
   OpCase f;
   f.name = "flatten [2,3,4]";
   f.shapes = {{2, 3, 4}};

@@ -1,0 +1,85 @@
+// apply(): the one way an op runs eagerly — shape rule, kernel, and a tape node when a
+// gradient is wanted. run_backward(): the op's backward rule on the recorded values.
+#include "tapegrad/autodiff/op.h"
+
+#include <array>
+
+namespace ad {
+
+namespace {
+
+thread_local bool shape_only = false;
+
+constexpr size_t kMaxInputs = 8;
+
+}  // namespace
+
+ShapeOnly::ShapeOnly() : previous_(shape_only) { shape_only = true; }
+ShapeOnly::~ShapeOnly() { shape_only = previous_; }
+
+Var apply(const OpDef& op, std::initializer_list<Var> inputs, Attrs attrs) {
+  return apply(op, std::span<const Var>(inputs.begin(), inputs.size()), std::move(attrs));
+}
+
+Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs) {
+  TG_CHECK(op.num_inputs < 0 || static_cast<size_t>(op.num_inputs) == inputs.size(), "{}: takes {} input(s), got {}",
+           op.name, op.num_inputs, inputs.size());
+  TG_CHECK(inputs.size() <= kMaxInputs, "{}: at most {} inputs run eagerly, got {}", op.name, kMaxInputs,
+           inputs.size());
+  TG_CHECK(op.infer && op.forward, "{}: runs only in compiled graphs (it has no single-output shape rule or kernel)",
+           op.name);
+  std::array<const Shape*, kMaxInputs> shapes{};
+  std::array<View, kMaxInputs> in{};
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    TG_CHECK(inputs[i].defined(), "Var: used before it was given a value ({} input {})", op.name, i);
+    const Tensor& t = inputs[i].value();
+    shapes[i] = &t.shape();
+    in[i] = view_of(t);
+  }
+  Shape shape = op.infer({std::span(shapes.data(), inputs.size()), attrs});
+  bool record = should_record(inputs);
+  Tensor out = op.view ? op.view(inputs[0].value(), attrs) : Tensor::empty(std::move(shape));
+  if (!op.view && (!shape_only || !record)) {  // values of constants are computed even while tracing
+    static const KernelContext eager_context;
+    View o = view_of(out);
+    op.forward({std::span(in.data(), inputs.size()), std::span(&o, 1), attrs, eager_context});
+  }
+  Var result(std::move(out), false);
+  if (!record) return result;
+  TG_CHECK(inputs.size() <= 4, "{}: at most 4 inputs can be recorded on a tape, got {}", op.name, inputs.size());
+  result.ref()->requires_grad = true;
+  Node node;
+  node.op = &op;
+  node.attrs = std::move(attrs);
+  for (size_t i = 0; i < inputs.size(); ++i) node.inputs[i] = inputs[i].ref();
+  node.num_inputs = static_cast<int>(inputs.size());
+  node.output = result.ref();
+  Tape::active()->record(std::move(node));
+  return result;
+}
+
+std::vector<Var> run_backward(const Node& node) {
+  const OpDef& op = *node.op;
+  std::array<Var, 4> inputs;
+  std::array<bool, 4> needs{};
+  bool any = false;
+  for (int i = 0; i < node.num_inputs; ++i) {
+    const VarRef& ref = node.inputs[static_cast<size_t>(i)];
+    inputs[static_cast<size_t>(i)] = Var(ref);
+    needs[static_cast<size_t>(i)] = ref && ref->requires_grad && !(op.data_inputs >> i & 1u);
+    any = any || needs[static_cast<size_t>(i)];
+  }
+  if (!any) return {};
+  TG_CHECK(op.backward, "{}: has no gradient, but a parameter's gradient passes through it", op.name);
+  NoGrad eager;  // the rule's ops compute values; they are not themselves recorded
+  Var output(node.output);
+  Var grad = constant(node.output->grad);
+  std::vector<Var> grads = op.backward({std::span<const Var>(inputs.data(), static_cast<size_t>(node.num_inputs)),
+                                        output, grad, node.attrs,
+                                        std::span<const bool>(needs.data(), static_cast<size_t>(node.num_inputs))});
+  TG_CHECK(grads.size() <= static_cast<size_t>(node.num_inputs), "{}: backward returned {} gradients for {} inputs",
+           op.name, grads.size(), node.num_inputs);
+  return grads;
+}
+
+}  // namespace ad

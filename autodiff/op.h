@@ -1,0 +1,160 @@
+/// @file
+/// The op registry: one OpDef per op holds everything about it — its name, typed attributes,
+/// shape rule, forward kernel and backward — and every execution reads it: the eager tape
+/// (apply() runs the kernel and records the op), graph capture, differentiation and the
+/// graph's executor. An op is defined once, in one file of autodiff/ops/ per family.
+///
+/// @code
+/// #include <tapegrad/autodiff/op.h>
+/// #include <tapegrad/autodiff/ops.h>
+/// // A user's op: y = x³, its backward written with registered ops.
+/// static const ad::OpDef cube{
+///     .name = "cube",
+///     .num_inputs = 1,
+///     .infer = [](ad::ShapeArgs s) { return *s.inputs[0]; },
+///     .forward = [](const ad::KernelArgs& k) {
+///       for (int64_t i = 0; i < k.out[0].size; ++i) k.out[0].data[i] = k.in[0].data[i] * k.in[0].data[i] * k.in[0].data[i];
+///     },
+///     .backward = [](const ad::BackwardArgs& b) -> std::vector<ad::Var> {
+///       return {b.grad * 3.f * ad::square(b.inputs[0])};
+///     }};
+/// ad::Var x = ad::param(ad::Tensor::from({2}, {1, 2}));
+/// ad::Tape tape;
+/// ad::Var y = ad::apply(cube, {x});
+/// ad::sum(y).backward();  // x.grad() = 3x² = [3, 12]
+/// @endcode
+///
+/// Backward is written as ops of the registry (as JAX's JVP rules and tinygrad's derivative
+/// table are), never as loops: eagerly it runs on the values, in a graph it is traced into
+/// nodes, so both executions differentiate with the same code. An op without a backward
+/// (steps, targets, the fused and update ops of graph/) throws when a gradient must pass it.
+#pragma once
+#include <any>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tapegrad/autodiff/error.h"
+#include "tapegrad/autodiff/var.h"
+
+namespace ad {
+
+/// An op's attributes: a struct of the op's own (ClipAttrs, MatmulAttrs, ...), or empty.
+using Attrs = std::any;
+
+/// An array the kernel reads or writes: `size` floats at `data`, row-major in `shape`.
+struct View {
+  float* data = nullptr;
+  const Shape* shape = nullptr;
+  int64_t size = 0;
+};
+
+/// What changes between runs of a compiled step without recompiling it (update ops read it).
+struct KernelContext {
+  float learning_rate = 0.01f;  ///< the optimizer's rate at this step (a schedule may change it)
+  int64_t iteration = 1;        ///< Adam's t, counting from 1
+};
+
+/// The arguments of a forward kernel: one View per input and per output, the attributes and
+/// the run's context. Outputs are allocated by the caller with the shapes infer() gave; a
+/// kernel writes every element of them, or throws ad::Error on bad data (a label out of range).
+struct KernelArgs {
+  std::span<const View> in;
+  std::span<const View> out;
+  const Attrs& attrs;
+  const KernelContext& context;
+};
+
+/// The arguments of a shape rule: the input shapes and attributes.
+struct ShapeArgs {
+  std::span<const Shape* const> inputs;
+  const Attrs& attrs;
+};
+
+/// The arguments of a backward rule, all as Vars so that it is written with ops: the op's
+/// inputs, its (first) output, the gradient of that output, the attributes, and which inputs
+/// need a gradient.
+struct BackwardArgs {
+  std::span<const Var> inputs;
+  const Var& output;
+  const Var& grad;
+  const Attrs& attrs;
+  std::span<const bool> needs;
+};
+
+struct OpDef;
+
+/// Output shapes of a multi-output op (a fused op of the graph); single-output ops use infer.
+using InferManyFn = std::vector<Shape> (*)(ShapeArgs);
+
+/// One op: see the file's description. Definitions are constants with static storage (their
+/// address is the op's identity in tapes and graphs).
+struct OpDef {
+  const char* name = "";  ///< in messages, dumps and reports: "relu", "matmul", ...
+  int num_inputs = 1;     ///< -1: any number (add_n)
+  /// The output's shape from the inputs' shapes and attributes; throws ad::Error naming the op
+  /// and the shapes when they do not fit. Called before any kernel, eagerly and in graphs.
+  Shape (*infer)(ShapeArgs) = nullptr;
+  /// The computation; see KernelArgs.
+  void (*forward)(const KernelArgs&) = nullptr;
+  /// One Var per input, its gradient (an undefined Var for none), written with ops; null: the
+  /// op passes no gradient (a step, or an op of compiled graphs only).
+  std::vector<Var> (*backward)(const BackwardArgs&) = nullptr;
+  /// Multi-output ops (graph/'s fused ops): all output shapes; infer is then unused.
+  InferManyFn infer_many = nullptr;
+  /// Inputs that are data, not differentiable (a loss's target, labels): backward is never
+  /// asked for them. Bit i for input i.
+  uint32_t data_inputs = 0;
+  /// The output is a loss (a scalar); its input 0 is the model's prediction.
+  bool is_loss = false;
+  /// Outputs that are inputs written in place (update ops of graph/): output k is input k.
+  bool in_place = false;
+  /// Eagerly, the output as a view of input 0's storage instead of a kernel's copy (reshape);
+  /// graphs run the kernel.
+  Tensor (*view)(const Tensor& input, const Attrs& attrs) = nullptr;
+  /// The attributes as text for graph dumps and reports (" trans_b", " delta=1"); null: none.
+  std::string (*describe)(const Attrs&) = nullptr;
+};
+
+/// Runs `op` on `inputs` and, when gradients are on and an input requires one, records it on
+/// the active tape. Throws ad::Error from the shape rule or the kernel, naming the op.
+Var apply(const OpDef& op, std::initializer_list<Var> inputs, Attrs attrs = {});
+/// The same with the inputs in a span.
+Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs = {});
+
+/// The attributes as the op's struct T; throws ad::Error naming the op when they are not a T.
+template <typename T>
+const T& attrs_as(const Attrs& attrs, const char* op) {
+  const T* a = std::any_cast<T>(&attrs);
+  if (!a) fail("{}: attributes of the wrong type ({})", op, attrs.has_value() ? attrs.type().name() : "none");
+  return *a;
+}
+
+/// A View of a tensor (no copy).
+inline View view_of(Tensor& t) { return {t.data(), &t.shape(), t.size()}; }
+/// A View of a tensor that the kernel only reads.
+inline View view_of(const Tensor& t) { return {const_cast<float*>(t.data()), &t.shape(), t.size()}; }
+
+/// The backward rule of `node`'s op run on the node's values, under NoGrad: input gradients.
+std::vector<Var> run_backward(const Node& node);
+
+/// Every op of the registry (those of autodiff/ops/ and the update ops); graph::fused_ops()
+/// lists the graph's own. The op table test checks that each has a row.
+std::span<const OpDef* const> registered_ops();
+
+/// While alive on this thread, apply() computes shapes and records, but runs no kernel (its
+/// outputs hold uninitialised data): graph differentiation traces backward rules with it.
+class ShapeOnly {
+ public:
+  ShapeOnly();
+  ~ShapeOnly();
+  ShapeOnly(const ShapeOnly&) = delete;
+  ShapeOnly& operator=(const ShapeOnly&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace ad

@@ -1,0 +1,246 @@
+// The graph's own ops: their shape rules and kernels (the fused ones in graph/kernels/), and
+// the in-place optimizer updates with Keras' formulas.
+#include "tapegrad/graph/fused_ops.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "tapegrad/autodiff/op_defs.h"
+#include "tapegrad/autodiff/threading.h"
+#include "tapegrad/graph/kernels/activation_bias_grad.h"
+#include "tapegrad/graph/kernels/softmax_crossentropy.h"
+
+namespace graph {
+
+using ad::kernels::Activation;
+using ad::KernelArgs;
+using ad::OpDef;
+using ad::ShapeArgs;
+
+std::vector<std::string> UpdateRule::slot_names() const {
+  if (kind == UpdateKind::SGD && momentum != 0.f) return {"momentum"};
+  if (kind == UpdateKind::Adam) return {"m", "v"};
+  return {};
+}
+
+std::optional<ad::kernels::MatmulSpec> gemm_spec(const OpDef& op, const ad::Attrs& attrs, const Shape& a,
+                                                 const Shape& c) {
+  ad::kernels::MatmulSpec spec;
+  if (&op == &ad::defs::matmul) {
+    const auto& m = ad::attrs_as<ad::MatmulAttrs>(attrs, op.name);
+    spec.trans_a = m.trans_a;
+    spec.trans_b = m.trans_b;
+  } else if (&op == &ops::fused_dense) {
+    spec.bias = true;
+    spec.activation = ad::attrs_as<FusedDenseAttrs>(attrs, op.name).activation;
+  } else if (&op == &ops::matmul_sgd_update) {
+    const auto& m = ad::attrs_as<MatmulUpdateAttrs>(attrs, op.name);
+    spec.trans_a = m.trans_a;
+    spec.trans_b = m.trans_b;
+    spec.accumulate = true;
+    spec.scale = -1.f;  // times the learning rate at run time
+  } else {
+    return std::nullopt;
+  }
+  TG_CHECK(a.size() == 2 && c.size() == 2, "{}: needs 2-D operands, got {} -> {}", op.name, ad::to_string(a),
+           ad::to_string(c));
+  spec.m = c[0];
+  spec.k = spec.trans_a ? a[0] : a[1];
+  spec.n = c[1];
+  return spec;
+}
+
+namespace {
+
+const char* activation_name(Activation a) {
+  static constexpr const char* names[] = {"none", "relu", "sigmoid", "tanh"};
+  return names[static_cast<size_t>(a)];
+}
+
+std::string transposes(bool a, bool b) { return fmt::format("{}{}", a ? " trans_a" : "", b ? " trans_b" : ""); }
+
+const UpdateRule& rule_of(const ad::Attrs& attrs, const char* op) { return ad::attrs_as<UpdateRule>(attrs, op); }
+
+// An update's output shapes: its parameter's and its slots' (the inputs but the gradient).
+std::vector<Shape> update_shapes(ShapeArgs s) {
+  std::vector<Shape> out{*s.inputs[0]};
+  for (size_t i = 2; i < s.inputs.size(); ++i) out.push_back(*s.inputs[i]);
+  for (const Shape* shape : s.inputs)
+    TG_CHECK(*shape == *s.inputs[0], "update: parameter {} and gradient or slot {} differ", ad::to_string(*s.inputs[0]),
+             ad::to_string(*shape));
+  return out;
+}
+
+template <typename F>
+void each(int64_t n, F f) {
+  ad::parallel_range(n, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) f(i);
+  });
+}
+
+}  // namespace
+
+namespace ops {
+
+const OpDef fused_dense{
+    .name = "fused_dense",
+    .num_inputs = 3,
+    .infer = [](ShapeArgs s) { return Shape{(*s.inputs[0])[0], (*s.inputs[1])[1]}; },
+    .forward =
+        [](const KernelArgs& k) {
+          auto spec = *gemm_spec(fused_dense, k.attrs, *k.in[0].shape, *k.out[0].shape);
+          ad::kernels::matmul(spec, k.in[0].data, k.in[1].data, k.out[0].data, k.in[2].data);
+        },
+    .describe = [](const ad::Attrs& a) {
+      return fmt::format(" activation={}", activation_name(ad::attrs_as<FusedDenseAttrs>(a, "fused_dense").activation));
+    }};
+
+const OpDef matmul_sgd_update{
+    .name = "matmul_sgd_update",
+    .num_inputs = 2,  // a and b; the output is the parameter
+    .forward =
+        [](const KernelArgs& k) {
+          auto spec = *gemm_spec(matmul_sgd_update, k.attrs, *k.in[0].shape, *k.out[0].shape);
+          ad::kernels::matmul_loops(spec, k.in[0].data, k.in[1].data, k.out[0].data);
+        },
+    .in_place = true,
+    .describe = [](const ad::Attrs& a) {
+      const auto& m = ad::attrs_as<MatmulUpdateAttrs>(a, "matmul_sgd_update");
+      return transposes(m.trans_a, m.trans_b) + " scale=-lr accumulate";
+    }};
+
+const OpDef activation_bias_grad{
+    .name = "activation_bias_grad",
+    .num_inputs = -1,
+    .forward =
+        [](const KernelArgs& k) {
+          const auto& a = ad::attrs_as<ActivationBiasGradAttrs>(k.attrs, "activation_bias_grad");
+          float scale = a.update_bias ? -k.context.learning_rate : 0.f;
+          // A folded update at learning rate 0 leaves the bias as it is: the kernel would take
+          // scale 0 for "no update folded in" and write the gradient over the bias.
+          bool frozen = a.update_bias && scale == 0.f;
+          if (a.activation == Activation::None) {  // (dy) -> (db), dz being dy itself
+            kernels::activation_bias_grad(a.activation, *k.in[0].shape, nullptr, k.in[0].data, k.in[0].data,
+                                          frozen ? nullptr : k.out[0].data, scale);
+          } else {  // (y, dy) -> (dz, db)
+            kernels::activation_bias_grad(a.activation, *k.in[0].shape, k.in[0].data, k.in[1].data, k.out[0].data,
+                                          k.out.size() > 1 && !frozen ? k.out[1].data : nullptr, scale);
+          }
+        },
+    .infer_many =
+        [](ShapeArgs s) {
+          const auto& a = ad::attrs_as<ActivationBiasGradAttrs>(s.attrs, "activation_bias_grad");
+          const Shape& dy = *s.inputs.back();
+          Shape bias{dy.back()};
+          if (a.activation == Activation::None) return std::vector<Shape>{bias};
+          return std::vector<Shape>{dy, bias};
+        },
+    .describe = [](const ad::Attrs& a) {
+      const auto& g = ad::attrs_as<ActivationBiasGradAttrs>(a, "activation_bias_grad");
+      return fmt::format(" activation={}{}", activation_name(g.activation), g.update_bias ? " bias_update=-lr" : "");
+    }};
+
+const OpDef softmax_crossentropy{
+    .name = "softmax_crossentropy",
+    .num_inputs = 2,
+    .forward =
+        [](const KernelArgs& k) {
+          bool sparse = ad::attrs_as<SoftmaxCrossentropyAttrs>(k.attrs, "softmax_crossentropy").sparse;
+          kernels::softmax_crossentropy(sparse, *k.in[0].shape, k.in[0].data, k.in[1].data, k.out[0].data, k.out[1].data);
+        },
+    .infer_many = [](ShapeArgs s) { return std::vector<Shape>{Shape{}, *s.inputs[0]}; },
+    .data_inputs = 0b10,
+    .is_loss = true,
+    .describe = [](const ad::Attrs& a) {
+      return std::string(ad::attrs_as<SoftmaxCrossentropyAttrs>(a, "softmax_crossentropy").sparse ? " sparse" : "");
+    }};
+
+const OpDef softmax_crossentropy_grad{
+    .name = "softmax_crossentropy_grad",
+    .num_inputs = 3,
+    .infer = [](ShapeArgs s) { return *s.inputs[0]; },
+    .forward =
+        [](const KernelArgs& k) {
+          bool sparse = ad::attrs_as<SoftmaxCrossentropyAttrs>(k.attrs, "softmax_crossentropy_grad").sparse;
+          kernels::softmax_crossentropy_grad(sparse, *k.in[0].shape, k.in[0].data, k.in[1].data, k.in[2].data[0],
+                                             k.out[0].data);
+        },
+    .data_inputs = 0b110,
+    .describe = softmax_crossentropy.describe};
+
+const OpDef sgd_update{
+    .name = "sgd_update",
+    .num_inputs = 2,
+    .forward =
+        [](const KernelArgs& k) {
+          float lr = k.context.learning_rate;
+          float* w = k.out[0].data;
+          const float* d = k.in[1].data;
+          each(k.out[0].size, [&](int64_t i) { w[i] -= lr * d[i]; });
+        },
+    .infer_many = update_shapes,
+    .in_place = true};
+
+const OpDef momentum_update{
+    .name = "momentum_update",
+    .num_inputs = 3,
+    .forward =
+        [](const KernelArgs& k) {
+          const UpdateRule& rule = rule_of(k.attrs, "momentum_update");
+          float lr = k.context.learning_rate, mu = rule.momentum;
+          bool nesterov = rule.nesterov;
+          float *w = k.out[0].data, *m = k.out[1].data;
+          const float* d = k.in[1].data;
+          each(k.out[0].size, [&](int64_t i) {
+            m[i] = mu * m[i] - lr * d[i];
+            w[i] += nesterov ? mu * m[i] - lr * d[i] : m[i];
+          });
+        },
+    .infer_many = update_shapes,
+    .in_place = true,
+    .describe = [](const ad::Attrs& a) {
+      const UpdateRule& r = rule_of(a, "momentum_update");
+      return fmt::format(" momentum={}{}", r.momentum, r.nesterov ? " nesterov" : "");
+    }};
+
+const OpDef adam_update{
+    .name = "adam_update",
+    .num_inputs = 4,
+    .forward =
+        [](const KernelArgs& k) {
+          const UpdateRule& rule = rule_of(k.attrs, "adam_update");
+          double t = static_cast<double>(k.context.iteration);
+          float alpha = static_cast<float>(k.context.learning_rate * std::sqrt(1 - std::pow(static_cast<double>(rule.beta_2), t)) /
+                                           (1 - std::pow(static_cast<double>(rule.beta_1), t)));
+          float b1 = rule.beta_1, b2 = rule.beta_2, eps = rule.epsilon;
+          float *w = k.out[0].data, *m = k.out[1].data, *v = k.out[2].data;
+          const float* d = k.in[1].data;
+          each(k.out[0].size, [&](int64_t i) {
+            m[i] += (d[i] - m[i]) * (1 - b1);
+            v[i] += (d[i] * d[i] - v[i]) * (1 - b2);
+            w[i] -= alpha * m[i] / (std::sqrt(v[i]) + eps);
+          });
+        },
+    .infer_many = update_shapes,
+    .in_place = true};
+
+const OpDef* update_op(const UpdateRule& rule) {
+  switch (rule.kind) {
+    case UpdateKind::None: return nullptr;
+    case UpdateKind::SGD: return rule.momentum != 0.f ? &momentum_update : &sgd_update;
+    case UpdateKind::Adam: return &adam_update;
+  }
+  return nullptr;
+}
+
+}  // namespace ops
+
+std::span<const OpDef* const> fused_ops() {
+  static const OpDef* const all[] = {&ops::fused_dense,          &ops::matmul_sgd_update, &ops::activation_bias_grad,
+                                     &ops::softmax_crossentropy, &ops::softmax_crossentropy_grad, &ops::sgd_update,
+                                     &ops::momentum_update,      &ops::adam_update};
+  return all;
+}
+
+}  // namespace graph

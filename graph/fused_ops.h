@@ -1,0 +1,87 @@
+/// @file
+/// The ops only compiled graphs hold: what the passes fuse registered ops into, and the
+/// optimizers' in-place updates. They are registry entries like any other (autodiff/op.h), so
+/// the executor runs them the same way; none has a backward (they appear after differentiation).
+///
+/// @code
+/// // Given: const ad::OpDef* op
+/// bool gemm = op == &graph::ops::fused_dense;  // a GEMM with bias and activation
+/// @endcode
+#pragma once
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tapegrad/autodiff/kernels/matmul.h"
+#include "tapegrad/autodiff/op.h"
+
+namespace graph {
+
+using ad::Shape;
+
+/// fused_dense: (x [n,k], W [k,u], b [u]) -> activation(x·W + b), one oneDNN matmul with a
+/// bias and an eltwise post-op.
+struct FusedDenseAttrs {
+  ad::kernels::Activation activation = ad::kernels::Activation::None;
+};
+/// matmul_sgd_update: (a, b) -> W in place, W += -lr · op(a)·op(b): SGD folded into the weight
+/// gradient's GEMM (a runtime source scale and a sum post-op), so the gradient never exists.
+struct MatmulUpdateAttrs {
+  bool trans_a = false, trans_b = false;
+};
+/// activation_bias_grad: (y, dy) -> (dz, db) with dz = dy·f'(y) and db its column sums; without
+/// an activation (dy) -> (db). With update_bias, the last output is the bias itself, and it
+/// receives += -lr · column sums (SGD folded in).
+struct ActivationBiasGradAttrs {
+  ad::kernels::Activation activation = ad::kernels::Activation::None;
+  bool update_bias = false;
+};
+/// softmax_crossentropy: (logits, target) -> (loss [], probabilities), by log-sum-exp;
+/// softmax_crossentropy_grad: (probabilities, target, dloss) -> dlogits = (softmax - target)/rows.
+/// sparse: the target is n labels.
+struct SoftmaxCrossentropyAttrs {
+  bool sparse = false;
+};
+
+/// The optimizer a training graph ends with, with Keras' names and defaults (the attributes of
+/// the update ops).
+enum class UpdateKind : uint8_t { None, SGD, Adam };
+
+/// The update rule; see UpdateKind.
+struct UpdateRule {
+  UpdateKind kind = UpdateKind::None;  ///< which optimizer
+  float learning_rate = 0.01f;  ///< Keras' SGD default (Adam's is 0.001, set by nn::Adam)
+  float momentum = 0.f;  ///< SGD
+  bool nesterov = false;  ///< SGD: Nesterov momentum
+  /// Adam's decay rates and epsilon, Keras' defaults (Kingma and Ba's, but epsilon 1e-7).
+  /// @{
+  float beta_1 = 0.9f, beta_2 = 0.999f, epsilon = 1e-7f;
+  /// @}
+  /// Slot names per parameter, in the order the executor binds them.
+  std::vector<std::string> slot_names() const;
+};
+
+namespace ops {
+
+extern const ad::OpDef fused_dense, matmul_sgd_update, activation_bias_grad, softmax_crossentropy,
+    softmax_crossentropy_grad;
+/// In-place updates: (parameter, gradient, slots...) -> (parameter, slots...), attributes an
+/// UpdateRule; the learning rate and Adam's step come from the run's KernelContext.
+extern const ad::OpDef sgd_update, momentum_update, adam_update;
+
+/// The update op of a rule (null for UpdateKind::None).
+const ad::OpDef* update_op(const UpdateRule& rule);
+
+}  // namespace ops
+
+/// The GEMM a node of `op` runs (matmul, fused_dense, matmul_sgd_update), with a the first
+/// input's shape and c the output's; nullopt for other ops. matmul_sgd_update's scale is -1,
+/// to be multiplied by the learning rate at run time.
+std::optional<ad::kernels::MatmulSpec> gemm_spec(const ad::OpDef& op, const ad::Attrs& attrs, const Shape& a,
+                                                 const Shape& c);
+
+/// Every op of this file (the graph tests check each against an eager reference).
+std::span<const ad::OpDef* const> fused_ops();
+
+}  // namespace graph
