@@ -161,8 +161,10 @@ void append_updates(Graph& g) {
     n.outputs = {p};
     if (rule.kind == UpdateKind::SGD) {
       n.kind = rule.momentum != 0.f ? Kind::MomentumUpdate : Kind::SgdUpdate;
-    } else {
+    } else if (rule.kind == UpdateKind::Adam) {
       n.kind = Kind::AdamUpdate;
+    } else {
+      n.kind = Kind::RMSpropUpdate;
     }
     for (int s : g.slots[i]) {
       n.inputs.push_back(s);

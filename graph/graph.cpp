@@ -15,7 +15,7 @@ const char* kind_name(Kind kind) {
       "sparse_categorical_crossentropy", "relu_grad", "sigmoid_grad", "tanh_grad", "softmax_grad",
       "log_softmax_grad", "column_sum", "fill_scalar", "broadcast_scalar", "add_n", "loss_grad", "fused_dense",
       "activation_bias_grad", "softmax_crossentropy", "softmax_crossentropy_grad", "sgd_update", "momentum_update",
-      "adam_update"};
+      "adam_update", "rmsprop_update"};
   return names[static_cast<size_t>(kind)];
 }
 
@@ -27,6 +27,8 @@ const char* role_name(Role role) {
 std::vector<std::string> UpdateRule::slot_names() const {
   if (kind == UpdateKind::SGD && momentum != 0.f) return {"momentum"};
   if (kind == UpdateKind::Adam) return {"m", "v"};
+  if (kind == UpdateKind::RMSprop) return momentum != 0.f ? std::vector<std::string>{"velocity", "momentum"}
+                                                          : std::vector<std::string>{"velocity"};
   return {};
 }
 

@@ -44,7 +44,7 @@ enum class Kind : uint8_t {
   // Fused ops made by the passes.
   FusedDense, ActivationBiasGrad, SoftmaxCrossentropy, SoftmaxCrossentropyGrad,
   // Parameter updates (in place).
-  SgdUpdate, MomentumUpdate, AdamUpdate,
+  SgdUpdate, MomentumUpdate, AdamUpdate, RMSpropUpdate,
 };
 /// The kind's name in dumps, reports and messages ("matmul", "fused_dense", ...).
 const char* kind_name(Kind kind);
@@ -95,19 +95,22 @@ struct Node {
 };
 
 /// The optimizer a training graph ends with: none (gradients only), SGD (with momentum and
-/// Nesterov), or Adam.
-enum class UpdateKind : uint8_t { None, SGD, Adam };
+/// Nesterov), Adam or RMSprop (with momentum).
+enum class UpdateKind : uint8_t { None, SGD, Adam, RMSprop };
 
 /// The optimizer folded into the step, with Keras' names and defaults.
 struct UpdateRule {
   UpdateKind kind = UpdateKind::None;  ///< which optimizer
   float learning_rate = 0.01f;  ///< Keras' SGD default (Adam's is 0.001, set by nn::Adam)
-  float momentum = 0.f;  ///< SGD
+  float momentum = 0.f;  ///< SGD's and RMSprop's momentum (0: none, no slot)
   bool nesterov = false;  ///< SGD: Nesterov momentum
-  /// Adam's decay rates and epsilon, Keras' defaults (Kingma and Ba's, but epsilon 1e-7).
+  /// Adam's decay rates, Keras' defaults (Kingma and Ba's); in double as the optimizer keeps
+  /// them, so that 1 − beta is the eager step's (autodiff/kernels/updates.h).
   /// @{
-  float beta_1 = 0.9f, beta_2 = 0.999f, epsilon = 1e-7f;
+  double beta_1 = 0.9, beta_2 = 0.999;
   /// @}
+  float epsilon = 1e-7f;  ///< Adam's and RMSprop's, Keras' default for both (Kingma and Ba's is 1e-8)
+  double rho = 0.9;  ///< RMSprop's decay of the mean square, Keras' default
   /// Slot names per parameter, in the order the executor binds them.
   std::vector<std::string> slot_names() const;
 };

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "tapegrad/autodiff/kernels/updates.h"
 #include "tapegrad/graph/kernels/activation_bias_grad.h"
 #include "tapegrad/graph/kernels/common.h"
 #include "tapegrad/graph/kernels/loss.h"
@@ -132,36 +133,26 @@ void run_node(const Graph& g, const Node& n, const std::vector<float*>& ptr, con
       }
       return;
     }
-    case Kind::SgdUpdate: {
-      const float* d = in(1);
-      each(size, [&](int64_t i) { out[i] -= lr * d[i]; });
+    // The optimizers' kernels, shared with the eager optimizers (autodiff/kernels/updates.h).
+    case Kind::SgdUpdate: ad::kernels::sgd_update(out, in(1), size, lr); return;
+    case Kind::MomentumUpdate:
+      ad::kernels::momentum_update(out, in(1), ptr[static_cast<size_t>(n.outputs[1])], size,
+                                   {.learning_rate = lr, .momentum = rule.momentum, .nesterov = rule.nesterov});
       return;
-    }
-    case Kind::MomentumUpdate: {
-      const float* d = in(1);
-      float* m = ptr[static_cast<size_t>(n.outputs[1])];
-      float mu = rule.momentum;
-      bool nesterov = rule.nesterov;
-      each(size, [&](int64_t i) {
-        m[i] = mu * m[i] - lr * d[i];
-        out[i] += nesterov ? mu * m[i] - lr * d[i] : m[i];
-      });
-      return;
-    }
     case Kind::AdamUpdate: {
-      const float* d = in(1);
-      float *m = ptr[static_cast<size_t>(n.outputs[1])], *v = ptr[static_cast<size_t>(n.outputs[2])];
-      double t = static_cast<double>(ctx.iteration);
-      float alpha = static_cast<float>(lr * std::sqrt(1 - std::pow(static_cast<double>(rule.beta_2), t)) /
-                                       (1 - std::pow(static_cast<double>(rule.beta_1), t)));
-      float b1 = rule.beta_1, b2 = rule.beta_2, eps = rule.epsilon;
-      each(size, [&](int64_t i) {
-        m[i] += (d[i] - m[i]) * (1 - b1);
-        v[i] += (d[i] * d[i] - v[i]) * (1 - b2);
-        out[i] -= alpha * m[i] / (std::sqrt(v[i]) + eps);
-      });
+      auto adam = ad::kernels::AdamCoefficients::at_step(
+          {.learning_rate = lr, .beta_1 = rule.beta_1, .beta_2 = rule.beta_2, .epsilon = rule.epsilon}, ctx.iteration);
+      ad::kernels::adam_update(out, in(1), ptr[static_cast<size_t>(n.outputs[1])],
+                               ptr[static_cast<size_t>(n.outputs[2])], size, adam);
       return;
     }
+    case Kind::RMSpropUpdate:
+      ad::kernels::rmsprop_update(
+          out, in(1), ptr[static_cast<size_t>(n.outputs[1])],
+          n.outputs.size() > 2 ? ptr[static_cast<size_t>(n.outputs[2])] : nullptr, size,
+          ad::kernels::RMSpropCoefficients::of(
+              {.learning_rate = lr, .rho = rule.rho, .momentum = rule.momentum, .epsilon = rule.epsilon}));
+      return;
     case Kind::MatMul:
     case Kind::FusedDense: ad::fail("run_node: {} runs as a MatmulPlan in the executor", kind_name(n.kind));
   }
