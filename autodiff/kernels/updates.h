@@ -6,7 +6,8 @@
 ///
 /// @code
 /// #include <tapegrad/autodiff/kernels/updates.h>
-/// // Given: float* w, const float* g, float* m, float* v, int64_t n (step t, from 1)
+/// // Given: float* w, const float* g, float* m, float* v, int64_t n, int64_t t
+/// // Adam's update number t (from 1) of n weights w with gradients g and moments m, v:
 /// auto adam = ad::kernels::AdamCoefficients::at_step({.learning_rate = 1e-3, .beta_1 = 0.9}, t);
 /// ad::kernels::adam_update(w, g, m, v, n, adam);
 /// @endcode
