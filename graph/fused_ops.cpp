@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "tapegrad/autodiff/kernels/updates.h"
 #include "tapegrad/autodiff/op_defs.h"
 #include "tapegrad/autodiff/threading.h"
 #include "tapegrad/graph/kernels/activation_bias_grad.h"
@@ -21,6 +22,8 @@ using ad::ShapeArgs;
 std::vector<std::string> UpdateRule::slot_names() const {
   if (kind == UpdateKind::SGD && momentum != 0.f) return {"momentum"};
   if (kind == UpdateKind::Adam) return {"m", "v"};
+  if (kind == UpdateKind::RMSprop) return momentum != 0.f ? std::vector<std::string>{"velocity", "momentum"}
+                                                          : std::vector<std::string>{"velocity"};
   return {};
 }
 
@@ -70,13 +73,6 @@ std::vector<Shape> update_shapes(ShapeArgs s) {
     TG_CHECK(*shape == *s.inputs[0], "update: parameter {} and gradient or slot {} differ", ad::to_string(*s.inputs[0]),
              ad::to_string(*shape));
   return out;
-}
-
-template <typename F>
-void each(int64_t n, F f) {
-  ad::parallel_range(n, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) f(i);
-  });
 }
 
 }  // namespace
@@ -169,16 +165,11 @@ const OpDef softmax_crossentropy_grad{
     .data_inputs = 0b110,
     .describe = softmax_crossentropy.describe};
 
+// The optimizers' kernels, shared with the eager optimizers (autodiff/kernels/updates.h).
 const OpDef sgd_update{
     .name = "sgd_update",
     .num_inputs = 2,
-    .forward =
-        [](const KernelArgs& k) {
-          float lr = k.context.learning_rate;
-          float* w = k.out[0].data;
-          const float* d = k.in[1].data;
-          each(k.out[0].size, [&](int64_t i) { w[i] -= lr * d[i]; });
-        },
+    .forward = [](const KernelArgs& k) { ad::kernels::sgd_update(k.out[0].data, k.in[1].data, k.out[0].size, k.context.learning_rate); },
     .infer_many = update_shapes,
     .in_place = true};
 
@@ -188,14 +179,9 @@ const OpDef momentum_update{
     .forward =
         [](const KernelArgs& k) {
           const UpdateRule& rule = rule_of(k.attrs, "momentum_update");
-          float lr = k.context.learning_rate, mu = rule.momentum;
-          bool nesterov = rule.nesterov;
-          float *w = k.out[0].data, *m = k.out[1].data;
-          const float* d = k.in[1].data;
-          each(k.out[0].size, [&](int64_t i) {
-            m[i] = mu * m[i] - lr * d[i];
-            w[i] += nesterov ? mu * m[i] - lr * d[i] : m[i];
-          });
+          ad::kernels::momentum_update(
+              k.out[0].data, k.in[1].data, k.out[1].data, k.out[0].size,
+              {.learning_rate = k.context.learning_rate, .momentum = rule.momentum, .nesterov = rule.nesterov});
         },
     .infer_many = update_shapes,
     .in_place = true,
@@ -210,26 +196,38 @@ const OpDef adam_update{
     .forward =
         [](const KernelArgs& k) {
           const UpdateRule& rule = rule_of(k.attrs, "adam_update");
-          double t = static_cast<double>(k.context.iteration);
-          float alpha = static_cast<float>(k.context.learning_rate * std::sqrt(1 - std::pow(static_cast<double>(rule.beta_2), t)) /
-                                           (1 - std::pow(static_cast<double>(rule.beta_1), t)));
-          float b1 = rule.beta_1, b2 = rule.beta_2, eps = rule.epsilon;
-          float *w = k.out[0].data, *m = k.out[1].data, *v = k.out[2].data;
-          const float* d = k.in[1].data;
-          each(k.out[0].size, [&](int64_t i) {
-            m[i] += (d[i] - m[i]) * (1 - b1);
-            v[i] += (d[i] * d[i] - v[i]) * (1 - b2);
-            w[i] -= alpha * m[i] / (std::sqrt(v[i]) + eps);
-          });
+          auto adam = ad::kernels::AdamCoefficients::at_step(
+              {.learning_rate = k.context.learning_rate, .beta_1 = rule.beta_1, .beta_2 = rule.beta_2, .epsilon = rule.epsilon},
+              k.context.iteration);
+          ad::kernels::adam_update(k.out[0].data, k.in[1].data, k.out[1].data, k.out[2].data, k.out[0].size, adam);
         },
     .infer_many = update_shapes,
     .in_place = true};
+
+const OpDef rmsprop_update{
+    .name = "rmsprop_update",
+    .num_inputs = -1,  // parameter, gradient, velocity, and the momentum slot when momentum is on
+    .forward =
+        [](const KernelArgs& k) {
+          const UpdateRule& rule = rule_of(k.attrs, "rmsprop_update");
+          ad::kernels::rmsprop_update(
+              k.out[0].data, k.in[1].data, k.out[1].data, k.out.size() > 2 ? k.out[2].data : nullptr, k.out[0].size,
+              ad::kernels::RMSpropCoefficients::of(
+                  {.learning_rate = k.context.learning_rate, .rho = rule.rho, .momentum = rule.momentum, .epsilon = rule.epsilon}));
+        },
+    .infer_many = update_shapes,
+    .in_place = true,
+    .describe = [](const ad::Attrs& a) {
+      const UpdateRule& r = rule_of(a, "rmsprop_update");
+      return fmt::format(" rho={} momentum={}", r.rho, r.momentum);
+    }};
 
 const OpDef* update_op(const UpdateRule& rule) {
   switch (rule.kind) {
     case UpdateKind::None: return nullptr;
     case UpdateKind::SGD: return rule.momentum != 0.f ? &momentum_update : &sgd_update;
     case UpdateKind::Adam: return &adam_update;
+    case UpdateKind::RMSprop: return &rmsprop_update;
   }
   return nullptr;
 }
@@ -239,7 +237,7 @@ const OpDef* update_op(const UpdateRule& rule) {
 std::span<const OpDef* const> fused_ops() {
   static const OpDef* const all[] = {&ops::fused_dense,          &ops::matmul_sgd_update, &ops::activation_bias_grad,
                                      &ops::softmax_crossentropy, &ops::softmax_crossentropy_grad, &ops::sgd_update,
-                                     &ops::momentum_update,      &ops::adam_update};
+                                     &ops::momentum_update,      &ops::adam_update,           &ops::rmsprop_update};
   return all;
 }
 

@@ -44,20 +44,24 @@ struct SoftmaxCrossentropyAttrs {
   bool sparse = false;
 };
 
-/// The optimizer a training graph ends with, with Keras' names and defaults (the attributes of
-/// the update ops).
-enum class UpdateKind : uint8_t { None, SGD, Adam };
+/// The optimizer a training graph ends with: none (gradients only), SGD (with momentum and
+/// Nesterov), Adam or RMSprop (with momentum).
+enum class UpdateKind : uint8_t { None, SGD, Adam, RMSprop };
 
-/// The update rule; see UpdateKind.
+/// The optimizer folded into the step, with Keras' names and defaults (the attributes of the
+/// update ops; their kernels are autodiff/kernels/updates.h, shared with the eager optimizers).
 struct UpdateRule {
   UpdateKind kind = UpdateKind::None;  ///< which optimizer
   float learning_rate = 0.01f;  ///< Keras' SGD default (Adam's is 0.001, set by nn::Adam)
-  float momentum = 0.f;  ///< SGD
+  float momentum = 0.f;  ///< SGD's and RMSprop's momentum (0: none, no slot)
   bool nesterov = false;  ///< SGD: Nesterov momentum
-  /// Adam's decay rates and epsilon, Keras' defaults (Kingma and Ba's, but epsilon 1e-7).
+  /// Adam's decay rates, Keras' defaults (Kingma and Ba's); in double as the optimizer keeps
+  /// them, so that 1 − beta is the eager step's (autodiff/kernels/updates.h).
   /// @{
-  float beta_1 = 0.9f, beta_2 = 0.999f, epsilon = 1e-7f;
+  double beta_1 = 0.9, beta_2 = 0.999;
   /// @}
+  float epsilon = 1e-7f;  ///< Adam's and RMSprop's, Keras' default for both (Kingma and Ba's is 1e-8)
+  double rho = 0.9;  ///< RMSprop's decay of the mean square, Keras' default
   /// Slot names per parameter, in the order the executor binds them.
   std::vector<std::string> slot_names() const;
 };
@@ -68,7 +72,7 @@ extern const ad::OpDef fused_dense, matmul_sgd_update, activation_bias_grad, sof
     softmax_crossentropy_grad;
 /// In-place updates: (parameter, gradient, slots...) -> (parameter, slots...), attributes an
 /// UpdateRule; the learning rate and Adam's step come from the run's KernelContext.
-extern const ad::OpDef sgd_update, momentum_update, adam_update;
+extern const ad::OpDef sgd_update, momentum_update, adam_update, rmsprop_update;
 
 /// The update op of a rule (null for UpdateKind::None).
 const ad::OpDef* update_op(const UpdateRule& rule);

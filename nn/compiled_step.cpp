@@ -6,6 +6,7 @@
 #include "tapegrad/graph/passes.h"
 #include "tapegrad/nn/activations.h"
 #include "tapegrad/nn/optimizers/adam.h"
+#include "tapegrad/nn/optimizers/rmsprop.h"
 #include "tapegrad/nn/optimizers/sgd.h"
 
 namespace nn {
@@ -32,9 +33,17 @@ std::optional<graph::UpdateRule> update_rule(const Optimizer& o, std::string& wh
     const AdamOptions& a = adam->options();
     return graph::UpdateRule{.kind = graph::UpdateKind::Adam,
                              .learning_rate = static_cast<float>(o.learning_rate),
-                             .beta_1 = static_cast<float>(a.beta_1),
-                             .beta_2 = static_cast<float>(a.beta_2),
+                             .beta_1 = a.beta_1,
+                             .beta_2 = a.beta_2,
                              .epsilon = static_cast<float>(a.epsilon)};
+  }
+  if (auto* rmsprop = dynamic_cast<const RMSprop*>(&o)) {
+    const RMSpropOptions& r = rmsprop->options();
+    return graph::UpdateRule{.kind = graph::UpdateKind::RMSprop,
+                             .learning_rate = static_cast<float>(o.learning_rate),
+                             .momentum = static_cast<float>(r.momentum),
+                             .epsilon = static_cast<float>(r.epsilon),
+                             .rho = r.rho};
   }
   why = "the compiled step has no update rule for optimizer " + o.type();
   return std::nullopt;

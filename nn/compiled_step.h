@@ -13,7 +13,7 @@
 /// float loss = step.train(x, y, predictions);
 /// @endcode
 ///
-/// What the graph cannot run (an op without a graph node, RMSprop, ...) makes the runner fall
+/// What the graph cannot run (an op without a graph node: softplus, MAE, ...) makes the runner fall
 /// back to an EagerStep for good; reason() says why.
 #pragma once
 #include <map>

@@ -1,9 +1,11 @@
 // Training-step benchmark for the Fashion MNIST model (784-300-relu-100-relu-10-softmax, SGD
 // 0.01) on random data of the real size: compiled vs eager, fused vs unfused, serial vs
 // concurrent, against the floor of the step's eight GEMMs alone in oneDNN and against oneDNN's
-// matmul peak (a 1024^3 product), all in one run.
+// matmul peak (a 1024^3 product), all in one run; and the compiled epoch with each optimizer
+// (SGD, momentum, Nesterov, Adam, RMSprop) against plain SGD's in the same run.
 //
 //   bench_training_step --threads 2 --batches 32,256 --rounds 3 [--report] [--dot step]
+//   bench_training_step --optimizers-only   (just the per-optimizer lines)
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -19,6 +21,8 @@
 #include "tapegrad/nn/compiled_step.h"
 #include "tapegrad/nn/eager_step.h"
 #include "tapegrad/nn/layers/all.h"
+#include "tapegrad/nn/optimizers/adam.h"
+#include "tapegrad/nn/optimizers/rmsprop.h"
 #include "tapegrad/nn/optimizers/sgd.h"
 #include "tapegrad/nn/sequential.h"
 
@@ -41,10 +45,10 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 constexpr int64_t kLayers[] = {784, 300, 100, 10};
 
-nn::Sequential fashion_model() {
+nn::Sequential fashion_model(nn::OptimizerRef optimizer = nn::SGD(0.01)) {
   nn::Sequential m({nn::Dense(300, "relu"), nn::Dense(100, "relu"), nn::Dense(10, "softmax")});
   m.build({784}, 42);
-  m.compile({.loss = "sparse_categorical_crossentropy", .optimizer = nn::SGD(0.01), .metrics = {"accuracy"}});
+  m.compile({.loss = "sparse_categorical_crossentropy", .optimizer = std::move(optimizer), .metrics = {"accuracy"}});
   return m;
 }
 
@@ -116,6 +120,48 @@ struct GemmFloor {
   }
 };
 
+// The compiled epoch with each optimizer (Keras' defaults), one model each from the same
+// weights, in rounds that take turns; each keeps its best epoch, read against plain SGD's.
+void compare_optimizers(const Tensor& x, const Tensor& y, int64_t batch, int rounds) {
+  struct Entry {
+    const char* name;
+    nn::Sequential model;
+    std::unique_ptr<nn::CompiledStep> step;
+    double best = 1e30;
+  };
+  Entry entries[] = {{"SGD", fashion_model(nn::SGD(0.01)), nullptr},
+                     {"SGD momentum 0.9", fashion_model(nn::SGD(0.01, {.momentum = 0.9})), nullptr},
+                     {"SGD Nesterov 0.9", fashion_model(nn::SGD(0.01, {.momentum = 0.9, .nesterov = true})), nullptr},
+                     {"Adam", fashion_model(nn::Adam()), nullptr},
+                     {"RMSprop", fashion_model(nn::RMSprop()), nullptr}};
+  int64_t per_epoch = (x.shape()[0] + batch - 1) / batch;
+  for (Entry& e : entries) {
+    e.step = std::make_unique<nn::CompiledStep>(e.model);
+    time_steps(*e.step, x, y, batch, 20, 0);  // compiles, JIT-compiles and settles auto mode
+  }
+  for (int round = 0; round < rounds; ++round)
+    for (Entry& e : entries) e.best = std::min(e.best, time_steps(*e.step, x, y, batch, per_epoch, 0).seconds);
+  for (Entry& e : entries) {
+    // Where a serial step's time goes: its GEMMs and its update nodes (a profiled copy).
+    nn::CompiledStep profiled(e.model, {.fuse = true, .mode = 1, .profile = true});
+    time_steps(profiled, x, y, batch, 1, 20, true);
+    graph::Executor* ex = profiled.last_train_executor();
+    double gemms = 0, updates = 0;
+    if (ex) {
+      ex->reset_profile();
+      Runs r = time_steps(profiled, x, y, batch, 200, 0, true);
+      for (size_t i = 0; i < ex->graph().nodes.size(); ++i)
+        if (ex->graph().nodes[i].op->in_place) updates += ex->node_seconds(static_cast<int>(i));
+      gemms = ex->gemm_seconds() / static_cast<double>(r.steps);
+      updates /= static_cast<double>(r.steps);
+    }
+    fmt::print("optimizer {:<18} batch {:<4} {:8.3f} ms/step  {:7.3f} s/epoch  {:.2f}x plain SGD (target <= 1.10x)"
+               "  serial step: GEMMs {:.3f} ms, update nodes {:.3f} ms{}\n",
+               e.name, batch, e.best / static_cast<double>(per_epoch) * 1e3, e.best, e.best / entries[0].best, gemms * 1e3,
+               updates * 1e3, e.step->supported() ? "" : "  (eager: " + e.step->reason() + ")");
+  }
+}
+
 // oneDNN's f32 matmul on a large square product: the machine's practical peak, against which
 // the step's GEMM throughput is read. Best of `reps` runs.
 double matmul_peak_gflops(int reps) {
@@ -146,8 +192,9 @@ int main(int argc, char** argv) {
   app.add_option("--eager-steps", eager_steps, "eager steps timed (its epoch time is extrapolated)");
   int rounds = 3;
   app.add_option("--rounds", rounds, "timed rounds per variant; the best counts");
-  bool report = false;
+  bool report = false, optimizers_only = false;
   std::string dot;
+  app.add_flag("--optimizers-only", optimizers_only, "only the per-optimizer epochs against plain SGD");
   app.add_flag("--report", report, "print the first batch size's step graph before and after the passes");
   app.add_option("--dot", dot, "write that graph as PREFIX.before.dot and PREFIX.after.dot");
   CLI11_PARSE(app, argc, argv);
@@ -160,6 +207,10 @@ int main(int argc, char** argv) {
     for (int64_t batch : batches) {
       int64_t per_epoch = (samples + batch - 1) / batch;
       fmt::print("\n== batch {} ({} steps per epoch of {} samples) ==\n", batch, per_epoch, samples);
+      if (optimizers_only) {
+        compare_optimizers(x, y, batch, rounds);
+        continue;
+      }
       nn::Sequential model = fashion_model();
       GemmFloor floor(batch, false);
       struct Variant {
@@ -250,6 +301,7 @@ int main(int argc, char** argv) {
                  eager_step * static_cast<double>(per_epoch) / fused, unfused / serial, serial / parallel, fused / floor_epoch);
       // For scripts/bench.sh (format in apps/bench/peer/README.md): the median, as the peer reports.
       fmt::print("RESULT name=epoch_seconds batch={} value={:.4f}\n", batch, median(default_epochs));
+      compare_optimizers(x, y, batch, rounds);
       if (batch == batches.front()) {
         int64_t n = std::min<int64_t>(10000, samples);
         nn::CompiledStep step(model);

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "tapegrad/autodiff/threading.h"
+#include "tapegrad/autodiff/kernels/updates.h"
 
 namespace nn {
 
@@ -21,25 +21,17 @@ void Adam::build(const std::vector<Var>& params) { make_slots(params, {"m", "v"}
 void Adam::apply(const std::vector<Var>& params) {
   ad::NoGrad no_grad;
   check_built(params);
-  double t = static_cast<double>(iterations + 1);
-  const auto step = static_cast<float>(learning_rate * std::sqrt(1 - std::pow(options_.beta_2, t)) /
-                                       (1 - std::pow(options_.beta_1, t)));
-  const auto b1 = static_cast<float>(options_.beta_1), b2 = static_cast<float>(options_.beta_2);
-  const auto eps = static_cast<float>(options_.epsilon);
+  // The learning rate as the compiled step has it (a float), so that both compute the same step.
+  const auto adam = ad::kernels::AdamCoefficients::at_step({.learning_rate = static_cast<float>(learning_rate),
+                                                            .beta_1 = options_.beta_1,
+                                                            .beta_2 = options_.beta_2,
+                                                            .epsilon = options_.epsilon},
+                                                           iterations + 1);
   for (size_t p = 0; p < params.size(); ++p) {
     Var param = params[p];
     if (!param.has_grad()) continue;
-    float* w = param.value().data();
-    const float* g = param.grad().data();
-    float* m = slots_[p]["m"].data();
-    float* v = slots_[p]["v"].data();
-    ad::parallel_range(param.size(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        m[i] += (1 - b1) * (g[i] - m[i]);
-        v[i] += (1 - b2) * (g[i] * g[i] - v[i]);
-        w[i] -= step * m[i] / (std::sqrt(v[i]) + eps);
-      }
-    });
+    ad::kernels::adam_update(param.value().data(), param.grad().data(), slots_[p]["m"].data(), slots_[p]["v"].data(),
+                             param.size(), adam);
   }
   ++iterations;
 }

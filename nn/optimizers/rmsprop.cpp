@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "tapegrad/autodiff/threading.h"
+#include "tapegrad/autodiff/kernels/updates.h"
 
 namespace nn {
 
@@ -28,27 +28,14 @@ void RMSprop::build(const std::vector<Var>& params) {
 void RMSprop::apply(const std::vector<Var>& params) {
   ad::NoGrad no_grad;
   check_built(params);
-  const auto lr = static_cast<float>(learning_rate), rho = static_cast<float>(options_.rho);
-  const auto mu = static_cast<float>(options_.momentum), eps = static_cast<float>(options_.epsilon);
+  const auto rmsprop = ad::kernels::RMSpropCoefficients::of(
+      {.learning_rate = learning_rate, .rho = options_.rho, .momentum = options_.momentum, .epsilon = options_.epsilon});
   for (size_t p = 0; p < params.size(); ++p) {
     Var param = params[p];
     if (!param.has_grad()) continue;
-    float* w = param.value().data();
-    const float* g = param.grad().data();
-    float* velocity = slots_[p]["velocity"].data();
     float* momentum = options_.momentum > 0 ? slots_[p]["momentum"].data() : nullptr;
-    ad::parallel_range(param.size(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        velocity[i] = rho * velocity[i] + (1 - rho) * g[i] * g[i];
-        float step = lr * g[i] / std::sqrt(velocity[i] + eps);
-        if (momentum) {
-          momentum[i] = mu * momentum[i] + step;
-          w[i] -= momentum[i];
-        } else {
-          w[i] -= step;
-        }
-      }
-    });
+    ad::kernels::rmsprop_update(param.value().data(), param.grad().data(), slots_[p]["velocity"].data(), momentum,
+                                param.size(), rmsprop);
   }
   ++iterations;
 }

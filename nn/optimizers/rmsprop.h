@@ -24,7 +24,7 @@ struct RMSpropOptions {
 };
 
 /// RMSprop (Keras' RMSprop, "rmsprop"): steps divided by a running root mean square of the
-/// gradient. Trained eagerly (the compiled step does not fold it).
+/// gradient. The compiled step runs it as an update node of its graph.
 class RMSprop : public Optimizer {
  public:
   /// Keras' default learning rate 0.001. Throws ad::Error for a negative or non-finite rate,

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "tapegrad/autodiff/threading.h"
+#include "tapegrad/autodiff/kernels/updates.h"
 
 namespace nn {
 
@@ -25,26 +25,18 @@ void SGD::build(const std::vector<Var>& params) {
 void SGD::apply(const std::vector<Var>& params) {
   ad::NoGrad no_grad;
   check_built(params);
-  const auto lr = static_cast<float>(learning_rate), mu = static_cast<float>(options_.momentum);
+  const auto lr = static_cast<float>(learning_rate);
+  const ad::kernels::MomentumCoefficients momentum{
+      .learning_rate = lr, .momentum = static_cast<float>(options_.momentum), .nesterov = options_.nesterov};
   for (size_t p = 0; p < params.size(); ++p) {
     Var param = params[p];
     if (!param.has_grad()) continue;  // not reached by the loss: Keras skips it too
-    float* w = param.value().data();
-    const float* g = param.grad().data();
     if (options_.momentum <= 0) {
-      ad::parallel_range(param.size(), [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) w[i] -= lr * g[i];
-      });
-      continue;
+      ad::kernels::sgd_update(param.value().data(), param.grad().data(), param.size(), lr);
+    } else {
+      ad::kernels::momentum_update(param.value().data(), param.grad().data(), slots_[p]["momentum"].data(),
+                                   param.size(), momentum);
     }
-    float* v = slots_[p]["momentum"].data();
-    bool nesterov = options_.nesterov;
-    ad::parallel_range(param.size(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        v[i] = mu * v[i] - lr * g[i];
-        w[i] += nesterov ? mu * v[i] - lr * g[i] : v[i];
-      }
-    });
   }
   ++iterations;
 }

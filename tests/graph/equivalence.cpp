@@ -32,6 +32,12 @@ struct Reference {
         } else if (rule.kind == graph::UpdateKind::SGD) {
           m[i][k] = rule.momentum * m[i][k] - rule.learning_rate * g[k];
           w[k] += rule.nesterov ? rule.momentum * m[i][k] - rule.learning_rate * g[k] : m[i][k];
+        } else if (rule.kind == graph::UpdateKind::RMSprop) {
+          // Keras' RMSprop; m holds the mean square ("velocity"), v the momentum.
+          m[i][k] = rule.rho * m[i][k] + (1 - rule.rho) * g[k] * g[k];
+          float step = rule.learning_rate * g[k] / std::sqrt(m[i][k] + rule.epsilon);
+          v[i][k] = rule.momentum * v[i][k] + step;
+          w[k] -= rule.momentum != 0 ? v[i][k] : step;
         } else {
           double td = static_cast<double>(t);
           float alpha = static_cast<float>(rule.learning_rate * std::sqrt(1 - std::pow(rule.beta_2, td)) /
@@ -100,10 +106,12 @@ TEST_CASE("compiled fused steps and eager steps give the same loss and weights f
   graph::UpdateRule rules[] = {{.kind = graph::UpdateKind::SGD, .learning_rate = 0.05f},
                                {.kind = graph::UpdateKind::SGD, .learning_rate = 0.05f, .momentum = 0.9f},
                                {.kind = graph::UpdateKind::SGD, .learning_rate = 0.05f, .momentum = 0.9f, .nesterov = true},
-                               {.kind = graph::UpdateKind::Adam, .learning_rate = 0.01f}};
-  for (int index = 0; index < 32; ++index) {
+                               {.kind = graph::UpdateKind::Adam, .learning_rate = 0.01f},
+                               {.kind = graph::UpdateKind::RMSprop, .learning_rate = 0.01f},
+                               {.kind = graph::UpdateKind::RMSprop, .learning_rate = 0.01f, .momentum = 0.9f, .rho = 0.8}};
+  for (int index = 0; index < 36; ++index) {
     Mlp mlp(random_spec(rng, index));
-    graph::UpdateRule rule = rules[index % 4];
+    graph::UpdateRule rule = rules[index % 6];
     CAPTURE(describe(mlp.spec));
     CAPTURE(index);
     auto eager = mlp.fresh_params();
@@ -120,8 +128,8 @@ TEST_CASE("compiled fused steps and eager steps give the same loss and weights f
     }
     for (size_t i = 0; i < eager.size(); ++i) {
       CAPTURE(i);
-      // Adam divides by sqrt(v): tiny gradients amplify rounding, so it gets a looser bound.
-      float tol = rule.kind == graph::UpdateKind::Adam ? 2e-3f : 2e-5f;
+      // Adam and RMSprop divide by a root mean square: tiny gradients amplify rounding, so they get a looser bound.
+      float tol = rule.kind == graph::UpdateKind::Adam || rule.kind == graph::UpdateKind::RMSprop ? 2e-3f : 2e-5f;
       std::string diff = compare(compiled.params[i].value(), eager[i].value(), tol, 1e-3f);
       CHECK_MESSAGE(diff.empty(), diff);
     }

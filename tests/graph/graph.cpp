@@ -36,6 +36,34 @@ TEST_CASE("a recorded dense layer becomes matmul, add and relu nodes followed by
   CHECK(g.prediction == g.nodes[2].outputs[0]);
 }
 
+TEST_CASE("RMSprop ends the graph with an rmsprop_update per parameter on its velocity and momentum slots") {
+  Mlp mlp({.widths = {4, 3}, .activation = "relu", .loss = "mse", .batch = 5});
+  auto params = mlp.fresh_params();
+  for (float momentum : {0.f, 0.5f}) {
+    CAPTURE(momentum);
+    auto g = record(mlp, params, {.kind = graph::UpdateKind::RMSprop, .momentum = momentum});
+    std::vector<std::string> names = momentum != 0 ? std::vector<std::string>{"velocity", "momentum"}
+                                                   : std::vector<std::string>{"velocity"};
+    CHECK(g.update.slot_names() == names);
+    std::vector<const graph::Node*> updates;
+    for (const auto& n : g.nodes)
+      if (n.is(graph::ops::rmsprop_update)) updates.push_back(&n);
+    REQUIRE(updates.size() == 2);
+    for (size_t i = 0; i < 2; ++i) {
+      CAPTURE(i);
+      // In place: the parameter and its slots are both read and written.
+      std::vector<int> outputs = {g.parameters[i]};
+      for (int s : g.slots[i]) outputs.push_back(s);
+      CHECK(updates[i]->outputs == outputs);
+      CHECK(updates[i]->inputs.size() == 2 + names.size());
+      REQUIRE(g.slots[i].size() == names.size());
+      const std::string& last = g.values[static_cast<size_t>(g.slots[i].back())].name;
+      CHECK(last.substr(last.size() - names.back().size()) == names.back());
+    }
+    CHECK(g.dump().find("rmsprop_update") != std::string::npos);
+  }
+}
+
 TEST_CASE("the graph's gradients equal the tape's for every activation and loss") {
   for (std::string loss : {"mse", "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"})
     for (std::string act : {"relu", "sigmoid", "tanh", "linear"}) {
