@@ -31,8 +31,8 @@ void Adam::apply(const std::vector<Var>& params) {
     if (!param.has_grad()) continue;
     float* w = param.value().data();
     const float* g = param.grad().data();
-    float* m = slots_[p]["m"].data();
-    float* v = slots_[p]["v"].data();
+    float* m = slot(p, "m").data();
+    float* v = slot(p, "v").data();
     ad::parallel_range(param.size(), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         m[i] += (1 - b1) * (g[i] - m[i]);

@@ -35,8 +35,8 @@ void RMSprop::apply(const std::vector<Var>& params) {
     if (!param.has_grad()) continue;
     float* w = param.value().data();
     const float* g = param.grad().data();
-    float* velocity = slots_[p]["velocity"].data();
-    float* momentum = options_.momentum > 0 ? slots_[p]["momentum"].data() : nullptr;
+    float* velocity = slot(p, "velocity").data();
+    float* momentum = options_.momentum > 0 ? slot(p, "momentum").data() : nullptr;
     ad::parallel_range(param.size(), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         velocity[i] = rho * velocity[i] + (1 - rho) * g[i] * g[i];

@@ -18,7 +18,7 @@ void SGD::build(const std::vector<Var>& params) {
   if (options_.momentum > 0) {
     make_slots(params, {"momentum"});
   } else {
-    slots_.assign(params.size(), {});
+    make_slots(params, {});
   }
 }
 
@@ -37,7 +37,7 @@ void SGD::apply(const std::vector<Var>& params) {
       });
       continue;
     }
-    float* v = slots_[p]["momentum"].data();
+    float* v = slot(p, "momentum").data();
     bool nesterov = options_.nesterov;
     ad::parallel_range(param.size(), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
