@@ -43,6 +43,14 @@ void Model::draw_weights(const Shape& input_shape, uint64_t seed) {
   if (compiled()) compiled_->optimizer->build(weight_handles());
 }
 
+Shape Model::build_layer(Layer& layer, const Shape& input_shape, ad::Rng& rng, bool redraw) {
+  if (layer.built() && redraw)
+    layer.redraw_weights(rng);
+  else
+    layer.build(input_shape, rng);  // builds, or checks the shape of a built layer
+  return layer.output_shape(input_shape);
+}
+
 void Model::build_if_known() {
   if (defer_build_) return;
   std::optional<Shape> shape = known_input_shape();

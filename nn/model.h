@@ -253,6 +253,10 @@ class Model {
   /// weight order; built layers draw new weights when `redraw`, else only check the shape.
   virtual void build_layers(const Shape& input_shape, ad::Rng& rng, bool redraw) = 0;
 
+  /// build_layers()' step for one layer: builds it for per-sample inputs `input_shape` when
+  /// unbuilt, redraws it when `redraw`, else checks the shape (throwing naming the layer);
+  /// returns its per-sample output shape.
+  static Shape build_layer(Layer& layer, const Shape& input_shape, ad::Rng& rng, bool redraw);
   /// Throws naming `who` and the model when it is not built, or not compiled.
   /// @{
   void check_built(const std::string& who) const;

@@ -120,15 +120,7 @@ std::optional<Shape> Sequential::known_input_shape() const {
 void Sequential::build_layers(const Shape& input_shape, ad::Rng& rng, bool redraw) {
   Shape shape = input_shape;
   if (input_layer_) input_layer_->build(shape, rng);  // checks the shape against the declared one
-  for (const LayerPtr& l : layers_) {
-    if (!l->built())
-      l->build(shape, rng);
-    else if (redraw)
-      l->redraw_weights(rng);
-    else
-      l->build(shape, rng);  // checks the shape
-    shape = l->output_shape(shape);
-  }
+  for (const LayerPtr& l : layers_) shape = build_layer(*l, shape, rng, redraw);
 }
 
 Shape Sequential::input_shape() const {
