@@ -84,3 +84,32 @@ TEST_CASE("shuffle refuses features and labels of different lengths") {
   CHECK_THROWS_WITH_AS(datasets::shuffle(ad::Tensor({4, 2}), ad::Tensor({3}), 0),
                        "shuffle: features have 4 rows but labels have 3: shapes [4,2] and [3]", ad::Error);
 }
+
+TEST_CASE("EpochOrder starts at permutation(n, seed) and shuffles on with the same generator each epoch") {
+  datasets::EpochOrder epochs(50, {.seed = 9});
+  std::span<const int64_t> view = epochs.next();
+  const std::vector<int64_t> first(view.begin(), view.end());
+  view = epochs.next();
+  const std::vector<int64_t> second(view.begin(), view.end());
+  CHECK(first == datasets::permutation(50, 9));
+  CHECK(second != first);
+  std::vector<int64_t> sorted = second;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<int64_t> identity(50);
+  std::iota(identity.begin(), identity.end(), 0);
+  CHECK(sorted == identity);
+  // The second epoch is the first shuffled again by the generator that made it.
+  ad::Rng rng(9);
+  std::vector<int64_t> order = identity;
+  datasets::shuffle_in_place(order, rng);
+  datasets::shuffle_in_place(order, rng);
+  CHECK(order == second);
+
+  datasets::EpochOrder in_order(5, {.shuffle = false});
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    view = in_order.next();
+    CHECK(std::vector<int64_t>(view.begin(), view.end()) == std::vector<int64_t>{0, 1, 2, 3, 4});
+  }
+  CHECK(datasets::EpochOrder(0).next().empty());
+  CHECK_THROWS_WITH_AS(datasets::EpochOrder(-1), doctest::Contains("EpochOrder: negative sample count -1"), ad::Error);
+}
