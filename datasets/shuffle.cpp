@@ -26,17 +26,29 @@ void check_paired(const ad::Tensor& x, const ad::Tensor& y, const char* who) {
 
 }  // namespace
 
+void shuffle_in_place(std::span<int64_t> order, ad::Rng& rng) {
+  // Fisher-Yates, from the back.
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[uniform_below(rng, i)]);
+}
+
 std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
   TG_CHECK(n >= 0, "permutation: negative length {}", n);
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t{0});
   ad::Rng rng(seed);
-  // Fisher-Yates, from the back.
-  for (int64_t i = n - 1; i > 0; --i) {
-    auto j = static_cast<int64_t>(uniform_below(rng, static_cast<uint64_t>(i) + 1));
-    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
-  }
+  shuffle_in_place(order, rng);
   return order;
+}
+
+EpochOrder::EpochOrder(int64_t n, EpochOrderOptions options) : rng_(options.seed), shuffle_(options.shuffle) {
+  TG_CHECK(n >= 0, "EpochOrder: negative sample count {}", n);
+  order_.resize(static_cast<size_t>(n));
+  std::iota(order_.begin(), order_.end(), int64_t{0});
+}
+
+std::span<const int64_t> EpochOrder::next() {
+  if (shuffle_) shuffle_in_place(order_, rng_);
+  return order_;
 }
 
 ad::Tensor gather_rows(const ad::Tensor& x, std::span<const int64_t> indices) {

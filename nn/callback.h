@@ -1,5 +1,6 @@
 /// @file
-/// Callback: user code that fit() calls at the edges of training, epochs and batches.
+/// Callback: user code that fit() calls at the edges of training, epochs and batches, with the
+/// nn::Model being trained (any kind: a Sequential is one).
 /// Logs carry the figures by Keras names: "loss", "accuracy", "val_loss", "val_accuracy", ...
 ///
 /// @code
@@ -16,7 +17,7 @@
 
 namespace nn {
 
-class Sequential;
+class Model;
 /// Figures by Keras name ("loss", "accuracy", "val_loss", ...): what fit() reports.
 using Logs = std::map<std::string, double>;
 
@@ -26,15 +27,15 @@ class Callback {
  public:
   virtual ~Callback() = default;
   /// Before the first epoch.
-  virtual void on_train_begin(Sequential& /*model*/) {}
+  virtual void on_train_begin(Model& /*model*/) {}
   /// Before each epoch (counted from 0).
-  virtual void on_epoch_begin(Sequential& /*model*/, int /*epoch*/) {}
+  virtual void on_epoch_begin(Model& /*model*/, int /*epoch*/) {}
   /// After each training batch, with the running means of the epoch so far (batch counts from 0).
-  virtual void on_batch_end(Sequential& /*model*/, int /*batch*/, const Logs& /*logs*/) {}
+  virtual void on_batch_end(Model& /*model*/, int /*batch*/, const Logs& /*logs*/) {}
   /// Epochs count from 0 here (the display counts from 1, as Keras does).
-  virtual void on_epoch_end(Sequential& /*model*/, int /*epoch*/, const Logs& /*logs*/) {}
+  virtual void on_epoch_end(Model& /*model*/, int /*epoch*/, const Logs& /*logs*/) {}
   /// After the last epoch, with the last epoch's logs.
-  virtual void on_train_end(Sequential& /*model*/, const Logs& /*logs*/) {}
+  virtual void on_train_end(Model& /*model*/, const Logs& /*logs*/) {}
 };
 
 /// Callbacks are shared: the caller may keep one to read it after fit() (a checkpoint's best

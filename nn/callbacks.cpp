@@ -11,7 +11,7 @@
 
 #include "tapegrad/nn/atomic_file.h"
 #include "tapegrad/nn/number_text.h"
-#include "tapegrad/nn/sequential.h"
+#include "tapegrad/nn/model.h"
 #include "tapegrad/nn/serialization.h"
 #include "tapegrad/nn/utf8_text.h"
 
@@ -90,7 +90,7 @@ EarlyStopping::EarlyStopping(EarlyStoppingOptions options)
            "EarlyStopping: start_from_epoch is {}; it must be 0 or more", options_.start_from_epoch);
 }
 
-void EarlyStopping::on_train_begin(Sequential& /*model*/) {
+void EarlyStopping::on_train_begin(Model& /*model*/) {
   wait_ = 0;
   best_.reset();
   best_epoch_.reset();
@@ -98,7 +98,7 @@ void EarlyStopping::on_train_begin(Sequential& /*model*/) {
   best_weights_.clear();
 }
 
-void EarlyStopping::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+void EarlyStopping::on_epoch_end(Model& model, int epoch, const Logs& logs) {
   if (epoch < options_.start_from_epoch) return;
   const double current = monitored_value("EarlyStopping", options_.monitor, logs);
   // Until some epoch improves (a NaN first figure does not), the current weights are the best.
@@ -122,7 +122,7 @@ void EarlyStopping::on_epoch_end(Sequential& model, int epoch, const Logs& logs)
   }
 }
 
-void EarlyStopping::on_train_end(Sequential& model, const Logs& /*logs*/) {
+void EarlyStopping::on_train_end(Model& model, const Logs& /*logs*/) {
   if (stopped_epoch_ && options_.verbose > 0)
     fmt::print("Epoch {}: early stopping\n", *stopped_epoch_ + 1);
   if (options_.restore_best_weights && !best_weights_.empty()) {
@@ -141,7 +141,7 @@ ModelCheckpoint::ModelCheckpoint(std::string path, ModelCheckpointOptions option
   TG_CHECK(!path_.empty(), "ModelCheckpoint: the path is empty");
 }
 
-void ModelCheckpoint::on_train_begin(Sequential& /*model*/) {
+void ModelCheckpoint::on_train_begin(Model& /*model*/) {
   best_.reset();
   saved_.clear();
 }
@@ -162,7 +162,7 @@ std::string ModelCheckpoint::path_for(int epoch, const Logs& logs) const {
   }
 }
 
-void ModelCheckpoint::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+void ModelCheckpoint::on_epoch_end(Model& model, int epoch, const Logs& logs) {
   const std::string path = path_for(epoch, logs);
   if (options_.save_best_only) {
     const double current = monitored_value("ModelCheckpoint", options_.monitor, logs);
@@ -201,7 +201,7 @@ CSVLogger::CSVLogger(std::string path, CSVLoggerOptions options)
            s);
 }
 
-void CSVLogger::on_train_begin(Sequential& /*model*/) {
+void CSVLogger::on_train_begin(Model& /*model*/) {
   columns_.clear();
   rows_.clear();
   kept_.clear();
@@ -235,7 +235,7 @@ std::vector<std::string> csv_columns(const Logs& logs) {
 
 }  // namespace
 
-void CSVLogger::on_epoch_end(Sequential& /*model*/, int epoch, const Logs& logs) {
+void CSVLogger::on_epoch_end(Model& /*model*/, int epoch, const Logs& logs) {
   if (columns_.empty()) {
     std::vector<std::string> columns = csv_columns(logs);
     for (const std::string& column : columns) {
@@ -262,12 +262,12 @@ void CSVLogger::on_epoch_end(Sequential& /*model*/, int epoch, const Logs& logs)
 
 // ---- TerminateOnNaN ----
 
-void TerminateOnNaN::on_train_begin(Sequential& /*model*/) {
+void TerminateOnNaN::on_train_begin(Model& /*model*/) {
   terminated_batch_.reset();
   reported_ = false;
 }
 
-void TerminateOnNaN::on_batch_end(Sequential& model, int batch, const Logs& logs) {
+void TerminateOnNaN::on_batch_end(Model& model, int batch, const Logs& logs) {
   auto loss = logs.find("loss");
   if (loss == logs.end() || std::isfinite(loss->second)) return;
   terminated_batch_ = batch;
@@ -276,26 +276,26 @@ void TerminateOnNaN::on_batch_end(Sequential& model, int batch, const Logs& logs
 
 // Said once the epoch's progress line is complete, so that it follows the line instead of
 // breaking into it.
-void TerminateOnNaN::on_epoch_end(Sequential& /*model*/, int /*epoch*/, const Logs& /*logs*/) {
+void TerminateOnNaN::on_epoch_end(Model& /*model*/, int /*epoch*/, const Logs& /*logs*/) {
   if (terminated_batch_ && !reported_) fmt::print("Batch {}: Invalid loss, terminating training\n", *terminated_batch_);
   reported_ = terminated_batch_.has_value();
 }
 
 // ---- LambdaCallback ----
 
-void LambdaCallback::on_train_begin(Sequential& model) {
+void LambdaCallback::on_train_begin(Model& model) {
   if (functions_.on_train_begin) functions_.on_train_begin(model);
 }
-void LambdaCallback::on_epoch_begin(Sequential& model, int epoch) {
+void LambdaCallback::on_epoch_begin(Model& model, int epoch) {
   if (functions_.on_epoch_begin) functions_.on_epoch_begin(model, epoch);
 }
-void LambdaCallback::on_batch_end(Sequential& model, int batch, const Logs& logs) {
+void LambdaCallback::on_batch_end(Model& model, int batch, const Logs& logs) {
   if (functions_.on_batch_end) functions_.on_batch_end(model, batch, logs);
 }
-void LambdaCallback::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+void LambdaCallback::on_epoch_end(Model& model, int epoch, const Logs& logs) {
   if (functions_.on_epoch_end) functions_.on_epoch_end(model, epoch, logs);
 }
-void LambdaCallback::on_train_end(Sequential& model, const Logs& logs) {
+void LambdaCallback::on_train_end(Model& model, const Logs& logs) {
   if (functions_.on_train_end) functions_.on_train_end(model, logs);
 }
 

@@ -72,9 +72,9 @@ class EarlyStopping : public Callback {
  public:
   /// Throws ad::Error for a negative patience or start_from_epoch, or an unknown mode.
   explicit EarlyStopping(EarlyStoppingOptions options = {});
-  void on_train_begin(Sequential& model) override;
-  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
-  void on_train_end(Sequential& model, const Logs& logs) override;
+  void on_train_begin(Model& model) override;
+  void on_epoch_end(Model& model, int epoch, const Logs& logs) override;
+  void on_train_end(Model& model, const Logs& logs) override;
 
   /// The epoch that set model.stop_training, if any.
   std::optional<int> stopped_epoch() const { return stopped_epoch_; }
@@ -116,8 +116,8 @@ class ModelCheckpoint : public Callback {
   /// Saves to `path` (a pattern, see the class) after each epoch. Throws ad::Error for an
   /// empty path or an unknown mode; a pattern the epoch's logs cannot fill throws when used.
   ModelCheckpoint(std::string path, ModelCheckpointOptions options = {});
-  void on_train_begin(Sequential& model) override;
-  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
+  void on_train_begin(Model& model) override;
+  void on_epoch_end(Model& model, int epoch, const Logs& logs) override;
 
   /// Every file written, in order (the same path more than once when it has no {epoch}).
   const std::vector<std::string>& saved() const { return saved_; }
@@ -159,8 +159,8 @@ class CSVLogger : public Callback {
  public:
   /// Writes to `path` (with `append`, after the rows already there).
   CSVLogger(std::string path, CSVLoggerOptions options = {});
-  void on_train_begin(Sequential& model) override;
-  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
+  void on_train_begin(Model& model) override;
+  void on_epoch_end(Model& model, int epoch, const Logs& logs) override;
 
  private:
   std::string path_;
@@ -182,9 +182,9 @@ namespace callbacks {
 /// epoch's progress line.
 class TerminateOnNaN : public Callback {
  public:
-  void on_train_begin(Sequential& model) override;
-  void on_batch_end(Sequential& model, int batch, const Logs& logs) override;
-  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
+  void on_train_begin(Model& model) override;
+  void on_batch_end(Model& model, int batch, const Logs& logs) override;
+  void on_epoch_end(Model& model, int epoch, const Logs& logs) override;
   /// The batch (from 0) at which it stopped training, if it did.
   std::optional<int> terminated_batch() const { return terminated_batch_; }
 
@@ -200,11 +200,11 @@ std::shared_ptr<callbacks::TerminateOnNaN> TerminateOnNaN();
 
 /// User code at the edges of training; empty functions are skipped.
 struct LambdaCallbackOptions {
-  std::function<void(Sequential&)> on_train_begin = nullptr;  ///< see Callback::on_train_begin
-  std::function<void(Sequential&, int epoch)> on_epoch_begin = nullptr;  ///< see Callback::on_epoch_begin
-  std::function<void(Sequential&, int batch, const Logs&)> on_batch_end = nullptr;  ///< see Callback::on_batch_end
-  std::function<void(Sequential&, int epoch, const Logs&)> on_epoch_end = nullptr;  ///< see Callback::on_epoch_end
-  std::function<void(Sequential&, const Logs&)> on_train_end = nullptr;  ///< see Callback::on_train_end
+  std::function<void(Model&)> on_train_begin = nullptr;  ///< see Callback::on_train_begin
+  std::function<void(Model&, int epoch)> on_epoch_begin = nullptr;  ///< see Callback::on_epoch_begin
+  std::function<void(Model&, int batch, const Logs&)> on_batch_end = nullptr;  ///< see Callback::on_batch_end
+  std::function<void(Model&, int epoch, const Logs&)> on_epoch_end = nullptr;  ///< see Callback::on_epoch_end
+  std::function<void(Model&, const Logs&)> on_train_end = nullptr;  ///< see Callback::on_train_end
 };
 
 namespace callbacks {
@@ -214,11 +214,11 @@ class LambdaCallback : public Callback {
  public:
   /// With the functions to call; empty ones are skipped.
   explicit LambdaCallback(LambdaCallbackOptions functions) : functions_(std::move(functions)) {}
-  void on_train_begin(Sequential& model) override;
-  void on_epoch_begin(Sequential& model, int epoch) override;
-  void on_batch_end(Sequential& model, int batch, const Logs& logs) override;
-  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
-  void on_train_end(Sequential& model, const Logs& logs) override;
+  void on_train_begin(Model& model) override;
+  void on_epoch_begin(Model& model, int epoch) override;
+  void on_batch_end(Model& model, int batch, const Logs& logs) override;
+  void on_epoch_end(Model& model, int epoch, const Logs& logs) override;
+  void on_train_end(Model& model, const Logs& logs) override;
 
  private:
   LambdaCallbackOptions functions_;

@@ -60,7 +60,7 @@ graph::ExecutionMode mode_of(int m) {
 
 }  // namespace
 
-CompiledStep::CompiledStep(Sequential& model, CompiledStepOptions options) : model_(model), options_(options) {}
+CompiledStep::CompiledStep(Model& model, CompiledStepOptions options) : model_(model), options_(options) {}
 
 // Called after a forward pass was recorded, so a model that built itself on it is included.
 void CompiledStep::refresh_parameters() {
@@ -91,7 +91,7 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
   auto rule = update_rule(*model_.optimizer(), why);
   if (!rule) ad::fail("{}", why);
   auto entry = std::make_unique<Entry>();
-  Sequential::TrainingLoss loss = model_.training_loss();
+  Model::TrainingLoss loss = model_.training_loss();
   // softmax + a cross-entropy is recorded on probabilities: the graph's fusion turns it into
   // the stable log-sum-exp form and still hands out the probabilities for the metrics. Without
   // the fusion passes it is recorded on the logits, as for sigmoid, so that the unfused graph
@@ -100,7 +100,7 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
   graph::Graph g;
   {
     ad::Tape tape;
-    Var out = model_.forward(recorded_input(x), loss.on_logits && !probabilities);
+    Var out = model_.forward(recorded_input(x), loss.on_logits && !probabilities, /*training=*/true);
     Var l = probabilities ? model_.loss()->compute(out, y) : loss.loss->compute(out, y);
     refresh_parameters();
     g = graph::Graph::from(tape, l, {.inputs = {x}, .targets = {y}, .parameters = params_, .parameter_names = names_, .update = *rule});
@@ -115,13 +115,13 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
   entry->dot_after = g.to_dot();
   entry->executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode_of(options_.mode), .profile = options_.profile});
   // As fit does: an optimizer meets its parameters on the first step.
-  if (model_.optimizer()->slots().size() != params_.size()) model_.optimizer()->build(params_);
-  auto& slots = model_.optimizer()->slots();
+  Optimizer& optimizer = *model_.optimizer();
+  optimizer.ensure_built(params_);
   auto names = rule->slot_names();
   for (size_t i = 0; i < params_.size(); ++i) {
     entry->executor->bind(graph::Role::Parameter, static_cast<int>(i), params_[i].value());
     for (size_t j = 0; j < names.size(); ++j)
-      entry->executor->bind(graph::Role::Slot, static_cast<int>(i * names.size() + j), slots.at(i).at(names[j]));
+      entry->executor->bind(graph::Role::Slot, static_cast<int>(i * names.size() + j), optimizer.slot(i, names[j]));
   }
   // The step writes the model's outputs straight into the tensor that train() hands out
   // (unless they are not computed at all: a model that passes its input through).
@@ -195,7 +195,7 @@ Tensor CompiledStep::forward(const Tensor& x, bool logits) {
 
 float CompiledStep::test(const Tensor& x, const Tensor& y, Tensor& predictions) {
   if (fallback_) return fallback_->test(x, y, predictions);
-  Sequential::TrainingLoss loss = model_.training_loss();
+  Model::TrainingLoss loss = model_.training_loss();
   Tensor out = forward(x, loss.on_logits);
   ad::NoGrad no_grad;
   float value = loss.loss->compute(ad::constant(out), y).item();

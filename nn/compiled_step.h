@@ -7,7 +7,7 @@
 /// updated in place, so compiled and eager steps can take turns on one model.
 ///
 /// @code
-/// // Given: nn::Sequential& model, const ad::Tensor& x, const ad::Tensor& y, ad::Tensor& predictions
+/// // Given: nn::Model& model, const ad::Tensor& x, const ad::Tensor& y, ad::Tensor& predictions
 /// nn::CompiledStep step(model);                // model built and compiled
 /// if (!step.supported()) fmt::print("eager: {}\n", step.reason());
 /// float loss = step.train(x, y, predictions);
@@ -21,7 +21,7 @@
 #include <string>
 
 #include "tapegrad/nn/eager_step.h"
-#include "tapegrad/nn/sequential.h"
+#include "tapegrad/nn/model.h"
 #include "tapegrad/nn/step.h"
 
 namespace graph {
@@ -44,7 +44,7 @@ class CompiledStep : public StepRunner {
  public:
   /// For a built, compiled `model`, which must outlive the step. The first train() decides
   /// whether the optimizer can be compiled (supported(), reason()).
-  explicit CompiledStep(Sequential& model, CompiledStepOptions options = {});
+  explicit CompiledStep(Model& model, CompiledStepOptions options = {});
   ~CompiledStep() override;
   float train(const Tensor& x, const Tensor& y, Tensor& predictions) override;
   // The forward graph (to the logits when training takes the loss from them), then the loss
@@ -75,7 +75,7 @@ class CompiledStep : public StepRunner {
   Tensor forward(const Tensor& x, bool logits);
   void refresh_parameters();
 
-  Sequential& model_;
+  Model& model_;
   CompiledStepOptions options_;
   std::vector<Var> params_;
   std::vector<std::string> names_;  ///< "dense/kernel", ... for the dumps

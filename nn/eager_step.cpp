@@ -6,11 +6,11 @@
 
 namespace nn {
 
-EagerStep::EagerStep(Sequential& model)
+EagerStep::EagerStep(Model& model)
     : model_(model), params_(model.trainable_weights()), tape_(std::make_unique<ad::Tape>()) {
   if (!model.compiled()) return;  // predict needs no loss
   loss_ = model.training_loss();
-  if (model.optimizer()->slots().size() != params_.size()) model.optimizer()->build(params_);
+  model.optimizer()->ensure_built(params_);
 }
 
 EagerStep::~EagerStep() = default;
@@ -18,7 +18,7 @@ EagerStep::~EagerStep() = default;
 float EagerStep::train(const Tensor& x, const Tensor& y, Tensor& predictions) {
   TG_CHECK(loss_.loss != nullptr, "EagerStep.train: the model was not compiled when this runner was made");
   for (Var& p : params_) p.zero_grad();
-  Var out = model_.forward(ad::constant(x), loss_.on_logits);
+  Var out = model_.forward(ad::constant(x), loss_.on_logits, /*training=*/true);
   Var loss = loss_.loss->compute(out, y);
   float value = loss.item();
   // A non-finite loss would spread NaN into every weight: keep them as they were, and let fit

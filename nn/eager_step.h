@@ -1,17 +1,17 @@
 /// @file
 /// EagerStep: runs a training step op by op: forward on a tape, the loss (from the logits when
-/// the last activation is softmax or sigmoid, see Sequential::training_loss), backward, the
+/// the last activation is softmax or sigmoid, see Model::training_loss), backward, the
 /// optimizer's update. The tape is cleared after each step so its node storage is reused.
 ///
 /// @code
-/// // Given: nn::Sequential& model, const ad::Tensor& x, const ad::Tensor& y, ad::Tensor& predictions
+/// // Given: nn::Model& model, const ad::Tensor& x, const ad::Tensor& y, ad::Tensor& predictions
 /// nn::EagerStep step(model);                  // model built and compiled
 /// float loss = step.train(x, y, predictions);
 /// @endcode
 #pragma once
 #include <memory>
 
-#include "tapegrad/nn/sequential.h"
+#include "tapegrad/nn/model.h"
 #include "tapegrad/nn/step.h"
 
 namespace nn {
@@ -22,7 +22,7 @@ class EagerStep : public StepRunner {
  public:
   /// The runner keeps a tape active on this thread while it lives: destroy it before any tape
   /// created earlier on the same thread.
-  explicit EagerStep(Sequential& model);
+  explicit EagerStep(Model& model);
   ~EagerStep() override;
   float train(const Tensor& x, const Tensor& y, Tensor& predictions) override;
   float test(const Tensor& x, const Tensor& y, Tensor& predictions) override;
@@ -30,8 +30,8 @@ class EagerStep : public StepRunner {
   const char* kind() const override { return "eager"; }
 
  private:
-  Sequential& model_;
-  Sequential::TrainingLoss loss_;
+  Model& model_;
+  Model::TrainingLoss loss_;
   std::vector<Var> params_;
   std::unique_ptr<ad::Tape> tape_;
 };

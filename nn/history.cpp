@@ -1,7 +1,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "tapegrad/nn/sequential.h"
+#include "tapegrad/nn/model.h"
 
 namespace nn {
 

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
+
+#include <fmt/ranges.h>
 
 #include "tapegrad/nn/config_reader.h"
 #include "tapegrad/nn/optimizers/adam.h"
@@ -17,6 +20,31 @@ void Optimizer::check_built(const std::vector<Var>& params) const {
     for (const auto& [name, slot] : slots_[i])
       TG_CHECK(slot.shape() == params[i].shape(), "{}.apply: parameter {} has shape {} but its '{}' slot has {}",
                type(), i, ad::to_string(params[i].shape()), name, ad::to_string(slot.shape()));
+}
+
+void Optimizer::ensure_built(const std::vector<Var>& params) {
+  if (slots_.size() != params.size()) build(params);
+}
+
+std::vector<std::string> Optimizer::slot_names(size_t param) const {
+  TG_CHECK(param < slots_.size(), "{}.slot_names: parameter {} is beyond the {} the slots were built for", type(),
+           param, slots_.size());
+  std::vector<std::string> names;
+  for (const auto& [name, tensor] : slots_[param]) names.push_back(name);
+  return names;
+}
+
+const Tensor& Optimizer::slot(size_t param, const std::string& name) const {
+  TG_CHECK(param < slots_.size(), "{}.slot: parameter {} is beyond the {} the slots were built for", type(), param,
+           slots_.size());
+  auto found = slots_[param].find(name);
+  TG_CHECK(found != slots_[param].end(), "{}.slot: parameter {} has no slot '{}'; its slots: [{}]", type(), param,
+           name, fmt::join(slot_names(param), ", "));
+  return found->second;
+}
+
+Tensor& Optimizer::slot(size_t param, const std::string& name) {
+  return const_cast<Tensor&>(std::as_const(*this).slot(param, name));
 }
 
 void Optimizer::own_slots() {

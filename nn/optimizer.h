@@ -1,7 +1,9 @@
 /// @file
 /// Optimizers: SGD (momentum, Nesterov), Adam and RMSprop, with Keras' names and defaults.
-/// An optimizer keeps per-parameter state ("slots") that is saved with the model and that the
-/// compiled training step (graph/) updates in place, so eager and compiled training share it.
+/// An optimizer owns its per-parameter state ("slots"), which is saved with the model and which
+/// the compiled training step (graph/) updates in place, so eager and compiled training share
+/// it. Everyone reaches a slot the same way, the update kernels included: slot(i, name), a
+/// handle on the optimizer's own storage.
 ///
 /// @code
 /// #include <tapegrad/nn/optimizers/sgd.h>
@@ -34,8 +36,25 @@ class Optimizer {
   /// An independent copy, slots included (copied, not shared).
   virtual std::shared_ptr<Optimizer> clone() const = 0;
 
-  /// slots()[i]["momentum"] etc. for parameter i, in build() order.
-  std::vector<std::map<std::string, Tensor>>& slots() { return slots_; }
+  /// build(params) unless build() already made slots for that many parameters: what fit, the
+  /// step runners and load_model call before they reach the slots.
+  void ensure_built(const std::vector<Var>& params);
+  /// How many parameters build() made slots for (0 before build()).
+  size_t built_parameters() const { return slots_.size(); }
+  /// The names of parameter `param`'s slots, sorted: {"m", "v"} for Adam, {"momentum"} for SGD
+  /// with momentum, none for plain SGD. Throws ad::Error for a parameter index beyond
+  /// built_parameters().
+  std::vector<std::string> slot_names(size_t param) const;
+  /// Parameter `param`'s slot `name` (in build() order; shaped as the parameter), the
+  /// optimizer's own tensor: write its values (data(), assign()) to change the state, as
+  /// load_model and the compiled step do; do not re-point the handle (a compiled step keeps
+  /// the storage it was bound to). Throws ad::Error naming the optimizer, the index and the
+  /// slots it has when there is no such slot.
+  /// @{
+  Tensor& slot(size_t param, const std::string& name);
+  const Tensor& slot(size_t param, const std::string& name) const;
+  /// @}
+
   int64_t iterations = 0;  ///< updates applied so far (Keras' optimizer.iterations; Adam's t)
   double learning_rate = 0.01;  ///< the step size; callbacks may change it between steps
 
@@ -52,9 +71,10 @@ class Optimizer {
     copy->own_slots();
     return copy;
   }
-  /// One slot per parameter, zeros of its shape, under each of `names`.
+  /// One slot per parameter, zeros of its shape, under each of `names` (none: built, no state).
   void make_slots(const std::vector<Var>& params, std::initializer_list<const char*> names);
 
+ private:
   std::vector<std::map<std::string, Tensor>> slots_;  ///< per parameter, by slot name
 };
 

@@ -2,7 +2,8 @@
 
 #include <cmath>
 #include <limits>
-#include <numeric>
+
+#include "tapegrad/datasets/shuffle.h"
 
 namespace nn {
 
@@ -53,11 +54,6 @@ double weighted_sum(const ad::Tensor& coef, const ad::Tensor& intercept, const f
   return z;
 }
 
-// Fisher-Yates with the library's generator, so the order depends only on the seed.
-void shuffle(std::vector<int64_t>& order, ad::Rng& rng) {
-  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
-}
-
 }  // namespace
 
 Perceptron::Perceptron(PerceptronOptions options) : options_(options) {
@@ -85,17 +81,16 @@ Perceptron& Perceptron::fit(const ad::Tensor& X, const ad::Tensor& y) {
   errors_per_epoch_.clear();
   stop_reason_.clear();
 
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  ad::Rng rng(options_.random_state);
+  // The library's one shuffle: the same random_state gives the order fit() and
+  // datasets::permutation give for that seed.
+  datasets::EpochOrder order(n, {.shuffle = options_.shuffle, .seed = options_.random_state});
   const float eta = static_cast<float>(options_.eta0);
   int64_t best = n * outputs + 1;
   int without_improvement = 0;
 
   for (int epoch = 1; epoch <= options_.max_iter; ++epoch) {
-    if (options_.shuffle) shuffle(order, rng);
     int64_t mistakes = 0;
-    for (int64_t i : order) {
+    for (int64_t i : order.next()) {
       const float* x = X.data() + i * features;
       for (int64_t o = 0; o < outputs; ++o) {
         const float target = y[i * outputs + o];

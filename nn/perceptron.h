@@ -36,8 +36,8 @@ struct PerceptronOptions {
   /// an epoch without mistakes stops training.
   std::optional<double> tol = 1e-3;
   int n_iter_no_change = 5;  ///< epochs without enough improvement before stopping (with tol)
-  bool shuffle = true;       ///< visit the samples in a new order every epoch
-  uint64_t random_state = 0; ///< seed of that order
+  bool shuffle = true;       ///< visit the samples in a new order every epoch (datasets::EpochOrder's)
+  uint64_t random_state = 0; ///< seed of that order: epoch 1 visits datasets::permutation(n, random_state)
   bool fit_intercept = true;  ///< learn the bias b (false: b stays 0)
   ThresholdFunction activation = ThresholdFunction::heaviside;  ///< the outputs' two values
 };

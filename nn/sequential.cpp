@@ -4,10 +4,7 @@
 
 #include <cctype>
 
-#include "tapegrad/nn/activations.h"
 #include "tapegrad/nn/config_reader.h"
-#include "tapegrad/nn/metrics.h"
-#include "tapegrad/nn/training/compiled_state.h"
 #include "tapegrad/nn/utf8_text.h"
 
 namespace nn {
@@ -42,8 +39,8 @@ std::string keras_shape(const Shape& per_sample) {
 
 }  // namespace
 
-Sequential::Sequential(std::vector<LayerRef> layers, std::string name) : name_(std::move(name)) {
-  check_utf8(name_, "Sequential", "the model name");
+Sequential::Sequential(std::vector<LayerRef> layers, std::string name) : Model(std::move(name)) {
+  check_utf8(this->name(), "Sequential", "the model name");
   for (LayerRef& layer : layers) add(std::move(layer));
 }
 
@@ -53,13 +50,13 @@ void Sequential::add(LayerRef layer) {
   std::vector<LayerPtr> all = layers_;
   if (input_layer_) all.insert(all.begin(), input_layer_);
   for (const LayerPtr& existing : all)
-    TG_CHECK(existing != l, "Sequential.add: layer '{}' is already in model '{}'", l->name(), name_);
+    TG_CHECK(existing != l, "Sequential.add: layer '{}' is already in model '{}'", l->name(), name());
   const bool is_input = l->type() == "InputLayer";
   if (is_input) {
     TG_CHECK(!input_layer_, "Sequential.add: model '{}' already starts with InputLayer '{}' (inputs {}); a model "
-             "has one input", name_, input_layer_->name(), ad::to_string(*input_layer_->declared_input_shape()));
+             "has one input", name(), input_layer_->name(), ad::to_string(*input_layer_->declared_input_shape()));
     TG_CHECK(layers_.empty(), "Sequential.add: an InputLayer must be the model's first layer; model '{}' already "
-             "has {} layers", name_, layers_.size());
+             "has {} layers", name(), layers_.size());
   }
   auto taken = [&](const std::string& candidate) {
     for (const LayerPtr& existing : all)
@@ -71,7 +68,7 @@ void Sequential::add(LayerRef layer) {
     for (int k = 1; taken(candidate); ++k) candidate = fmt::format("{}_{}", base, k);
     l->set_name(candidate);
   } else {
-    TG_CHECK(!taken(l->name()), "Sequential.add: layer name '{}' is already used in model '{}'", l->name(), name_);
+    TG_CHECK(!taken(l->name()), "Sequential.add: layer name '{}' is already used in model '{}'", l->name(), name());
   }
   // A layer that comes with weights of its own keeps them: the model did not draw them.
   if (l->built() && !l->weights().empty()) mark_weights_reached();
@@ -89,11 +86,6 @@ void Sequential::add(LayerRef layer) {
       layers_.pop_back();
     throw;
   }
-}
-
-const std::vector<LayerPtr>& Sequential::layers() const& {
-  mark_weights_reached();
-  return layers_;
 }
 
 Layer& Sequential::layer(size_t index) {
@@ -125,70 +117,10 @@ std::optional<Shape> Sequential::known_input_shape() const {
   return std::nullopt;
 }
 
-void Sequential::build(const Shape& input_shape, uint64_t seed) {
-  TG_CHECK(!layers_.empty(), "Sequential.build: model '{}' has no layers", name_);
-  for (int64_t d : input_shape)
-    TG_CHECK(d > 0, "Sequential.build: input_shape dimensions must be positive, got {}", ad::to_string(input_shape));
-  if (built()) {
-    TG_CHECK(input_shape == this->input_shape(), "Sequential.build: model '{}' is built for inputs {}, asked for {}",
-             name_, ad::to_string(this->input_shape()), ad::to_string(input_shape));
-    if (untouched_seed_ && *untouched_seed_ != seed) draw_weights(input_shape, seed);
-  } else {
-    draw_weights(input_shape, seed);
-  }
-  mark_weights_reached();
-}
-
-void Sequential::draw_weights(const Shape& input_shape, uint64_t seed) {
-  bool any_built = false;
-  for (const LayerPtr& l : layers_) any_built = any_built || l->built();
-  // Built layers are redrawn only when their weights are the model's own untouched draw; a
-  // layer that came with weights, or weights someone may hold, are kept.
-  const bool redraw = untouched_seed_.has_value();
-  ad::Rng rng(seed);
+void Sequential::build_layers(const Shape& input_shape, ad::Rng& rng, bool redraw) {
   Shape shape = input_shape;
   if (input_layer_) input_layer_->build(shape, rng);  // checks the shape against the declared one
-  for (const LayerPtr& l : layers_) {
-    if (!l->built())
-      l->build(shape, rng);
-    else if (redraw)
-      l->redraw_weights(rng);
-    else
-      l->build(shape, rng);  // checks the shape
-    shape = l->output_shape(shape);
-  }
-  if (redraw || !any_built) untouched_seed_ = seed;
-  // Slots exist from here on, so a compiled model can be saved and its optimizer state
-  // restored before any training.
-  if (compiled()) compiled_->optimizer->build(weight_handles());
-}
-
-void Sequential::build_if_known() {
-  if (defer_build_) return;
-  std::optional<Shape> shape = known_input_shape();
-  if (shape && !layers_.empty() && !built()) draw_weights(*shape, untouched_seed_.value_or(0));
-}
-
-void Sequential::build_for(const Shape& x_shape, uint64_t seed) {
-  TG_CHECK(!layers_.empty(), "Sequential: model '{}' has no layers", name_);
-  if (!built() || (untouched_seed_ && *untouched_seed_ != seed)) {
-    std::optional<Shape> declared = known_input_shape();
-    build(built() ? input_shape() : declared ? *declared : sample_shape(x_shape), seed);
-  }
-  mark_weights_reached();
-}
-
-bool Sequential::built() const {
-  if (layers_.empty()) return false;
-  for (const LayerPtr& l : layers_)
-    if (!l->built()) return false;
-  return true;
-}
-
-void Sequential::check_built(const char* who) const {
-  TG_CHECK(built(), "{}: model '{}' is not built: its input shape is unknown (start it with an InputLayer or give "
-           "its first layer an input_shape, or call build(input_shape) or fit() first)",
-           who, name_);
+  for (const LayerPtr& l : layers_) shape = build_layer(*l, shape, rng, redraw);
 }
 
 Shape Sequential::input_shape() const {
@@ -218,7 +150,7 @@ std::string Sequential::summary() const {
     }
     return line + "\n";
   };
-  std::string out = fmt::format("Model: \"{}\"\n", name_);
+  std::string out = fmt::format("Model: \"{}\"\n", name());
   out += std::string(65, '_') + "\n";
   out += row("Layer (type)", "Output Shape", "Param #");
   out += std::string(65, '=') + "\n";
@@ -237,126 +169,31 @@ std::string Sequential::summary() const {
   return out;
 }
 
-int64_t Sequential::parameter_count() const {
-  check_built("Sequential.parameter_count");
-  int64_t total = 0;
-  for (const LayerPtr& l : layers_) total = ad::add_counts(total, l->parameter_count(), "Sequential.parameter_count");
-  return total;
+std::string Sequential::output_activation() const {
+  return layers_.empty() ? "linear" : layers_.back()->output_activation();
 }
 
-void Sequential::compile(CompileOptions options) {
-  TG_CHECK(options.loss.get() != nullptr, "compile: loss is null");
-  TG_CHECK(options.optimizer.get() != nullptr, "compile: optimizer is null");
-  for (const std::string& m : options.metrics) check_metric_name(m);
-  auto state = std::make_shared<Compiled>();
-  state->loss = options.loss.get();
-  state->optimizer = options.optimizer.get();
-  state->metrics = std::move(options.metrics);
-  compiled_ = std::move(state);
-  // Slots exist from here on when the shapes are known, so a compiled model can be saved and
-  // its optimizer state restored before any training.
-  if (!built())
-    build_if_known();
-  else
-    compiled_->optimizer->build(weight_handles());
-}
-
-bool Sequential::compiled() const { return compiled_ != nullptr; }
-
-void Sequential::check_compiled(const char* who) const {
-  TG_CHECK(compiled(), "{}: model '{}' is not compiled; call compile({{.loss = ..., .optimizer = ...}}) first", who,
-           name_);
-}
-
-const LossPtr& Sequential::loss() const& {
-  check_compiled("Sequential.loss");
-  return compiled_->loss;
-}
-
-const OptimizerPtr& Sequential::optimizer() const& {
-  check_compiled("Sequential.optimizer");
-  return compiled_->optimizer;
-}
-
-const std::vector<std::string>& Sequential::metrics() const& {
-  check_compiled("Sequential.metrics");
-  return compiled_->metrics;
-}
-
-Sequential::TrainingLoss Sequential::training_loss() const {
-  check_compiled("Sequential.training_loss");
-  TrainingLoss out{.loss = compiled_->loss};
-  if (layers_.empty()) return out;
-  std::string activation = layers_.back()->output_activation();
-  if (LossPtr on_logits = compiled_->loss->on_logits_of(activation)) {
-    out = {.loss = on_logits, .on_logits = true, .activation = activation};
-  }
-  return out;
-}
-
-Var Sequential::forward(const Var& x, bool logits) {
-  TG_CHECK(!layers_.empty(), "Sequential: model '{}' has no layers", name_);
-  TG_CHECK(x.value().rank() >= 1, "Sequential: needs a batch [samples, ...], got a scalar");
-  build_for(x.shape(), 0);
+Var Sequential::run(const Var& x, bool logits) {
   Var h = input_layer_ ? input_layer_->call(x) : x;  // the InputLayer names a shape mismatch
   for (size_t i = 0; i + 1 < layers_.size(); ++i) h = layers_[i]->call(h);
   return logits ? layers_.back()->call_pre_activation(h) : layers_.back()->call(h);
 }
 
-Var Sequential::operator()(const Var& x) { return forward(x, false); }
+// Sequential's layers behave the same in training and inference (no dropout yet).
+Var Sequential::call(const Var& x, bool /*training*/) { return run(x, false); }
 
-std::vector<Var> Sequential::weight_handles() const {
-  std::vector<Var> out;
-  for (const LayerPtr& l : layers_)
-    for (const Var& w : l->weights()) out.push_back(w);
-  return out;
-}
-
-std::vector<Var> Sequential::trainable_weights() {
-  check_built("Sequential.trainable_weights");
-  mark_weights_reached();
-  return weight_handles();
-}
-
-std::vector<Tensor> Sequential::get_weights() {
-  check_built("Sequential.get_weights");
-  std::vector<Tensor> out;
-  for (const Var& w : weight_handles()) out.push_back(w.value().clone());
-  return out;
-}
-
-void Sequential::set_weights(const std::vector<Tensor>& weights) {
-  check_built("Sequential.set_weights");
-  mark_weights_reached();
-  struct Named {
-    Var var;
-    std::string name;
-  };
-  std::vector<Named> targets;
-  for (const LayerPtr& l : layers_) {
-    std::vector<Var> ws = l->weights();
-    std::vector<std::string> names = l->weight_names();
-    for (size_t i = 0; i < ws.size(); ++i) targets.push_back({ws[i], l->name() + "/" + names[i]});
-  }
-  TG_CHECK(weights.size() == targets.size(), "set_weights: model '{}' has {} weights, given {}", name_,
-           targets.size(), weights.size());
-  // Check every shape before changing anything, so a bad list leaves the model as it was.
-  for (size_t i = 0; i < targets.size(); ++i)
-    TG_CHECK(weights[i].shape() == targets[i].var.shape(), "set_weights: weight {} ({}) has shape {}, given {}", i,
-             targets[i].name, ad::to_string(targets[i].var.shape()), ad::to_string(weights[i].shape()));
-  for (size_t i = 0; i < targets.size(); ++i) targets[i].var.value().assign(weights[i]);
-}
+Var Sequential::call_logits(const Var& x, bool /*training*/) { return run(x, true); }
 
 Json Sequential::get_config() const {
   Json layers = Json::array();
   if (input_layer_) layers.push_back(input_layer_->get_config());  // Keras keeps it in the config
   for (const LayerPtr& l : layers_) layers.push_back(l->get_config());
-  Json config = {{"name", name_}, {"layers", layers}};
+  Json config = {{"name", name()}, {"layers", layers}};
   if (built()) config["input_shape"] = input_shape();
   if (compiled()) {
-    config["compile"] = {{"loss", compiled_->loss->get_config()},
-                         {"optimizer", compiled_->optimizer->get_config()},
-                         {"metrics", compiled_->metrics}};
+    config["compile"] = {{"loss", loss()->get_config()},
+                         {"optimizer", optimizer()->get_config()},
+                         {"metrics", metrics()}};
   }
   return config;
 }
@@ -365,8 +202,7 @@ Sequential Sequential::from_config(const Json& config) {
   ConfigReader read(config, "Sequential");
   TG_CHECK(read.has("layers") && config.at("layers").is_array(), "Sequential config: 'layers' must be a list, got {}",
            config.dump());
-  Sequential model;
-  model.name_ = read.text("name", "sequential");
+  Sequential model({}, read.text("name", "sequential"));
   // No building on add/compile here: only the config's input_shape builds, so that load_model,
   // which holds that back, can compare every weight's shape with the file before allocating.
   model.defer_build_ = true;

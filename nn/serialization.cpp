@@ -1,4 +1,4 @@
-// Sequential::save, nn::load_model and the weights-only pair: the model file layout is
+// Model::save, nn::load_model and the weights-only pair: the model file layout is
 // described in nn/serialization.h.
 #include "tapegrad/nn/serialization.h"
 
@@ -19,7 +19,7 @@ constexpr const char* kOptimizerPrefix = "optimizer/";
 // Every weight as "<layer>/<weight>", in model order (the order of trainable_weights(), which
 // is also the order in which the optimizer was built).
 // The tensors share the weights' storage.
-std::vector<NamedTensor> named_weights(const Sequential& model, const std::string& who) {
+std::vector<NamedTensor> named_weights(const Model& model, const std::string& who) {
   std::vector<NamedTensor> named;
   std::set<std::string> layer_names;
   for (const LayerPtr& layer : model.layers()) {
@@ -39,10 +39,9 @@ std::vector<NamedTensor> named_weights(const Sequential& model, const std::strin
 // The optimizer's state: one tensor per parameter and slot, named after the parameter.
 std::vector<NamedTensor> named_slots(Optimizer& optimizer, const std::vector<NamedTensor>& weights) {
   std::vector<NamedTensor> named;
-  auto& slots = optimizer.slots();
-  for (size_t i = 0; i < slots.size() && i < weights.size(); ++i)
-    for (auto& [slot, tensor] : slots[i])
-      named.push_back({kOptimizerPrefix + weights[i].name + "/" + slot, tensor});
+  for (size_t i = 0; i < optimizer.built_parameters() && i < weights.size(); ++i)
+    for (const std::string& slot : optimizer.slot_names(i))
+      named.push_back({kOptimizerPrefix + weights[i].name + "/" + slot, optimizer.slot(i, slot)});
   return named;
 }
 
@@ -144,13 +143,13 @@ int64_t parse_iterations(const std::string& text, const std::string& path) {
 
 }  // namespace
 
-void save_weights(const Sequential& model, const std::string& path) {
+void save_weights(const Model& model, const std::string& path) {
   TG_CHECK(model.built(), "save_weights: '{}': the model is not built, so it has no weights yet",
            path);
   save_safetensors(path, named_weights(model, "save_weights"));
 }
 
-void load_weights(Sequential& model, const std::string& path) {
+void load_weights(Model& model, const std::string& path) {
   TG_CHECK(model.built(), "load_weights: '{}': build the model before loading weights into it",
            path);
   const SafetensorsFile file = load_safetensors(path);
@@ -159,21 +158,20 @@ void load_weights(Sequential& model, const std::string& path) {
   assign_from(file, weights);
 }
 
-void Sequential::save(const std::string& path) const {
-  TG_CHECK(built(), "Sequential::save: '{}': the model is not built, so it has no weights yet",
-           path);
+void Model::save(const std::string& path) const {
+  const std::string who = type() + "::save";
+  TG_CHECK(built(), "{}: '{}': the model is not built, so it has no weights yet", who, path);
   // load_model finds each layer's weights by its name: an empty or repeated one (possible after
   // set_name) would save a file that cannot be loaded.
   std::set<std::string> names;
   for (const LayerPtr& layer : layers()) {
-    TG_CHECK(!layer->name().empty(), "Sequential::save: '{}': a {} layer has an empty name", path, layer->type());
-    TG_CHECK(names.insert(layer->name()).second, "Sequential::save: '{}': two layers are named '{}'", path,
-             layer->name());
+    TG_CHECK(!layer->name().empty(), "{}: '{}': a {} layer has an empty name", who, path, layer->type());
+    TG_CHECK(names.insert(layer->name()).second, "{}: '{}': two layers are named '{}'", who, path, layer->name());
   }
-  const std::vector<NamedTensor> weights = named_weights(*this, "Sequential::save");
+  const std::vector<NamedTensor> weights = named_weights(*this, who);
   std::vector<NamedTensor> tensors = weights;
   const Json config = get_config();
-  check_utf8(config, fmt::format("Sequential::save: '{}': the model's config", path));
+  check_utf8(config, fmt::format("{}: '{}': the model's config", who, path));
   std::map<std::string, std::string> metadata = {
       {"format", kFormat},
       {"format_version", std::to_string(kFormatVersion)},
@@ -183,7 +181,7 @@ void Sequential::save(const std::string& path) const {
     OptimizerPtr state = optimizer();
     // Compiled before it was built and not trained since: the optimizer has no slots yet.
     // Save the zeros it would start from, so that the file matches what load_model builds.
-    if (state->slots().size() != weights.size()) {
+    if (state->built_parameters() != weights.size()) {
       state = state->clone();
       std::vector<Var> params;
       for (const LayerPtr& layer : layers())
@@ -229,8 +227,7 @@ Sequential load_model(const std::string& path) {
   int64_t iterations = 0;
   if (model.compiled()) {
     Optimizer& optimizer = *model.optimizer();
-    std::vector<Var> params = model.trainable_weights();
-    if (optimizer.slots().size() != params.size()) optimizer.build(params);
+    optimizer.ensure_built(model.trainable_weights());
     slots = named_slots(optimizer, weights);
     check_tensors(file, slots, "load_model", path, "optimizer slots", kOptimizerPrefix);
     iterations = parse_iterations(metadata_field(file, path, "optimizer_iterations"), path);

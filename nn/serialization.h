@@ -4,10 +4,10 @@
 /// tensors:  "<layer>/<weight>"                 every weight, in model order ("dense/kernel")
 ///           "optimizer/<layer>/<weight>/<slot>" the optimizer's state ("optimizer/dense/kernel/m")
 /// metadata: "format" = "tapegrad.sequential", "format_version" = "1",
-///           "config" = Sequential::get_config() as JSON (architecture and compile settings),
+///           "config" = Model::get_config() as JSON (architecture and compile settings),
 ///           "optimizer_iterations" = the optimizer's step count.
 /// @endverbatim
-/// Sequential::save(path) and nn::load_model(path) (declared in nn/sequential.h) read and write
+/// Model::save(path) and nn::load_model(path) (declared in nn/model.h and nn/sequential.h) write and read
 /// it; the functions here handle the weights alone, as Keras' save_weights/load_weights do.
 ///
 /// @code
@@ -25,8 +25,8 @@
 namespace nn {
 
 /// The weights under "<layer>/<weight>" names; the model must be built.
-void save_weights(const Sequential& model, const std::string& path);
+void save_weights(const Model& model, const std::string& path);
 /// Checks every name and shape against the model before it changes any weight.
-void load_weights(Sequential& model, const std::string& path);
+void load_weights(Model& model, const std::string& path);
 
 }  // namespace nn

@@ -5,7 +5,7 @@
 ///
 /// @code
 /// #include <tapegrad/nn/step_factory.h>
-/// // Given: nn::Sequential& model, const ad::Tensor& x_batch, const ad::Tensor& y_batch
+/// // Given: nn::Model& model, const ad::Tensor& x_batch, const ad::Tensor& y_batch
 /// std::unique_ptr<nn::StepRunner> runner = nn::make_step_runner(model, /*eager=*/true);
 /// ad::Tensor predictions;
 /// float loss = runner->train(x_batch, y_batch, predictions);   // one optimizer step
@@ -18,7 +18,7 @@
 
 namespace nn {
 
-class Sequential;
+class Model;
 
 /// What fit(), evaluate() and predict() run batches with: the compiled graph (CompiledStep) or
 /// the eager tape (EagerStep), interchangeable and giving the same numbers within float rounding.
@@ -29,7 +29,7 @@ class StepRunner {
   /// and leaves the model's outputs for the batch in `predictions` (for the metrics).
   virtual float train(const Tensor& x, const Tensor& y, Tensor& predictions) = 0;
   /// The batch's mean loss computed as train() computes it (from the logits when the model ends
-  /// in softmax or sigmoid, see Sequential::training_loss), with no update, and the model's
+  /// in softmax or sigmoid, see Model::training_loss), with no update, and the model's
   /// outputs in `predictions`: Keras' test_step, behind evaluate and the val_ figures, so that
   /// the same data gives the same loss in fit, evaluate and validation.
   virtual float test(const Tensor& x, const Tensor& y, Tensor& predictions) = 0;

@@ -3,7 +3,7 @@
 /// (op by op on a tape) or compiled (an optimized graph of the same step).
 ///
 /// @code
-/// // Given: nn::Sequential& model, const ad::Tensor& x_batch, const ad::Tensor& y_batch, ad::Tensor& predictions
+/// // Given: nn::Model& model, const ad::Tensor& x_batch, const ad::Tensor& y_batch, ad::Tensor& predictions
 /// auto runner = nn::make_step_runner(model, /*eager=*/false);
 /// float loss = runner->train(x_batch, y_batch, predictions);
 /// @endcode
@@ -15,6 +15,6 @@
 namespace nn {
 
 /// The model must be built and compiled.
-std::unique_ptr<StepRunner> make_step_runner(Sequential& model, bool eager);
+std::unique_ptr<StepRunner> make_step_runner(Model& model, bool eager);
 
 }  // namespace nn

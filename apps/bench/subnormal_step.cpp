@@ -47,8 +47,9 @@ double median_step_ms(nn::Sequential& model, nn::CompiledStep& step, const Tenso
   Tensor x = x_base.clone(), predictions;
   if (x_scale != 0) fill(x, x_scale, 0.5f);
   for (int s = 0; s < steps + 3; ++s) {
-    for (auto& slots : model.optimizer()->slots())
-      for (auto& [name, slot] : slots) fill(slot, slot_scale);
+    nn::Optimizer& optimizer = *model.optimizer();
+    for (size_t i = 0; i < optimizer.built_parameters(); ++i)
+      for (const std::string& name : optimizer.slot_names(i)) fill(optimizer.slot(i, name), slot_scale);
     auto start = Clock::now();
     step.train(x, y, predictions);
     double elapsed = std::chrono::duration<double, std::milli>(Clock::now() - start).count();

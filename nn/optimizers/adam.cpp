@@ -30,7 +30,7 @@ void Adam::apply(const std::vector<Var>& params) {
   for (size_t p = 0; p < params.size(); ++p) {
     Var param = params[p];
     if (!param.has_grad()) continue;
-    ad::kernels::adam_update(param.value().data(), param.grad().data(), slots_[p]["m"].data(), slots_[p]["v"].data(),
+    ad::kernels::adam_update(param.value().data(), param.grad().data(), slot(p, "m").data(), slot(p, "v").data(),
                              param.size(), adam);
   }
   ++iterations;

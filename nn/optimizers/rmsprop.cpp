@@ -33,8 +33,8 @@ void RMSprop::apply(const std::vector<Var>& params) {
   for (size_t p = 0; p < params.size(); ++p) {
     Var param = params[p];
     if (!param.has_grad()) continue;
-    float* momentum = options_.momentum > 0 ? slots_[p]["momentum"].data() : nullptr;
-    ad::kernels::rmsprop_update(param.value().data(), param.grad().data(), slots_[p]["velocity"].data(), momentum,
+    float* momentum = options_.momentum > 0 ? slot(p, "momentum").data() : nullptr;
+    ad::kernels::rmsprop_update(param.value().data(), param.grad().data(), slot(p, "velocity").data(), momentum,
                                 param.size(), rmsprop);
   }
   ++iterations;

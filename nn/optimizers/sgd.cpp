@@ -18,7 +18,7 @@ void SGD::build(const std::vector<Var>& params) {
   if (options_.momentum > 0) {
     make_slots(params, {"momentum"});
   } else {
-    slots_.assign(params.size(), {});
+    make_slots(params, {});
   }
 }
 
@@ -34,7 +34,7 @@ void SGD::apply(const std::vector<Var>& params) {
     if (options_.momentum <= 0) {
       ad::kernels::sgd_update(param.value().data(), param.grad().data(), param.size(), lr);
     } else {
-      ad::kernels::momentum_update(param.value().data(), param.grad().data(), slots_[p]["momentum"].data(),
+      ad::kernels::momentum_update(param.value().data(), param.grad().data(), slot(p, "momentum").data(),
                                    param.size(), momentum);
     }
   }

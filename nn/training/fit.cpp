@@ -1,14 +1,16 @@
-// The training loop: fit, evaluate and predict. Every batch goes through a StepRunner from
-// make_step_runner(), so the compiled step plugs in without changes here.
+// Model's training loop: fit, evaluate and predict. Every batch goes through a StepRunner from
+// make_step_runner(), so the compiled step plugs in without changes here; batches are rows
+// gathered in datasets::EpochOrder's order, the library's one shuffle.
 #include <bit>
 #include <cmath>
 
 #include "tapegrad/autodiff/threading.h"
+#include "tapegrad/datasets/shuffle.h"
 #include "tapegrad/nn/metrics.h"
+#include "tapegrad/nn/model.h"
 #include "tapegrad/nn/number_text.h"
 #include "tapegrad/nn/progress.h"
 #include "tapegrad/nn/step_factory.h"
-#include "tapegrad/nn/training/compiled_state.h"
 
 namespace nn {
 
@@ -16,21 +18,9 @@ namespace {
 
 int64_t samples(const Tensor& t) { return t.rank() == 0 ? 0 : t.dim(0); }
 
-// Rows `order[begin..end)` of t, copied into a new batch tensor.
-Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& order, int64_t begin, int64_t end) {
-  int64_t width = samples(t) ? t.size() / samples(t) : 0;
-  Shape shape = t.shape();
-  shape[0] = end - begin;
-  Tensor out = Tensor::empty(shape);
-  for (int64_t i = begin; i < end; ++i)
-    std::copy_n(t.data() + order[static_cast<size_t>(i)] * width, width, out.data() + (i - begin) * width);
-  return out;
-}
-
-// Fisher-Yates with our own draw, so the order depends on the seed alone, not on the
-// standard library's shuffle.
-void shuffle(std::vector<int64_t>& order, ad::Rng& rng) {
-  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
+// Rows order[begin..end) of t: one batch.
+Tensor gather_rows(const Tensor& t, std::span<const int64_t> order, int64_t begin, int64_t end) {
+  return datasets::gather_rows(t, order.subspan(static_cast<size_t>(begin), static_cast<size_t>(end - begin)));
 }
 
 void check_pair(const Tensor& x, const Tensor& y, const char* who, const char* x_name, const char* y_name) {
@@ -56,41 +46,34 @@ void check_finite_inputs(const Tensor& x, const char* who, const char* x_name) {
            who, x_name, v[i], i / width, i % width, x_name, ad::to_string(x.shape()));
 }
 
-void check_features(Sequential& model, const Tensor& x, const char* who, const char* x_name) {
+void check_features(const Model& model, const Tensor& x, const char* who, const char* x_name) {
   Shape per_sample = sample_shape(x.shape());
   TG_CHECK(per_sample == model.input_shape(), "{}: {} has samples of shape {} (batch {}) but the model takes {}", who,
            x_name, ad::to_string(per_sample), ad::to_string(x.shape()), ad::to_string(model.input_shape()));
 }
 
-std::vector<MetricPtr> make_metrics(const Sequential& model, const Tensor& y) {
+std::vector<MetricPtr> make_metrics(const Model& model, const Tensor& y) {
   std::vector<MetricPtr> out;
   for (const std::string& name : model.metrics())
     out.push_back(make_metric(name, *model.loss(), model.output_shape(), y.shape()));
   return out;
 }
 
-std::vector<int64_t> identity_order(int64_t n) {
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  return order;
-}
-
 }  // namespace
 
-Logs Sequential::evaluate_batches(StepRunner& runner, const Tensor& x, const Tensor& y, int batch_size,
-                                  ProgressBar* progress) {
+Logs Model::evaluate_batches(StepRunner& runner, const Tensor& x, const Tensor& y, int batch_size,
+                             ProgressBar* progress) {
   std::vector<MetricPtr> metrics = make_metrics(*this, y);
-  std::vector<int64_t> order = identity_order(samples(x));
   int64_t n = samples(x), steps = (n + batch_size - 1) / batch_size;
   double loss_total = 0;
   Logs logs;
   if (progress) progress->start(steps);
   for (int64_t step = 0; step < steps; ++step) {
     int64_t begin = step * batch_size, end = std::min(n, begin + batch_size);
-    Tensor yb = gather_rows(y, order, begin, end), out;
+    Tensor yb = y.rows(begin, end), out;  // views, as predict() takes them: nothing is reordered
     // The loss as training takes it (from the logits after softmax or sigmoid), not from the
     // clipped probabilities: one loss for the same data in fit, evaluate and val_loss.
-    float batch_loss = runner.test(gather_rows(x, order, begin, end), yb, out);
+    float batch_loss = runner.test(x.rows(begin, end), yb, out);
     loss_total += static_cast<double>(batch_loss) * static_cast<double>(end - begin);
     for (const MetricPtr& m : metrics) m->update(out, yb);
     logs["loss"] = loss_total / static_cast<double>(end);
@@ -101,7 +84,7 @@ Logs Sequential::evaluate_batches(StepRunner& runner, const Tensor& x, const Ten
   return logs;
 }
 
-History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions options) {
+History Model::fit(const Tensor& x_all, const Tensor& y_all, FitOptions options) {
   const char* who = "fit";
   ad::ComputeScope flush_subnormals;  // for the whole call: losses, metrics, updates
   check_compiled(who);
@@ -131,22 +114,20 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
   build_for(x.shape(), options.seed);
   check_features(*this, x, who, "x");
   check_finite_inputs(x_all, who, "x");  // x_all: sample numbers as the caller counts them
-  compiled_->loss->check_targets(y, output_shape(), who);
+  loss()->check_targets(y, output_shape(), who);
   if (validation) {
     check_pair(validation->x, validation->y, who, "validation x", "validation y");
     check_features(*this, validation->x, who, "validation x");
     if (options.validation_data) check_finite_inputs(validation->x, who, "validation x");
-    compiled_->loss->check_targets(validation->y, output_shape(), "fit (validation data)");
+    loss()->check_targets(validation->y, output_shape(), "fit (validation data)");
   }
-  std::vector<Var> params = trainable_weights();
-  if (compiled_->optimizer->slots().size() != params.size()) compiled_->optimizer->build(params);
+  optimizer()->ensure_built(trainable_weights());
 
   std::unique_ptr<StepRunner> runner = make_step_runner(*this, options.eager);
   std::vector<MetricPtr> metrics = make_metrics(*this, y);
   ProgressBar progress({.verbose = options.verbose, .output = options.output, .terminal = options.terminal});
   int64_t n = samples(x), steps = (n + options.batch_size - 1) / options.batch_size;
-  std::vector<int64_t> order = identity_order(n);
-  ad::Rng shuffle_rng(options.seed);
+  datasets::EpochOrder epoch_order(n, {.shuffle = options.shuffle, .seed = options.seed});
 
   History history;
   Logs logs;
@@ -154,7 +135,7 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
   for (const CallbackPtr& c : options.callbacks) c->on_train_begin(*this);
   for (int epoch = 0; epoch < options.epochs && !stop_training; ++epoch) {
     for (const CallbackPtr& c : options.callbacks) c->on_epoch_begin(*this, epoch);
-    if (options.shuffle) shuffle(order, shuffle_rng);
+    std::span<const int64_t> order = epoch_order.next();
     for (const MetricPtr& m : metrics) m->reset();
     progress.start_epoch(epoch, options.epochs, steps);
     double loss_total = 0;
@@ -175,7 +156,7 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
         progress.finish(logs);  // ends the progress line, so that the error does not run into it
         ad::fail("fit: the loss became {} at epoch {}, batch {} (weights kept from before that batch); lower the "
                  "learning rate ({}) or check x and y for NaN/Inf",
-                 shortest_text(batch_loss), epoch + 1, step + 1, compiled_->optimizer->learning_rate);
+                 shortest_text(batch_loss), epoch + 1, step + 1, optimizer()->learning_rate);
       }
       if (stop_training) break;
     }
@@ -191,7 +172,7 @@ History Sequential::fit(const Tensor& x_all, const Tensor& y_all, FitOptions opt
   return history;
 }
 
-Logs Sequential::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options) {
+Logs Model::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options) {
   const char* who = "evaluate";
   ad::ComputeScope flush_subnormals;  // for the whole call: losses, metrics, updates
   check_compiled(who);
@@ -200,13 +181,13 @@ Logs Sequential::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions opti
   build_for(x.shape(), 0);
   check_features(*this, x, who, "x");
   check_finite_inputs(x, who, "x");
-  compiled_->loss->check_targets(y, output_shape(), who);
+  loss()->check_targets(y, output_shape(), who);
   std::unique_ptr<StepRunner> runner = make_step_runner(*this, false);
   ProgressBar progress({.verbose = options.verbose, .output = options.output, .terminal = options.terminal});
   return evaluate_batches(*runner, x, y, options.batch_size, options.verbose > 0 ? &progress : nullptr);
 }
 
-Tensor Sequential::predict(const Tensor& x, int batch_size) {
+Tensor Model::predict(const Tensor& x, int batch_size) {
   const char* who = "predict";
   ad::ComputeScope flush_subnormals;  // for the whole call: losses, metrics, updates
   TG_CHECK(batch_size > 0, "predict: batch_size must be positive, got {}", batch_size);

@@ -21,6 +21,19 @@ ad::Tensor numbered_rows(int64_t n) {
   return x;
 }
 
+// 0 .. n-1 in order.
+std::vector<int64_t> identity(int64_t n) {
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  std::iota(out.begin(), out.end(), int64_t{0});
+  return out;
+}
+
+// The indices in ascending order: identity(n) exactly when they hold each of 0 .. n-1 once.
+std::vector<int64_t> sorted(std::vector<int64_t> order) {
+  std::sort(order.begin(), order.end());
+  return order;
+}
+
 }  // namespace
 
 TEST_CASE("permutation holds every index once and depends only on the seed") {
@@ -28,12 +41,8 @@ TEST_CASE("permutation holds every index once and depends only on the seed") {
                        c = datasets::permutation(1000, 8);
   CHECK(a == b);
   CHECK(a != c);
-  std::vector<int64_t> sorted = a;
-  std::sort(sorted.begin(), sorted.end());
-  std::vector<int64_t> identity(1000);
-  std::iota(identity.begin(), identity.end(), 0);
-  CHECK(sorted == identity);
-  CHECK(a != identity);
+  CHECK(sorted(a) == identity(1000));
+  CHECK(a != identity(1000));
   CHECK(datasets::permutation(0, 1).empty());
   CHECK(datasets::permutation(1, 1) == std::vector<int64_t>{0});
 }
@@ -83,4 +92,29 @@ TEST_CASE("shuffle moves features and labels by the same permutation") {
 TEST_CASE("shuffle refuses features and labels of different lengths") {
   CHECK_THROWS_WITH_AS(datasets::shuffle(ad::Tensor({4, 2}), ad::Tensor({3}), 0),
                        "shuffle: features have 4 rows but labels have 3: shapes [4,2] and [3]", ad::Error);
+}
+
+TEST_CASE("EpochOrder starts at permutation(n, seed) and shuffles on with the same generator each epoch") {
+  datasets::EpochOrder epochs(50, {.seed = 9});
+  std::span<const int64_t> view = epochs.next();
+  const std::vector<int64_t> first(view.begin(), view.end());
+  view = epochs.next();
+  const std::vector<int64_t> second(view.begin(), view.end());
+  CHECK(first == datasets::permutation(50, 9));
+  CHECK(second != first);
+  CHECK(sorted(second) == identity(50));
+  // The second epoch is the first shuffled again by the generator that made it.
+  ad::Rng rng(9);
+  std::vector<int64_t> order = identity(50);
+  datasets::shuffle_in_place(order, rng);
+  datasets::shuffle_in_place(order, rng);
+  CHECK(order == second);
+
+  datasets::EpochOrder in_order(5, {.shuffle = false});
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    view = in_order.next();
+    CHECK(std::vector<int64_t>(view.begin(), view.end()) == identity(5));
+  }
+  CHECK(datasets::EpochOrder(0).next().empty());
+  CHECK_THROWS_WITH_AS(datasets::EpochOrder(-1), doctest::Contains("EpochOrder: negative sample count -1"), ad::Error);
 }

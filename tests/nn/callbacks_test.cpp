@@ -51,7 +51,7 @@ nn::History fit(nn::Sequential& model, const Line& d, int epochs,
 struct WeightsByEpoch {
   std::vector<std::vector<Tensor>> weights;
   nn::CallbackPtr callback() {
-    return nn::LambdaCallback({.on_epoch_end = [this](nn::Sequential& m, int, const nn::Logs&) {
+    return nn::LambdaCallback({.on_epoch_end = [this](nn::Model& m, int, const nn::Logs&) {
       weights.push_back(m.get_weights());
     }});
   }
@@ -301,7 +301,7 @@ TEST_CASE("ModelCheckpoint without save_best_only writes every epoch, loadable a
   const Line d = line_data();
   nn::Sequential model = line_model();
   std::vector<Tensor> predictions;
-  auto record = nn::LambdaCallback({.on_epoch_end = [&](nn::Sequential& m, int, const nn::Logs&) {
+  auto record = nn::LambdaCallback({.on_epoch_end = [&](nn::Model& m, int, const nn::Logs&) {
     predictions.push_back(m.predict(d.x_val));
   }});
   auto checkpoint = nn::ModelCheckpoint(folder.file("epoch-{epoch:02d}-{val_loss:.3f}.model"));
@@ -451,15 +451,15 @@ TEST_CASE("LambdaCallback sees every epoch and batch, in order") {
   std::vector<std::string> events;
   std::vector<double> epoch_losses;
   auto callback = nn::LambdaCallback({
-      .on_train_begin = [&](nn::Sequential&) { events.push_back("train_begin"); },
-      .on_epoch_begin = [&](nn::Sequential&, int e) { events.push_back(fmt::format("epoch_begin {}", e)); },
-      .on_batch_end = [&](nn::Sequential&, int b, const nn::Logs&) { events.push_back(fmt::format("batch {}", b)); },
+      .on_train_begin = [&](nn::Model&) { events.push_back("train_begin"); },
+      .on_epoch_begin = [&](nn::Model&, int e) { events.push_back(fmt::format("epoch_begin {}", e)); },
+      .on_batch_end = [&](nn::Model&, int b, const nn::Logs&) { events.push_back(fmt::format("batch {}", b)); },
       .on_epoch_end =
-          [&](nn::Sequential&, int e, const nn::Logs& logs) {
+          [&](nn::Model&, int e, const nn::Logs& logs) {
             events.push_back(fmt::format("epoch_end {}", e));
             epoch_losses.push_back(logs.at("loss"));
           },
-      .on_train_end = [&](nn::Sequential&, const nn::Logs&) { events.push_back("train_end"); },
+      .on_train_end = [&](nn::Model&, const nn::Logs&) { events.push_back("train_end"); },
   });
   nn::History history = fit(model, d, 3, {callback});
 
@@ -476,11 +476,11 @@ TEST_CASE("LambdaCallback sees every epoch and batch, in order") {
 
   SUBCASE("functions left empty are skipped") {
     int ends = 0;
-    fit(model, d, 2, {nn::LambdaCallback({.on_epoch_end = [&](nn::Sequential&, int, const nn::Logs&) { ++ends; }})});
+    fit(model, d, 2, {nn::LambdaCallback({.on_epoch_end = [&](nn::Model&, int, const nn::Logs&) { ++ends; }})});
     CHECK(ends == 2);
   }
   SUBCASE("a lambda may stop training") {
-    nn::History stopped = fit(model, d, 10, {nn::LambdaCallback({.on_epoch_end = [](nn::Sequential& m, int e, const nn::Logs&) {
+    nn::History stopped = fit(model, d, 10, {nn::LambdaCallback({.on_epoch_end = [](nn::Model& m, int e, const nn::Logs&) {
                                 if (e == 1) m.stop_training = true;
                               }})});
     CHECK(stopped.epochs.size() == 2);

@@ -5,6 +5,7 @@
 #include "tapegrad/nn/eager_step.h"
 #include "tapegrad/nn/layers/all.h"
 #include "tapegrad/nn/optimizers/sgd.h"
+#include "tapegrad/nn/sequential.h"
 
 namespace {
 using ad::Tensor;

@@ -97,21 +97,21 @@ nn::Sequential line_model() {
 struct Recorder : nn::Callback {
   std::vector<std::string> calls;
   std::vector<nn::Logs> epoch_logs;
-  void on_train_begin(nn::Sequential&) override { calls.push_back("train_begin"); }
-  void on_epoch_begin(nn::Sequential&, int epoch) override { calls.push_back(fmt::format("epoch_begin {}", epoch)); }
-  void on_batch_end(nn::Sequential&, int batch, const nn::Logs&) override {
+  void on_train_begin(nn::Model&) override { calls.push_back("train_begin"); }
+  void on_epoch_begin(nn::Model&, int epoch) override { calls.push_back(fmt::format("epoch_begin {}", epoch)); }
+  void on_batch_end(nn::Model&, int batch, const nn::Logs&) override {
     calls.push_back(fmt::format("batch_end {}", batch));
   }
-  void on_epoch_end(nn::Sequential&, int epoch, const nn::Logs& logs) override {
+  void on_epoch_end(nn::Model&, int epoch, const nn::Logs& logs) override {
     calls.push_back(fmt::format("epoch_end {}", epoch));
     epoch_logs.push_back(logs);
   }
-  void on_train_end(nn::Sequential&, const nn::Logs&) override { calls.push_back("train_end"); }
+  void on_train_end(nn::Model&, const nn::Logs&) override { calls.push_back("train_end"); }
 };
 
 // Stops training when the batch loss is not finite, as a TerminateOnNaN callback does.
 struct StopOnNaN : nn::Callback {
-  void on_batch_end(nn::Sequential& model, int, const nn::Logs& logs) override {
+  void on_batch_end(nn::Model& model, int, const nn::Logs& logs) override {
     if (!std::isfinite(logs.at("loss"))) model.stop_training = true;
   }
 };

@@ -49,8 +49,8 @@ TEST_CASE("a cloned optimizer has its own slots") {
   nn::Adam adam;
   adam.build({w});
   auto copy = adam.clone();
-  copy->slots()[0]["m"].fill(1);  // Tensor copies share storage: clone must not leave them shared
-  CHECK(adam.slots()[0]["m"][0] == 0.f);
+  copy->slot(0, "m").fill(1);  // Tensor copies share storage: clone must not leave them shared
+  CHECK(adam.slot(0, "m")[0] == 0.f);
 }
 
 TEST_CASE("a learning rate that a float cannot hold is refused, since the updates run in float") {

@@ -133,7 +133,7 @@ TEST_CASE("get_config describes architecture and compile settings, and from_conf
   nn::Sequential again = nn::Sequential::from_config(config);
   CHECK(again.get_config() == config);
   CHECK(again.built());
-  CHECK(again.optimizer()->slots().size() == 6);
+  CHECK(again.optimizer()->built_parameters() == 6);
   again.set_weights(model.get_weights());
   ad::Rng rng(1);
   ad::Tensor x = ad::Tensor::uniform({2, 28, 28}, 0, 1, rng);
@@ -198,7 +198,7 @@ TEST_CASE("compile builds a model whose input shape is known, so a compiled mode
   model.compile({.loss = "mse", .optimizer = "adam"});
   REQUIRE(model.built());
   CHECK(model.get_weights().size() == 2);
-  CHECK(model.optimizer()->slots().size() == 2);
+  CHECK(model.optimizer()->built_parameters() == 2);
 }
 
 TEST_CASE("every accessor of a model of unknown input shape throws naming the call") {

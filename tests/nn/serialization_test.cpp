@@ -102,7 +102,7 @@ TEST_CASE("a trained model saves to one safetensors file and loads back exactly"
     CHECK(file.tensor("dense_1/bias").shape() == ad::Shape{3});
     CHECK(file.tensor("dense/kernel").to_vector() == model.get_weights()[0].to_vector());
     CHECK(file.tensor("optimizer/dense_1/kernel/v").to_vector() ==
-          model.optimizer()->slots()[2].at("v").to_vector());
+          model.optimizer()->slot(2, "v").to_vector());
     CHECK(file.metadata.at("format") == "tapegrad.sequential");
     CHECK(file.metadata.at("format_version") == "1");
     // 64 samples in batches of 16 for 2 epochs: 8 updates.
@@ -174,14 +174,14 @@ TEST_CASE("an optimizer without slots yet is saved with the zeros it would start
   ScratchFolder folder;
   nn::Sequential model = classifier(nn::Adam(0.01));
   model.build({4}, 1);
-  // The state of an optimizer that has not been built for the weights yet.
-  model.optimizer()->slots().clear();
+  // The state of an optimizer that has not been built for these weights yet (built for none).
+  model.optimizer()->build({});
   model.save(folder.file("fresh.model"));
-  CHECK(model.optimizer()->slots().empty());  // saving changes nothing in the model
+  CHECK(model.optimizer()->built_parameters() == 0);  // saving changes nothing in the model
 
   nn::Sequential loaded = nn::load_model(folder.file("fresh.model"));
-  REQUIRE(loaded.optimizer()->slots().size() == 4);
-  CHECK(loaded.optimizer()->slots()[0].at("m").to_vector() == std::vector<float>(32, 0.f));
+  REQUIRE(loaded.optimizer()->built_parameters() == 4);
+  CHECK(loaded.optimizer()->slot(0, "m").to_vector() == std::vector<float>(32, 0.f));
   CHECK(loaded.optimizer()->iterations == 0);
   // Both start training from the same state.
   const Classification data = classification(32, 2);

@@ -12,8 +12,8 @@ TEST_CASE("Adam's first two updates follow Keras' bias-corrected form") {
   CHECK(w[0] == doctest::Approx(0.9000006).epsilon(1e-6));
   CHECK(w[1] == doctest::Approx(0.8654403).epsilon(1e-6));
   CHECK(adam.iterations == 2);
-  CHECK(adam.slots()[0]["m"][0] == doctest::Approx(0.025).epsilon(1e-6));
-  CHECK(adam.slots()[0]["v"][0] == doctest::Approx(2.8975e-4).epsilon(1e-5));
+  CHECK(adam.slot(0, "m")[0] == doctest::Approx(0.025).epsilon(1e-6));
+  CHECK(adam.slot(0, "v")[0] == doctest::Approx(2.8975e-4).epsilon(1e-5));
 }
 
 TEST_CASE("Adam rejects betas outside [0, 1) and a non-positive epsilon") {

@@ -11,8 +11,8 @@ TEST_CASE("RMSprop's first two updates follow Keras' rule with and without momen
     auto w = two_steps(rms);
     CHECK(w[0] == doctest::Approx(0.6837729).epsilon(1e-6));
     CHECK(w[1] == doctest::Approx(0.8066317).epsilon(1e-6));
-    CHECK(rms.slots()[0]["velocity"][0] == doctest::Approx(0.0265).epsilon(1e-6));
-    CHECK(rms.slots()[0].count("momentum") == 0);
+    CHECK(rms.slot(0, "velocity")[0] == doctest::Approx(0.0265).epsilon(1e-6));
+    CHECK(rms.slot_names(0) == std::vector<std::string>{"velocity"});
   }
   SUBCASE("momentum 0.5 accumulates the steps") {
     nn::RMSprop rms(0.1, {.momentum = 0.5});

@@ -31,9 +31,9 @@ TEST_CASE("SGD keeps a momentum slot only when momentum is used, as Keras does")
   nn::SGD plain(0.1), heavy(0.1, {.momentum = 0.5});
   plain.build({w});
   heavy.build({w});
-  CHECK(plain.slots().at(0).empty());
-  REQUIRE(heavy.slots().at(0).count("momentum") == 1);
-  CHECK(heavy.slots()[0]["momentum"].shape() == ad::Shape{3, 2});
+  CHECK(plain.slot_names(0).empty());
+  REQUIRE(heavy.slot_names(0) == std::vector<std::string>{"momentum"});
+  CHECK(heavy.slot(0, "momentum").shape() == ad::Shape{3, 2});
 }
 
 TEST_CASE("SGD rejects a negative learning rate and a momentum outside [0, 1]") {
