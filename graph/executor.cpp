@@ -1,5 +1,6 @@
 #include "tapegrad/graph/executor.h"
 
+#include <fmt/format.h>
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "tapegrad/autodiff/kernels/updates.h"
 #include "tapegrad/autodiff/threading.h"
 
 namespace graph {
@@ -31,6 +33,12 @@ std::optional<ad::kernels::MatmulSpec> spec_of(const Graph& g, const Node& n) {
 }
 
 constexpr size_t kStackViews = 8;
+
+int64_t round_up(int64_t n, int64_t to) { return (n + to - 1) / to * to; }
+
+std::string shape_with_transpose(const Shape& s, bool transposed) {
+  return ad::to_string(s) + (transposed ? "ᵀ" : "");
+}
 
 }  // namespace
 
@@ -59,6 +67,8 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
   size_t count = graph_.nodes.size();
   gemms_.resize(count);
   scratch_offsets_.assign(count, 0);
+  form_of_node_.assign(count, -1);
+  GemmForm forced = options_.sgd_gemm_form;
   for (size_t i = 0; i < count; ++i) {
     const Node& n = graph_.nodes[i];
     auto spec = spec_of(graph_, n);
@@ -67,10 +77,32 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
       continue;
     }
     gemms_[i].emplace(*spec);
+    size_t scratch = gemms_[i]->scratchpad_bytes();
+    if (n.is(ops::matmul_sgd_update)) {
+      // The separate form: the same product, plain, into a gradient buffer of its own (nodes
+      // may run at once), then the update. The two forms never run at once: one scratchpad.
+      FormTrial form;
+      form.node = static_cast<int>(i);
+      form.chosen = forced == GemmForm::Separate ? GemmForm::Separate : GemmForm::Folded;
+      if (forced != GemmForm::Folded) {
+        ad::kernels::MatmulSpec plain = *spec;
+        plain.accumulate = false;
+        plain.scale = 1.f;
+        form.plain.emplace(plain);
+        scratch = std::max(scratch, form.plain->scratchpad_bytes());
+        form.gradient_offset = gradient_floats_;
+        gradient_floats_ += round_up(spec->m * spec->n, 16);  // 64-byte aligned buffers
+      }
+      form_of_node_[i] = static_cast<int>(forms_.size());
+      forms_.push_back(std::move(form));
+    }
     // One scratchpad per GEMM node: any two of them may run at once.
     scratch_offsets_[i] = scratch_bytes_;
-    scratch_bytes_ += static_cast<int64_t>((gemms_[i]->scratchpad_bytes() + 63) / 64 * 64);
+    scratch_bytes_ += round_up(static_cast<int64_t>(scratch), 64);
   }
+  forms_decided_ = forms_.empty() || forced != GemmForm::Auto || options_.trial_runs < 1;
+  // Forms are timed in the order the runs will keep: after Auto has chosen it.
+  form_trials_begin_ = options_.mode == ExecutionMode::Auto ? 2 * static_cast<int64_t>(options_.trial_runs) + 1 : 1;
   pending_ = std::make_unique<std::atomic<int>[]>(count);
   node_ns_ = std::make_unique<std::atomic<int64_t>[]>(count);
   reset_profile();
@@ -117,15 +149,25 @@ void Executor::bind_output(int v, Tensor t) {
 void Executor::allocate() {
   arena_ = aligned_array<float>(plan_.floats * static_cast<int64_t>(sizeof(float)));
   scratch_ = aligned_array<std::byte>(scratch_bytes_);
+  if (gradient_floats_ > 0) gradients_ = aligned_array<float>(gradient_floats_ * static_cast<int64_t>(sizeof(float)));
   for (size_t v = 0; v < graph_.values.size(); ++v)
     if (plan_.offsets[v] >= 0 && !bound_[v].data()) pointers_[v] = arena_.get() + plan_.offsets[v];
 }
 
 void Executor::execute(int i, const RunContext& context) {
-  if (!options_.profile) return execute_node(i, context);
+  int form = form_of_node_[static_cast<size_t>(i)];
+  bool trial = form >= 0 && trial_form_ != GemmForm::Auto;
+  if (!options_.profile && !trial) return execute_node(i, context);
   auto start = Clock::now();
   execute_node(i, context);
-  node_ns_[static_cast<size_t>(i)] += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+  int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+  if (options_.profile) node_ns_[static_cast<size_t>(i)] += ns;
+  // A skipped update (the loss was not finite) took no time: it says nothing of its form. Each
+  // node writes only its own entry, so concurrent nodes need no lock.
+  if (trial && !skip_updates_.load(std::memory_order_relaxed)) {
+    double& best = forms_[static_cast<size_t>(form)].best_seconds[trial_form_ == GemmForm::Separate ? 1 : 0];
+    best = std::min(best, static_cast<double>(ns) * 1e-9);
+  }
 }
 
 double Executor::gemm_seconds() const {
@@ -149,6 +191,10 @@ void Executor::execute_node(int i, const RunContext& context) {
       skip_updates_.store(true, std::memory_order_relaxed);
     return;
   }
+  if (int form = form_of_node_[static_cast<size_t>(i)]; form >= 0) {
+    GemmForm now = trial_form_ != GemmForm::Auto ? trial_form_ : forms_[static_cast<size_t>(form)].chosen;
+    if (now == GemmForm::Separate) return run_separate(i, context);
+  }
   auto ptr = [&](int v) { return pointers_[static_cast<size_t>(v)]; };
   const ad::kernels::MatmulSpec& spec = gemm->spec();
   float scale = spec.accumulate ? spec.scale * context.learning_rate : spec.scale;  // folded SGD: -lr
@@ -162,6 +208,59 @@ void Executor::execute_node(int i, const RunContext& context) {
   } else {
     gemm_call();
   }
+}
+
+// matmul_sgd_update's separate form: g = op(a)·op(b) into the node's gradient buffer, then
+// W -= lr·g, the same W - lr·op(a)·op(b) as the folded GEMM up to rounding.
+void Executor::run_separate(int i, const RunContext& context) {
+  const Node& n = graph_.nodes[static_cast<size_t>(i)];
+  const FormTrial& form = forms_[static_cast<size_t>(form_of_node_[static_cast<size_t>(i)])];
+  float* w = pointers_[static_cast<size_t>(n.outputs[0])];
+  float* g = gradients_.get() + form.gradient_offset;
+  void* scratch = scratch_.get() + scratch_offsets_[static_cast<size_t>(i)];
+  auto separate = [&] {
+    form.plain->run(pointers_[static_cast<size_t>(n.inputs[0])], pointers_[static_cast<size_t>(n.inputs[1])], g, nullptr,
+                    scratch);
+    ad::kernels::sgd_update(w, g, graph_.values[static_cast<size_t>(n.outputs[0])].size(), context.learning_rate);
+  };
+  if (concurrent_) {
+    tbb::this_task_arena::isolate(separate);  // as for the folded GEMM (execute_node)
+  } else {
+    separate();
+  }
+}
+
+const ad::kernels::MatmulPlan* Executor::separate_plan(int i) const {
+  int form = i >= 0 && i < static_cast<int>(form_of_node_.size()) ? form_of_node_[static_cast<size_t>(i)] : -1;
+  if (form < 0 || !forms_[static_cast<size_t>(form)].plain) return nullptr;
+  return &*forms_[static_cast<size_t>(form)].plain;
+}
+
+GemmForm Executor::gemm_form(int i) const {
+  TG_CHECK(i >= 0 && i < static_cast<int>(form_of_node_.size()), "Executor::gemm_form: no node {} (the graph has {})", i,
+           form_of_node_.size());
+  int form = form_of_node_[static_cast<size_t>(i)];
+  return form < 0 ? GemmForm::Folded : forms_[static_cast<size_t>(form)].chosen;
+}
+
+std::string Executor::gemm_form_report() const {
+  auto micros = [](double s) { return s < 1e29 ? fmt::format("{:.1f} µs", s * 1e6) : std::string("-"); };
+  std::string out;
+  for (const FormTrial& form : forms_) {
+    const Node& n = graph_.nodes[static_cast<size_t>(form.node)];
+    const auto& m = ad::attrs_as<MatmulUpdateAttrs>(n.attrs, "matmul_sgd_update");
+    const Value& w = graph_.values[static_cast<size_t>(n.outputs[0])];
+    std::string how;
+    if (options_.sgd_gemm_form != GemmForm::Auto) how = " (forced)";
+    else if (!forms_decided_) how = " (not decided yet)";
+    else if (options_.trial_runs < 1) how = " (not timed: trial_runs < 1)";
+    out += fmt::format("{} {} += -lr * {}·{}: folded {}, separate {} -> {}{}\n", w.name, ad::to_string(w.shape),
+                       shape_with_transpose(graph_.values[static_cast<size_t>(n.inputs[0])].shape, m.trans_a),
+                       shape_with_transpose(graph_.values[static_cast<size_t>(n.inputs[1])].shape, m.trans_b),
+                       micros(form.best_seconds[0]), micros(form.best_seconds[1]),
+                       form.chosen == GemmForm::Separate ? "separate" : "folded", how);
+  }
+  return out;
 }
 
 // Any registered op: its kernel on Views of the planned buffers.
@@ -246,6 +345,10 @@ void Executor::run(const RunContext& context) {
   int trials = options_.trial_runs;
   bool timing = options_.mode == ExecutionMode::Auto && runs_ >= 1 && runs_ <= 2 * trials;
   if (timing) mode = runs_ % 2 ? ExecutionMode::Serial : ExecutionMode::Parallel;
+  // The GemmForm trials: every matmul_sgd_update node in one form per run, taking turns.
+  int64_t form_trial = runs_ - form_trials_begin_;
+  bool form_timing = !forms_decided_ && form_trial >= 0 && form_trial < 2 * static_cast<int64_t>(trials);
+  trial_form_ = form_timing ? (form_trial % 2 ? GemmForm::Separate : GemmForm::Folded) : GemmForm::Auto;
   auto start = Clock::now();
   // Subnormals flushed on this thread and on every task of the step (autodiff/threading.h).
   ad::run_computation([&] {
@@ -261,7 +364,21 @@ void Executor::run(const RunContext& context) {
     best = std::min(best, last_seconds_);
     if (runs_ == 2 * trials) chosen_ = parallel_best_ < serial_best_ ? ExecutionMode::Parallel : ExecutionMode::Serial;
   }
+  trial_form_ = GemmForm::Auto;
+  if (form_timing && form_trial == 2 * static_cast<int64_t>(trials) - 1) choose_forms();
   ++runs_;
+}
+
+void Executor::choose_forms() {
+  bool any_separate = false;
+  for (FormTrial& form : forms_) {
+    // A node never timed (every trial's loss was NaN) keeps the folded form.
+    form.chosen = form.best_seconds[1] < form.best_seconds[0] ? GemmForm::Separate : GemmForm::Folded;
+    any_separate = any_separate || form.chosen == GemmForm::Separate;
+    if (form.chosen == GemmForm::Folded) form.plain.reset();
+  }
+  if (!any_separate) gradients_.reset();
+  forms_decided_ = true;
 }
 
 float Executor::loss() const {

@@ -4,8 +4,13 @@
 /// run() then only points them at the step's arrays. Independent nodes (a dense layer's weight
 /// gradient and input gradient; a layer's update and the backward GEMMs below it) run at the
 /// same time as TBB tasks, in the same arena as oneDNN's own loops. In Auto mode the first runs
-/// time the serial and the concurrent order and keep the faster. A run whose loss is NaN or Inf
-/// updates nothing: parameters and slots keep their values, as after an eager step.
+/// time the serial and the concurrent order and keep the faster. Each weight-gradient GEMM with
+/// SGD folded in (graph::ops::matmul_sgd_update) has a second, separate form, a plain GEMM into
+/// a gradient buffer of the executor's then ad::kernels::sgd_update: which is faster depends on
+/// the processor (on AVX-512 Xeons oneDNN's GEMM with a runtime scale and a sum post-op is
+/// slower than the plain one plus the update), so the next runs time both per node and keep
+/// the faster (gemm_form_report()). A run whose loss is NaN or Inf updates nothing: parameters
+/// and slots keep their values, as after an eager step.
 ///
 /// @code
 /// // Given: graph::Graph g, const ad::Tensor& x, const ad::Tensor& y, const ad::Tensor& W
@@ -21,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "tapegrad/autodiff/kernels/matmul_plan.h"
@@ -37,11 +43,21 @@ using RunContext = ad::KernelContext;
 /// concurrent TBB tasks), or Auto (time both over the first runs, keep the faster).
 enum class ExecutionMode : uint8_t { Auto, Serial, Parallel };
 
+/// How a matmul_sgd_update node (W += -lr·op(a)·op(b)) runs: Folded (one oneDNN matmul with a
+/// runtime scale of -lr and a sum post-op into W), Separate (a plain matmul into a gradient
+/// buffer, then W -= lr·g with ad::kernels::sgd_update), or Auto (time both on each node over
+/// the runs after the order is settled, keep the faster per node). Both give W - lr·op(a)·op(b)
+/// up to float rounding.
+enum class GemmForm : uint8_t { Auto, Folded, Separate };
+
 /// How an Executor runs its graph.
 struct ExecutorOptions {
   ExecutionMode mode = ExecutionMode::Auto;  ///< see ExecutionMode
-  int trial_runs = 3;    ///< Auto: timed runs of each order before choosing
+  int trial_runs = 3;    ///< Auto: timed runs of each order (and of each GemmForm) before choosing
   bool profile = false;  ///< time every node (node_seconds, gemm_seconds)
+  /// matmul_sgd_update nodes: Auto times both forms, Folded or Separate forces one (tests, or
+  /// to skip the trials; Folded then makes no gradient buffers).
+  GemmForm sgd_gemm_form = GemmForm::Auto;
 };
 
 /// Arena allocations made by all executors so far: tests check it stays put in steady state.
@@ -83,6 +99,9 @@ class Executor {
     const auto& p = gemms_[static_cast<size_t>(i)];
     return p ? &*p : nullptr;
   }
+  /// The plain GEMM of matmul_sgd_update node i's separate form (accumulate off, scale 1), or
+  /// nullptr when node i has none (not such a node, forced Folded, or Folded chosen).
+  const ad::kernels::MatmulPlan* separate_plan(int i) const;
   /// The order Auto settled on (Serial until it has decided).
   ExecutionMode chosen_mode() const { return chosen_; }
   /// Where each value lives in the arena.
@@ -97,6 +116,15 @@ class Executor {
   void reset_profile();
   /// Number of completed run() calls.
   int64_t runs() const { return runs_; }
+  /// Whether every matmul_sgd_update node has its form fixed (forced, or timed and chosen).
+  bool gemm_forms_decided() const { return forms_decided_; }
+  /// The form node i runs in from now on (GemmForm::Folded for any node that is not a
+  /// matmul_sgd_update: only those have two forms).
+  GemmForm gemm_form(int i) const;
+  /// One line per matmul_sgd_update node: the parameter it updates, the shapes, the best time
+  /// of each form in µs (per node, its own steady clock; "-" when not timed) and the form it
+  /// runs in; empty when the graph has none.
+  std::string gemm_form_report() const;
 
  private:
   void allocate();
@@ -105,7 +133,17 @@ class Executor {
   void run_kernel(const Node& node, const RunContext& context);
   void run_serial(const RunContext& context);
   void run_parallel(const RunContext& context);
+  void run_separate(int node, const RunContext& context);
+  void choose_forms();
   struct Chain;
+  /// The two forms of one matmul_sgd_update node.
+  struct FormTrial {
+    int node = -1;
+    std::optional<ad::kernels::MatmulPlan> plain;  ///< the separate form's GEMM (not when forced Folded)
+    int64_t gradient_offset = 0;                    ///< its gradient buffer in gradients_, in floats
+    double best_seconds[2] = {1e30, 1e30};          ///< Folded, Separate
+    GemmForm chosen = GemmForm::Folded;
+  };
 
   Graph graph_;
   ExecutorOptions options_;
@@ -130,6 +168,13 @@ class Executor {
   int loss_node_ = -1;
   std::vector<bool> writes_leaf_;  ///< per node: updates a parameter or slot in place
   std::atomic<bool> skip_updates_{false};
+  std::vector<FormTrial> forms_;
+  std::vector<int> form_of_node_;  ///< per node: index into forms_, or -1
+  std::unique_ptr<float[], void (*)(void*)> gradients_{nullptr, nullptr};  ///< separate forms' gradients
+  int64_t gradient_floats_ = 0;
+  int64_t form_trials_begin_ = 0;  ///< the first run that times the forms
+  GemmForm trial_form_ = GemmForm::Auto;  ///< during a timed run: the form every node runs in
+  bool forms_decided_ = true;
 };
 
 }  // namespace graph

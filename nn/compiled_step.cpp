@@ -205,7 +205,12 @@ float CompiledStep::test(const Tensor& x, const Tensor& y, Tensor& predictions) 
 
 std::string CompiledStep::describe(const Shape& x_shape) const {
   auto it = train_.find(x_shape);
-  return it == train_.end() ? std::string() : it->second->description;
+  if (it == train_.end()) return {};
+  // The executor chooses each SGD weight-gradient GEMM's form by timing its first runs.
+  const graph::Executor& step = *it->second->executor;
+  std::string forms = step.gemm_forms_decided() ? step.gemm_form_report() : std::string();
+  if (forms.empty()) return it->second->description;
+  return it->second->description + "GEMM forms (SGD folded into the GEMM, or a plain GEMM and the update):\n" + forms;
 }
 
 std::string CompiledStep::to_dot(const Shape& x_shape, bool optimized) const {

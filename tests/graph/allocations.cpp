@@ -84,37 +84,54 @@ TEST_CASE("a compiled training step allocates nothing beyond what its GEMMs alon
     return;
   }
   Mlp mlp({.widths = {40, 30, 20, 10}, .batch = 16});
-  for (auto mode : {graph::ExecutionMode::Serial, graph::ExecutionMode::Parallel}) {
-    CAPTURE(static_cast<int>(mode));
-    auto params = mlp.fresh_params();
-    auto g = record(mlp, params, {.kind = graph::UpdateKind::SGD});
-    graph::optimize(g);
-    graph::Executor step(std::move(g), {.mode = mode});
-    step.bind(graph::Role::Input, 0, mlp.x);
-    step.bind(graph::Role::Target, 0, mlp.y);
-    for (size_t i = 0; i < params.size(); ++i) step.bind(graph::Role::Parameter, static_cast<int>(i), params[i].value());
-    for (int i = 0; i < 3; ++i) step.run();
-    int64_t before = allocations.load();
-    for (int i = 0; i < 20; ++i) step.run();
-    int64_t per_step = (allocations.load() - before) / 20;
-    // The same GEMMs, alone, on the step's own buffers.
-    std::vector<std::byte> scratch(1 << 20);
-    const graph::Graph& compiled = step.graph();
-    for (size_t i = 0; i < compiled.nodes.size(); ++i)
-      if (const auto* plan = step.gemm_plan(static_cast<int>(i))) REQUIRE(plan->scratchpad_bytes() <= scratch.size());
-    before = allocations.load();  // doctest's own reporting allocates: no assertion until the count is taken
-    int gemms = 0;
-    for (size_t i = 0; i < compiled.nodes.size(); ++i) {
-      const auto* plan = step.gemm_plan(static_cast<int>(i));
-      if (!plan) continue;
-      const graph::Node& n = compiled.nodes[i];
-      plan->run(step.data(n.inputs[0]), step.data(n.inputs[1]), const_cast<float*>(step.data(n.outputs[0])),
-                plan->spec().bias ? step.data(n.inputs[2]) : nullptr, scratch.data(), -0.f);
-      ++gemms;
+  // Each form of the weight-gradient GEMMs with SGD: the plain GEMM of the separate form makes
+  // fewer allocations inside oneDNN than the folded one, so each is held to its own GEMMs.
+  for (auto form : {graph::GemmForm::Auto, graph::GemmForm::Folded, graph::GemmForm::Separate})
+    for (auto mode : {graph::ExecutionMode::Serial, graph::ExecutionMode::Parallel}) {
+      CAPTURE(static_cast<int>(form));
+      CAPTURE(static_cast<int>(mode));
+      auto params = mlp.fresh_params();
+      auto g = record(mlp, params, {.kind = graph::UpdateKind::SGD});
+      graph::optimize(g);
+      graph::ExecutorOptions options{.mode = mode, .sgd_gemm_form = form};
+      graph::Executor step(std::move(g), options);
+      step.bind(graph::Role::Input, 0, mlp.x);
+      step.bind(graph::Role::Target, 0, mlp.y);
+      for (size_t i = 0; i < params.size(); ++i) step.bind(graph::Role::Parameter, static_cast<int>(i), params[i].value());
+      for (int i = 0; i < 1 + 2 * options.trial_runs; ++i) step.run();  // past the forms' trials
+      REQUIRE(step.gemm_forms_decided());
+      int64_t before = allocations.load();
+      for (int i = 0; i < 20; ++i) step.run();
+      int64_t per_step = (allocations.load() - before) / 20;
+      // The same GEMMs, alone, on the step's own buffers (a separate form's into a gradient
+      // buffer of this test's).
+      std::vector<std::byte> scratch(1 << 20);
+      std::vector<float> gradient(1 << 16);
+      const graph::Graph& compiled = step.graph();
+      auto plan_of = [&](int i) {
+        return step.gemm_form(i) == graph::GemmForm::Separate ? step.separate_plan(i) : step.gemm_plan(i);
+      };
+      for (size_t i = 0; i < compiled.nodes.size(); ++i)
+        if (const auto* plan = plan_of(static_cast<int>(i))) {
+          REQUIRE(plan->scratchpad_bytes() <= scratch.size());
+          REQUIRE(plan->spec().m * plan->spec().n <= static_cast<int64_t>(gradient.size()));
+        }
+      before = allocations.load();  // doctest's own reporting allocates: no assertion until the count is taken
+      int gemms = 0;
+      for (size_t i = 0; i < compiled.nodes.size(); ++i) {
+        const auto* plan = plan_of(static_cast<int>(i));
+        if (!plan) continue;
+        const graph::Node& n = compiled.nodes[i];
+        float* out = step.gemm_form(static_cast<int>(i)) == graph::GemmForm::Separate
+                         ? gradient.data()
+                         : const_cast<float*>(step.data(n.outputs[0]));
+        plan->run(step.data(n.inputs[0]), step.data(n.inputs[1]), out, plan->spec().bias ? step.data(n.inputs[2]) : nullptr,
+                  scratch.data(), plan->spec().accumulate ? -0.f : 1.f);
+        ++gemms;
+      }
+      int64_t gemms_alone = allocations.load() - before;
+      CHECK(gemms == 8);  // three forward, three weight gradients, two input gradients
+      CHECK(per_step == gemms_alone);
+      MESSAGE("allocations per step: ", per_step, ", made inside oneDNN by its ", gemms, " GEMMs alone: ", gemms_alone);
     }
-    int64_t gemms_alone = allocations.load() - before;
-    CHECK(gemms == 8);  // three forward, three weight gradients, two input gradients
-    CHECK(per_step == gemms_alone);
-    MESSAGE("allocations per step: ", per_step, ", made inside oneDNN by its ", gemms, " GEMMs alone: ", gemms_alone);
-  }
 }

@@ -285,3 +285,31 @@ TEST_CASE("the compiled step's test loss is the training loss, from the logits")
   nn::EagerStep eager(m);
   CHECK(eager.test(x, y, p_test) == doctest::Approx(expected).epsilon(1e-6));
 }
+
+// The executor times each SGD weight-gradient GEMM folded and separate on its first runs; the
+// step's description says which form each layer's kernel runs in once that is decided.
+TEST_CASE("describe reports the form chosen for each SGD weight-gradient GEMM once it is timed") {
+  Data d = clusters(32, 6);
+  nn::Sequential m = model_with(nn::SGD(0.1));
+  nn::CompiledStep step(m);
+  Tensor p;
+  step.train(d.x, d.labels, p);
+  const char* heading = "GEMM forms (SGD folded into the GEMM, or a plain GEMM and the update):\n";
+  CHECK(step.describe(d.x.shape()).find(heading) == std::string::npos);
+  // Auto mode: 3 timed runs of each order, then 3 of each form (graph::ExecutorOptions).
+  for (int i = 0; i < 12; ++i) step.train(d.x, d.labels, p);
+  REQUIRE(step.last_train_executor()->gemm_forms_decided());
+  std::string text = step.describe(d.x.shape());
+  size_t at = text.find(heading);
+  REQUIRE(at != std::string::npos);
+  CHECK(text.find("fusion report:") < at);
+  std::string forms = text.substr(at + std::string(heading).size());
+  CHECK(forms == step.last_train_executor()->gemm_form_report());
+  // One line per Dense kernel, each naming it and the form it runs in.
+  int lines = 0;
+  for (size_t pos = 0; (pos = forms.find('\n', pos)) != std::string::npos; ++pos) ++lines;
+  CHECK(lines == 3);
+  CHECK(forms.find("/kernel [6,16]") != std::string::npos);
+  CHECK(forms.find("/kernel [16,8]") != std::string::npos);
+  CHECK(forms.find("/kernel [8,3]") != std::string::npos);
+}
