@@ -45,15 +45,17 @@ enum class ExecutionMode : uint8_t { Auto, Serial, Parallel };
 
 /// How a matmul_sgd_update node (W += -lr·op(a)·op(b)) runs: Folded (one oneDNN matmul with a
 /// runtime scale of -lr and a sum post-op into W), Separate (a plain matmul into a gradient
-/// buffer, then W -= lr·g with ad::kernels::sgd_update), or Auto (time both on each node over
-/// the runs after the order is settled, keep the faster per node). Both give W - lr·op(a)·op(b)
-/// up to float rounding.
+/// buffer, then W -= lr·g with ad::kernels::sgd_update), or Auto (the forms take turns, one
+/// per run, over the trial_runs of each after the order is settled: runs 2·trial_runs + 1 to
+/// 4·trial_runs in Auto mode, 1 to 2·trial_runs otherwise, counting from 0; each node's best
+/// time per form on its own steady clock decides its form). Both give W - lr·op(a)·op(b) up to
+/// float rounding.
 enum class GemmForm : uint8_t { Auto, Folded, Separate };
 
 /// How an Executor runs its graph.
 struct ExecutorOptions {
   ExecutionMode mode = ExecutionMode::Auto;  ///< see ExecutionMode
-  int trial_runs = 3;    ///< Auto: timed runs of each order (and of each GemmForm) before choosing
+  int trial_runs = 3;    ///< timed runs of each order (Auto mode) and of each GemmForm before choosing
   bool profile = false;  ///< time every node (node_seconds, gemm_seconds)
   /// matmul_sgd_update nodes: Auto times both forms, Folded or Separate forces one (tests, or
   /// to skip the trials; Folded then makes no gradient buffers).
