@@ -203,6 +203,11 @@ float CompiledStep::test(const Tensor& x, const Tensor& y, Tensor& predictions) 
   return value;
 }
 
+graph::Executor* CompiledStep::train_executor(const Shape& x_shape) const {
+  auto it = train_.find(x_shape);
+  return it == train_.end() ? nullptr : it->second->executor.get();
+}
+
 std::string CompiledStep::describe(const Shape& x_shape) const {
   auto it = train_.find(x_shape);
   if (it == train_.end()) return {};

@@ -59,6 +59,8 @@ class CompiledStep : public StepRunner {
   const std::string& reason() const { return reason_; }
   /// The executor of the last train() batch shape (benchmarks read its figures), or nullptr.
   graph::Executor* last_train_executor() const { return last_; }
+  /// The executor of the training graph for batch shape `x_shape`, or nullptr before one is built.
+  graph::Executor* train_executor(const Shape& x_shape) const;
   /// Text of the training graph for a batch shape, once built: before and after the passes,
   /// and the fusion report, then, once the executor has timed them, the form each SGD
   /// weight-gradient GEMM runs in (graph::Executor::gemm_form_report); or the same as Graphviz DOT.

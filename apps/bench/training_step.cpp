@@ -261,7 +261,8 @@ int main(int argc, char** argv) {
       // The form the default variant's executor timed and kept for each weight-gradient GEMM
       // with SGD (folded into the GEMM, or a plain GEMM and the update: which wins depends on
       // the processor). The GEMM floor above always counts the folded form.
-      if (graph::Executor* e = variants[0].step->last_train_executor(); e && e->gemm_forms_decided())
+      // (The full batches' executor: an epoch's short last batch has its own, run once an epoch.)
+      if (graph::Executor* e = variants[0].step->train_executor({batch, 784}); e && e->gemm_forms_decided())
         fmt::print("SGD weight-gradient GEMM forms (auto variant):\n{}", e->gemm_form_report());
       if (batch == batches.front()) {
         ad::Shape shape{batch, 784};

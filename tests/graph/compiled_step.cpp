@@ -298,6 +298,8 @@ TEST_CASE("describe reports the form chosen for each SGD weight-gradient GEMM on
   CHECK(step.describe(d.x.shape()).find(heading) == std::string::npos);
   // Auto mode: 3 timed runs of each order, then 3 of each form (graph::ExecutorOptions).
   for (int i = 0; i < 12; ++i) step.train(d.x, d.labels, p);
+  REQUIRE(step.train_executor(d.x.shape()) == step.last_train_executor());
+  CHECK(step.train_executor({5, 6}) == nullptr);
   REQUIRE(step.last_train_executor()->gemm_forms_decided());
   std::string text = step.describe(d.x.shape());
   size_t at = text.find(heading);
