@@ -2,6 +2,7 @@
 // gradient is wanted. run_backward(): the op's backward rule on the recorded values.
 #include "tapegrad/autodiff/op.h"
 
+#include <algorithm>
 #include <array>
 
 namespace ad {
@@ -58,7 +59,17 @@ Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs) {
   return result;
 }
 
-std::vector<Var> run_backward(const Node& node) {
+Gradients::Gradients(std::initializer_list<Var> grads) : size_(grads.size()) {
+  TG_CHECK(size_ <= kCapacity, "Gradients: at most {} input gradients, got {}", kCapacity, size_);
+  std::copy(grads.begin(), grads.end(), grads_.begin());
+}
+
+Gradients::Gradients(size_t count, const Var& grad) : size_(count) {
+  TG_CHECK(size_ <= kCapacity, "Gradients: at most {} input gradients, got {}", kCapacity, size_);
+  std::fill_n(grads_.begin(), count, grad);
+}
+
+Gradients run_backward(const Node& node) {
   const OpDef& op = *node.op;
   std::array<Var, 4> inputs;
   std::array<bool, 4> needs{};
@@ -74,7 +85,7 @@ std::vector<Var> run_backward(const Node& node) {
   NoGrad eager;  // the rule's ops compute values; they are not themselves recorded
   Var output(node.output);
   Var grad = constant(node.output->grad);
-  std::vector<Var> grads = op.backward({std::span<const Var>(inputs.data(), static_cast<size_t>(node.num_inputs)),
+  Gradients grads = op.backward({std::span<const Var>(inputs.data(), static_cast<size_t>(node.num_inputs)),
                                         output, grad, node.attrs,
                                         std::span<const bool>(needs.data(), static_cast<size_t>(node.num_inputs))});
   TG_CHECK(grads.size() <= static_cast<size_t>(node.num_inputs), "{}: backward returned {} gradients for {} inputs",

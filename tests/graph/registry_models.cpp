@@ -30,7 +30,7 @@ const ad::OpDef signed_square{
         [](const ad::KernelArgs& k) {
           for (int64_t i = 0; i < k.out[0].size; ++i) k.out[0].data[i] = k.in[0].data[i] * std::fabs(k.in[0].data[i]);
         },
-    .backward = [](const ad::BackwardArgs& b) -> std::vector<Var> { return {b.grad * ad::abs(b.inputs[0]) * 2.f}; }};
+    .backward = [](const ad::BackwardArgs& b) -> ad::Gradients { return {b.grad * ad::abs(b.inputs[0]) * 2.f}; }};
 
 // A subclassed model whose call() uses a transpose, reductions along axes and the user's op
 // between two Dense layers.
