@@ -84,10 +84,20 @@ Gradients run_backward(const Node& node) {
   TG_CHECK(op.backward, "{}: has no gradient, but a parameter's gradient passes through it", op.name);
   NoGrad eager;  // the rule's ops compute values; they are not themselves recorded
   Var output(node.output);
-  Var grad = constant(node.output->grad);
+  // The output gradient as a Var: one state per thread, re-pointed for each node, so that a
+  // backward pass makes no allocation for it (a rule reads it during the call only).
+  thread_local VarRef grad_state = std::make_shared<VarState>();
+  if (grad_state.use_count() > 1) grad_state = std::make_shared<VarState>();  // still held by a caller
+  grad_state->value = node.output->grad;
+  Var grad(grad_state);
   Gradients grads = op.backward({std::span<const Var>(inputs.data(), static_cast<size_t>(node.num_inputs)),
                                         output, grad, node.attrs,
                                         std::span<const bool>(needs.data(), static_cast<size_t>(node.num_inputs))});
+  // A rule may hand the output gradient on as it is (add's): it then gets a state of its own,
+  // and the scratch state lets go of the tape's gradient.
+  for (size_t k = 0; k < grads.size(); ++k)
+    if (grads[k].ref() == grad_state) grads[k] = constant(node.output->grad);
+  grad_state->value = Tensor();
   TG_CHECK(grads.size() <= static_cast<size_t>(node.num_inputs), "{}: backward returned {} gradients for {} inputs",
            op.name, grads.size(), node.num_inputs);
   return grads;
