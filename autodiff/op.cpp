@@ -2,6 +2,7 @@
 // gradient is wanted. run_backward(): the op's backward rule on the recorded values.
 #include "tapegrad/autodiff/op.h"
 
+#include <algorithm>
 #include <array>
 
 namespace ad {
@@ -58,7 +59,17 @@ Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs) {
   return result;
 }
 
-std::vector<Var> run_backward(const Node& node) {
+Gradients::Gradients(std::initializer_list<Var> grads) : size_(grads.size()) {
+  TG_CHECK(size_ <= kCapacity, "Gradients: at most {} input gradients, got {}", kCapacity, size_);
+  std::copy(grads.begin(), grads.end(), grads_.begin());
+}
+
+Gradients::Gradients(size_t count, const Var& grad) : size_(count) {
+  TG_CHECK(size_ <= kCapacity, "Gradients: at most {} input gradients, got {}", kCapacity, size_);
+  std::fill_n(grads_.begin(), count, grad);
+}
+
+Gradients run_backward(const Node& node) {
   const OpDef& op = *node.op;
   std::array<Var, 4> inputs;
   std::array<bool, 4> needs{};
@@ -73,10 +84,20 @@ std::vector<Var> run_backward(const Node& node) {
   TG_CHECK(op.backward, "{}: has no gradient, but a parameter's gradient passes through it", op.name);
   NoGrad eager;  // the rule's ops compute values; they are not themselves recorded
   Var output(node.output);
-  Var grad = constant(node.output->grad);
-  std::vector<Var> grads = op.backward({std::span<const Var>(inputs.data(), static_cast<size_t>(node.num_inputs)),
+  // The output gradient as a Var: one state per thread, re-pointed for each node, so that a
+  // backward pass makes no allocation for it (a rule reads it during the call only).
+  thread_local VarRef grad_state = std::make_shared<VarState>();
+  if (grad_state.use_count() > 1) grad_state = std::make_shared<VarState>();  // still held by a caller
+  grad_state->value = node.output->grad;
+  Var grad(grad_state);
+  Gradients grads = op.backward({std::span<const Var>(inputs.data(), static_cast<size_t>(node.num_inputs)),
                                         output, grad, node.attrs,
                                         std::span<const bool>(needs.data(), static_cast<size_t>(node.num_inputs))});
+  // A rule may hand the output gradient on as it is (add's): it then gets a state of its own,
+  // and the scratch state lets go of the tape's gradient.
+  for (size_t k = 0; k < grads.size(); ++k)
+    if (grads[k].ref() == grad_state) grads[k] = constant(node.output->grad);
+  grad_state->value = Tensor();
   TG_CHECK(grads.size() <= static_cast<size_t>(node.num_inputs), "{}: backward returned {} gradients for {} inputs",
            op.name, grads.size(), node.num_inputs);
   return grads;

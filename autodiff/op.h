@@ -15,7 +15,7 @@
 ///     .forward = [](const ad::KernelArgs& k) {
 ///       for (int64_t i = 0; i < k.out[0].size; ++i) k.out[0].data[i] = k.in[0].data[i] * k.in[0].data[i] * k.in[0].data[i];
 ///     },
-///     .backward = [](const ad::BackwardArgs& b) -> std::vector<ad::Var> {
+///     .backward = [](const ad::BackwardArgs& b) -> ad::Gradients {
 ///       return {b.grad * 3.f * ad::square(b.inputs[0])};
 ///     }};
 /// ad::Var x = ad::param(ad::Tensor::from({2}, {1, 2}));
@@ -30,6 +30,7 @@
 /// (steps, targets, the fused and update ops of graph/) throws when a gradient must pass it.
 #pragma once
 #include <any>
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <span>
@@ -84,6 +85,28 @@ struct BackwardArgs {
   std::span<const bool> needs;
 };
 
+/// A backward rule's result: one Var per input, its gradient (an undefined Var for none). Held
+/// inline, so that the eager backward of a small op allocates nothing for it.
+class Gradients {
+ public:
+  static constexpr size_t kCapacity = 8;  ///< the most inputs an op's backward can answer for
+  Gradients() = default;
+  /// `{ga, gb}`; throws ad::Error beyond kCapacity.
+  Gradients(std::initializer_list<Var> grads);
+  /// `count` copies of `grad` (add_n's backward); throws ad::Error beyond kCapacity.
+  Gradients(size_t count, const Var& grad);
+  size_t size() const { return size_; }  ///< the number of inputs answered for
+  /// Input i's gradient.
+  /// @{
+  Var& operator[](size_t i) { return grads_[i]; }
+  const Var& operator[](size_t i) const { return grads_[i]; }
+  /// @}
+
+ private:
+  std::array<Var, kCapacity> grads_{};
+  size_t size_ = 0;
+};
+
 struct OpDef;
 
 /// Output shapes of a multi-output op (a fused op of the graph); single-output ops use infer.
@@ -101,7 +124,7 @@ struct OpDef {
   void (*forward)(const KernelArgs&) = nullptr;
   /// One Var per input, its gradient (an undefined Var for none), written with ops; null: the
   /// op passes no gradient (a step, or an op of compiled graphs only).
-  std::vector<Var> (*backward)(const BackwardArgs&) = nullptr;
+  Gradients (*backward)(const BackwardArgs&) = nullptr;
   /// Multi-output ops (graph/'s fused ops): all output shapes; infer is then unused.
   InferManyFn infer_many = nullptr;
   /// Inputs that are data, not differentiable (a loss's target, labels): backward is never
@@ -138,7 +161,7 @@ inline View view_of(Tensor& t) { return {t.data(), &t.shape(), t.size()}; }
 inline View view_of(const Tensor& t) { return {const_cast<float*>(t.data()), &t.shape(), t.size()}; }
 
 /// The backward rule of `node`'s op run on the node's values, under NoGrad: input gradients.
-std::vector<Var> run_backward(const Node& node);
+Gradients run_backward(const Node& node);
 
 /// Every op of the registry (those of autodiff/ops/ and the update ops); graph::fused_ops()
 /// lists the graph's own. The op table test checks that each has a row.

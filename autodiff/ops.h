@@ -1,6 +1,7 @@
 /// @file
-/// The differentiable ops. Each records itself on the active tape (see var.h) and has its
-/// shape rule, forward and backward side by side in one file of ops/.
+/// The differentiable ops. Each is a registry entry (op.h, op_defs.h) run by ad::apply(): it
+/// records itself on the active tape (see var.h), and its shape rule, kernel and backward rule
+/// stand side by side in one file of ops/.
 ///
 /// @code
 /// // Given: const ad::Var& x, const ad::Var& W, const ad::Var& b, const ad::Var& logits, const ad::Tensor& labels

@@ -116,7 +116,7 @@ void Tape::backward_from(int64_t last) {
   for (int64_t i = last; i >= 0; --i) {
     const Node& node = nodes_[static_cast<size_t>(i)];
     if (node.output->grad.size() == 0 && node.output->value.size() != 0) continue;  // not on a path to the output
-    std::vector<Var> grads = run_backward(node);
+    Gradients grads = run_backward(node);
     for (int k = 0; k < node.num_inputs && k < static_cast<int>(grads.size()); ++k)
       if (grads[static_cast<size_t>(k)].defined()) accumulate_grad(node, k, std::move(grads[static_cast<size_t>(k)]));
   }

@@ -85,7 +85,7 @@ class Differentiator {
     std::vector<ad::Var> inputs;
     for (int in : n.inputs) inputs.push_back(placeholder(in));
     ad::Var output = placeholder(n.outputs[0]), dy = placeholder(grad);
-    std::vector<ad::Var> grads;
+    ad::Gradients grads;
     ad::Tape tape;
     {
       ad::EnableGrad recording;

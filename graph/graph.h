@@ -120,7 +120,7 @@ class Graph {
   /// Adds a line to the report.
   void note(std::string pass, std::string message) { report_lines.push_back({std::move(pass), std::move(message)}); }
 
-  std::string dump() const;    ///< one line per node: outputs = kind(inputs) [attributes]
+  std::string dump() const;    ///< one line per node: outputs = op(inputs) [attributes]
   std::string to_dot() const;  ///< Graphviz
   std::string report() const;  ///< the passes' lines
 };

@@ -84,7 +84,7 @@ const OpDef add{
     .num_inputs = 2,
     .infer = [](ShapeArgs s) { return infer_binary_named(s, "add"); },
     .forward = [](const KernelArgs& k) { binary_broadcast(k.in[0], k.in[1], k.out[0], [](float x, float y) { return x + y; }); },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+    .backward = [](const BackwardArgs& b) -> Gradients {
       return {b.needs[0] ? sum_back(b.grad, b.inputs[0]) : Var(), b.needs[1] ? sum_back(b.grad, b.inputs[1]) : Var()};
     }};
 
@@ -93,7 +93,7 @@ const OpDef sub{
     .num_inputs = 2,
     .infer = [](ShapeArgs s) { return infer_binary_named(s, "sub"); },
     .forward = [](const KernelArgs& k) { binary_broadcast(k.in[0], k.in[1], k.out[0], [](float x, float y) { return x - y; }); },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+    .backward = [](const BackwardArgs& b) -> Gradients {
       return {b.needs[0] ? sum_back(b.grad, b.inputs[0]) : Var(),
               b.needs[1] ? sum_back(ad::neg(b.grad), b.inputs[1]) : Var()};
     }};
@@ -103,7 +103,7 @@ const OpDef mul{
     .num_inputs = 2,
     .infer = [](ShapeArgs s) { return infer_binary_named(s, "mul"); },
     .forward = [](const KernelArgs& k) { binary_broadcast(k.in[0], k.in[1], k.out[0], [](float x, float y) { return x * y; }); },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+    .backward = [](const BackwardArgs& b) -> Gradients {
       return {b.needs[0] ? sum_back(ad::mul(b.grad, b.inputs[1]), b.inputs[0]) : Var(),
               b.needs[1] ? sum_back(ad::mul(b.grad, b.inputs[0]), b.inputs[1]) : Var()};
     }};
@@ -114,7 +114,7 @@ const OpDef div{
     .num_inputs = 2,
     .infer = [](ShapeArgs s) { return infer_binary_named(s, "div"); },
     .forward = [](const KernelArgs& k) { binary_broadcast(k.in[0], k.in[1], k.out[0], [](float x, float y) { return x / y; }); },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+    .backward = [](const BackwardArgs& b) -> Gradients {
       Var g_over_b = ad::div(b.grad, b.inputs[1]);
       return {b.needs[0] ? sum_back(g_over_b, b.inputs[0]) : Var(),
               b.needs[1] ? sum_back(ad::neg(ad::mul(g_over_b, b.output)), b.inputs[1]) : Var()};
@@ -132,7 +132,7 @@ const OpDef neg{
             for (int64_t i = lo; i < hi; ++i) o[i] = -x[i];
           });
         },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::neg(b.grad)}; }};
+    .backward = [](const BackwardArgs& b) -> Gradients { return {ad::neg(b.grad)}; }};
 
 // Sums a value down to a shape it was broadcast from (the reverse of broadcast_to).
 const OpDef sum_to{
@@ -146,7 +146,7 @@ const OpDef sum_to{
           return to;
         },
     .forward = [](const KernelArgs& k) { sum_to_kernel(k.in[0], k.out[0]); },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+    .backward = [](const BackwardArgs& b) -> Gradients {
       return {apply(defs::broadcast_to, {b.grad}, ShapeAttrs{b.inputs[0].shape()})};
     }};
 
@@ -161,7 +161,7 @@ const OpDef broadcast_to{
           return to;
         },
     .forward = [](const KernelArgs& k) { broadcast_kernel(k.in[0], k.out[0]); },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {sum_back(b.grad, b.inputs[0])}; }};
+    .backward = [](const BackwardArgs& b) -> Gradients { return {sum_back(b.grad, b.inputs[0])}; }};
 
 // The sum of any number of values of one shape: where a value feeds several ops, a graph's
 // gradient of it is the add_n of their contributions.
@@ -187,7 +187,7 @@ const OpDef add_n{
             }
           });
         },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return std::vector<Var>(b.inputs.size(), b.grad); }};
+    .backward = [](const BackwardArgs& b) -> Gradients { return Gradients(b.inputs.size(), b.grad); }};
 
 }  // namespace defs
 

@@ -83,8 +83,8 @@ float extreme_value(float x, float y) {
 }
 
 template <bool Max>
-std::vector<Var> extreme_backward(const BackwardArgs& b) {
-  std::vector<Var> grads(2);
+Gradients extreme_backward(const BackwardArgs& b) {
+  Gradients grads(2, Var());
   for (int i = 0; i < 2; ++i) {
     if (!b.needs[static_cast<size_t>(i)]) continue;
     Var g = apply(defs::extreme_grad, {b.inputs[0], b.inputs[1], b.grad}, ExtremeGradAttrs{.maximum = Max, .operand = i});
@@ -102,42 +102,42 @@ Var grad_op(const OpDef& op, const BackwardArgs& b) { return apply(op, {b.output
 namespace defs {
 
 const OpDef exp{.name = "exp", .infer = same_shape_as_input, .forward = unary_kernel<exp_value>,
-                .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::mul(b.grad, b.output)}; }};
+                .backward = [](const BackwardArgs& b) -> Gradients { return {ad::mul(b.grad, b.output)}; }};
 
 const OpDef log{.name = "log", .infer = same_shape_as_input, .forward = unary_kernel<log_value>,
-                .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::div(b.grad, b.inputs[0])}; }};
+                .backward = [](const BackwardArgs& b) -> Gradients { return {ad::div(b.grad, b.inputs[0])}; }};
 
 const OpDef square{.name = "square", .infer = same_shape_as_input, .forward = unary_kernel<square_value>,
-                   .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::mul(b.grad, b.inputs[0] * 2.f)}; }};
+                   .backward = [](const BackwardArgs& b) -> Gradients { return {ad::mul(b.grad, b.inputs[0] * 2.f)}; }};
 
 const OpDef sqrt{.name = "sqrt", .infer = same_shape_as_input, .forward = unary_kernel<sqrt_value>,
-                 .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::div(b.grad * 0.5f, b.output)}; }};
+                 .backward = [](const BackwardArgs& b) -> Gradients { return {ad::div(b.grad * 0.5f, b.output)}; }};
 
 // |a|' = sign(a): 0 at 0, NaN at NaN.
 const OpDef abs{.name = "abs", .infer = same_shape_as_input, .forward = unary_kernel<abs_value>,
-                .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::mul(b.grad, ad::sign(b.inputs[0]))}; }};
+                .backward = [](const BackwardArgs& b) -> Gradients { return {ad::mul(b.grad, ad::sign(b.inputs[0]))}; }};
 
 // relu' = 1 where the output is positive, else 0 (0 at 0, as PyTorch).
 const OpDef relu{.name = "relu", .infer = same_shape_as_input, .forward = unary_kernel<relu_value>,
-                 .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {grad_op(defs::relu_grad, b)}; }};
+                 .backward = [](const BackwardArgs& b) -> Gradients { return {grad_op(defs::relu_grad, b)}; }};
 
 // σ' = σ(1 - σ): the output is all backward needs.
 const OpDef sigmoid{.name = "sigmoid", .infer = same_shape_as_input, .forward = unary_kernel<logistic>,
-                    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {grad_op(defs::sigmoid_grad, b)}; }};
+                    .backward = [](const BackwardArgs& b) -> Gradients { return {grad_op(defs::sigmoid_grad, b)}; }};
 
 const OpDef tanh{.name = "tanh", .infer = same_shape_as_input, .forward = unary_kernel<tanh_value>,
-                 .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {grad_op(defs::tanh_grad, b)}; }};
+                 .backward = [](const BackwardArgs& b) -> Gradients { return {grad_op(defs::tanh_grad, b)}; }};
 
 // softplus' = logistic
 const OpDef softplus{.name = "softplus", .infer = same_shape_as_input, .forward = unary_kernel<stable_softplus>,
-                     .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::mul(b.grad, ad::sigmoid(b.inputs[0]))}; }};
+                     .backward = [](const BackwardArgs& b) -> Gradients { return {ad::mul(b.grad, ad::sigmoid(b.inputs[0]))}; }};
 
 // Steps: their derivative is zero wherever it exists (NaN at NaN), so no gradient flows back.
 const OpDef heaviside{.name = "heaviside", .infer = same_shape_as_input, .forward = unary_kernel<heaviside_value>,
-                      .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {apply(defs::step_grad, {b.inputs[0]})}; }};
+                      .backward = [](const BackwardArgs& b) -> Gradients { return {apply(defs::step_grad, {b.inputs[0]})}; }};
 
 const OpDef sign{.name = "sign", .infer = same_shape_as_input, .forward = unary_kernel<sign_value>,
-                 .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {apply(defs::step_grad, {b.inputs[0]})}; }};
+                 .backward = [](const BackwardArgs& b) -> Gradients { return {apply(defs::step_grad, {b.inputs[0]})}; }};
 
 const OpDef clip{
     .name = "clip",
@@ -159,7 +159,7 @@ const OpDef clip{
             for (int64_t i = lo; i < hi; ++i) o[i] = x[i] < low ? low : (x[i] > high ? high : x[i]);
           });
         },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+    .backward = [](const BackwardArgs& b) -> Gradients {
       return {apply(defs::clip_grad, {b.inputs[0], b.grad}, b.attrs)};
     }};
 

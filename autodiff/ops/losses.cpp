@@ -306,7 +306,7 @@ void grad_kernel(const KernelArgs& k) {
 
 // The target (input 1) is data: only the prediction gets a gradient.
 template <const OpDef& Grad>
-std::vector<Var> loss_backward(const BackwardArgs& b) {
+Gradients loss_backward(const BackwardArgs& b) {
   if (!b.needs[0]) return {Var(), Var()};
   return {apply(Grad, {b.inputs[0], b.inputs[1], b.grad}, b.attrs), Var()};
 }

@@ -60,7 +60,7 @@ const OpDef matmul{
                           k.in[1].data, k.out[0].data);
         },
     // See the file's description for the four cases.
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+    .backward = [](const BackwardArgs& b) -> Gradients {
       const Var &A = b.inputs[0], &B = b.inputs[1], &dC = b.grad;
       const MatmulAttrs& t = matmul_attrs(b.attrs);
       Var dA, dB;

@@ -99,7 +99,7 @@ const OpDef sum_all{
     .num_inputs = 1,
     .infer = [](ShapeArgs) { return Shape{}; },
     .forward = [](const KernelArgs& k) { k.out[0].data[0] = static_cast<float>(total_of(k.in[0])); },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {spread_all(b, b.grad)}; }};
+    .backward = [](const BackwardArgs& b) -> Gradients { return {spread_all(b, b.grad)}; }};
 
 const OpDef mean_all{
     .name = "mean_all",
@@ -115,7 +115,7 @@ const OpDef mean_all{
           k.out[0].data[0] = static_cast<float>(total_of(k.in[0]) / static_cast<double>(k.in[0].size));
         },
     // Divided, not multiplied by 1/n: the same rounding as the value's mean.
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+    .backward = [](const BackwardArgs& b) -> Gradients {
       return {spread_all(b, b.grad / static_cast<float>(b.inputs[0].size()))};
     }};
 
@@ -124,14 +124,14 @@ const OpDef sum_axis{
     .num_inputs = 1,
     .infer = [](ShapeArgs s) { return axis_shape(s, "sum_axis", false); },
     .forward = [](const KernelArgs& k) { reduce_axis(k, "sum_axis", false); },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {spread_axis(b, "sum_axis", b.grad)}; }};
+    .backward = [](const BackwardArgs& b) -> Gradients { return {spread_axis(b, "sum_axis", b.grad)}; }};
 
 const OpDef mean_axis{
     .name = "mean_axis",
     .num_inputs = 1,
     .infer = [](ShapeArgs s) { return axis_shape(s, "mean_axis", true); },
     .forward = [](const KernelArgs& k) { reduce_axis(k, "mean_axis", true); },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+    .backward = [](const BackwardArgs& b) -> Gradients {
       const Shape& x = b.inputs[0].shape();
       int64_t length = x[static_cast<size_t>(axis_attrs(b.attrs, "mean_axis").axis)];
       return {spread_axis(b, "mean_axis", b.grad * (1.f / static_cast<float>(length)))};

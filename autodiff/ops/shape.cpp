@@ -24,7 +24,7 @@ const OpDef reshape{
           if (k.out[0].size > 0)
             std::memcpy(k.out[0].data, k.in[0].data, static_cast<size_t>(k.out[0].size) * sizeof(float));
         },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::reshape(b.grad, b.inputs[0].shape())}; },
+    .backward = [](const BackwardArgs& b) -> Gradients { return {ad::reshape(b.grad, b.inputs[0].shape())}; },
     .view = [](const Tensor& x, const Attrs& a) { return x.reshape(attrs_as<ShapeAttrs>(a, "reshape").shape); }};
 
 const OpDef transpose{
@@ -46,7 +46,7 @@ const OpDef transpose{
               for (int64_t j = 0; j < c; ++j) out[j * r + i] = x[i * c + j];
           });
         },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> { return {ad::transpose(b.grad)}; }};
+    .backward = [](const BackwardArgs& b) -> Gradients { return {ad::transpose(b.grad)}; }};
 
 }  // namespace defs
 

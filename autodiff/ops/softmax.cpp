@@ -54,7 +54,7 @@ const OpDef softmax{
             for (int64_t j = 0; j < w; ++j) o[j] = std::exp(kernels::log_probability(x[j], row));
           });
         },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+    .backward = [](const BackwardArgs& b) -> Gradients {
       return {apply(defs::softmax_grad, {b.output, b.grad})};
     }};
 
@@ -69,7 +69,7 @@ const OpDef log_softmax{
             for (int64_t j = 0; j < w; ++j) o[j] = kernels::log_probability(x[j], row);
           });
         },
-    .backward = [](const BackwardArgs& b) -> std::vector<Var> {
+    .backward = [](const BackwardArgs& b) -> Gradients {
       return {apply(defs::log_softmax_grad, {b.output, b.grad})};
     }};
 

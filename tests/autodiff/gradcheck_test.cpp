@@ -19,7 +19,7 @@ const ad::OpDef wrong_square_op{
         [](const ad::KernelArgs& k) {
           for (int64_t i = 0; i < k.out[0].size; ++i) k.out[0].data[i] = k.in[0].data[i] * k.in[0].data[i];
         },
-    .backward = [](const ad::BackwardArgs& b) -> std::vector<Var> { return {b.grad * b.inputs[0]}; }};
+    .backward = [](const ad::BackwardArgs& b) -> ad::Gradients { return {b.grad * b.inputs[0]}; }};
 
 Var wrong_square(const Var& a) { return ad::apply(wrong_square_op, {a}); }
 

@@ -274,14 +274,14 @@ const ad::OpDef cube_op{
         [](const ad::KernelArgs& k) {
           for (int64_t i = 0; i < k.out[0].size; ++i) k.out[0].data[i] = k.in[0].data[i] * k.in[0].data[i] * k.in[0].data[i];
         },
-    .backward = [](const ad::BackwardArgs& b) -> std::vector<Var> { return {b.grad * 3.f * ad::square(b.inputs[0])}; }};
+    .backward = [](const ad::BackwardArgs& b) -> ad::Gradients { return {b.grad * 3.f * ad::square(b.inputs[0])}; }};
 
 // Its backward gives a gradient of the wrong shape.
 const ad::OpDef broken_op{
     .name = "broken",
     .infer = [](ad::ShapeArgs s) { return *s.inputs[0]; },
     .forward = [](const ad::KernelArgs& k) { std::copy_n(k.in[0].data, k.in[0].size, k.out[0].data); },
-    .backward = [](const ad::BackwardArgs&) -> std::vector<Var> { return {ad::constant(Tensor::ones({7}))}; }};
+    .backward = [](const ad::BackwardArgs&) -> ad::Gradients { return {ad::constant(Tensor::ones({7}))}; }};
 
 }  // namespace
 
