@@ -25,8 +25,8 @@ Var apply(const OpDef& op, std::initializer_list<Var> inputs, Attrs attrs) {
 Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs) {
   TG_CHECK(op.num_inputs < 0 || static_cast<size_t>(op.num_inputs) == inputs.size(), "{}: takes {} input(s), got {}",
            op.name, op.num_inputs, inputs.size());
-  TG_CHECK(inputs.size() <= kMaxInputs, "{}: at most {} inputs run eagerly, got {}", op.name, kMaxInputs,
-           inputs.size());
+  TG_CHECK(!inputs.empty() && inputs.size() <= kMaxInputs, "{}: runs eagerly on 1 to {} inputs, got {}", op.name,
+           kMaxInputs, inputs.size());
   TG_CHECK(op.infer && op.forward, "{}: runs only in compiled graphs (it has no single-output shape rule or kernel)",
            op.name);
   std::array<const Shape*, kMaxInputs> shapes{};
@@ -39,6 +39,8 @@ Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs) {
   }
   Shape shape = op.infer({std::span(shapes.data(), inputs.size()), attrs});
   bool record = should_record(inputs);
+  TG_CHECK(!record || inputs.size() <= 4, "{}: at most 4 inputs can be recorded on a tape, got {}", op.name,
+           inputs.size());
   Tensor out = op.view ? op.view(inputs[0].value(), attrs) : Tensor::empty(std::move(shape));
   if (!op.view && (!shape_only || !record)) {  // values of constants are computed even while tracing
     static const KernelContext eager_context;
@@ -47,7 +49,6 @@ Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs) {
   }
   Var result(std::move(out), false);
   if (!record) return result;
-  TG_CHECK(inputs.size() <= 4, "{}: at most 4 inputs can be recorded on a tape, got {}", op.name, inputs.size());
   result.ref()->requires_grad = true;
   Node node;
   node.op = &op;

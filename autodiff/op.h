@@ -76,7 +76,9 @@ struct ShapeArgs {
 
 /// The arguments of a backward rule, all as Vars so that it is written with ops: the op's
 /// inputs, its (first) output, the gradient of that output, the attributes, and which inputs
-/// need a gradient.
+/// need a gradient. A rule must only apply ops to them, never read their values (detach(),
+/// value(), loops, NoGrad scopes): graphs trace the rule on placeholders, and Graph::from
+/// throws when a rule baked placeholder data into a constant. `grad` is valid during the call.
 struct BackwardArgs {
   std::span<const Var> inputs;
   const Var& output;

@@ -118,7 +118,7 @@ void Tape::backward_from(int64_t last) {
     if (node.output->grad.size() == 0 && node.output->value.size() != 0) continue;  // not on a path to the output
     Gradients grads = run_backward(node);
     for (int k = 0; k < node.num_inputs && k < static_cast<int>(grads.size()); ++k)
-      if (grads[static_cast<size_t>(k)].defined()) accumulate_grad(node, k, std::move(grads[static_cast<size_t>(k)]));
+      if (grads[static_cast<size_t>(k)].defined() && !(node.op->data_inputs >> k & 1u)) accumulate_grad(node, k, std::move(grads[static_cast<size_t>(k)]));
   }
 }
 

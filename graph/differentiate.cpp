@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <limits>
 #include <unordered_map>
 
 #include "tapegrad/autodiff/op_defs.h"
@@ -77,8 +79,10 @@ class Differentiator {
     TG_CHECK(op.backward, "Graph::from: {} (node {}) has no gradient, but a parameter's gradient passes through it",
              op.name, i);
     std::unordered_map<const ad::VarState*, int> ids;
+    // Placeholders hold NaN: a rule that reads values instead of applying ops (detach(),
+    // value(), a NoGrad scope) would bake them into the graph, and value_of() refuses that.
     auto placeholder = [&](int value) {
-      ad::Var v(Tensor::empty(shape(value)), true);
+      ad::Var v(Tensor::full(shape(value), std::numeric_limits<float>::quiet_NaN()), true);
       ids[v.ref().get()] = value;
       return v;
     };
@@ -94,6 +98,9 @@ class Differentiator {
       for (size_t k = 0; k < needs.size(); ++k) flags[k] = needs[k];
       grads = op.backward({inputs, output, dy, n.attrs, std::span<const bool>(flags.get(), needs.size())});
     }
+    TG_CHECK(grads.size() <= n.inputs.size(), "{}: backward returned {} gradients for {} inputs", op.name, grads.size(),
+             n.inputs.size());
+    current_op_ = op.name;
     for (const ad::Node& t : tape.nodes()) {
       Node m;
       m.op = t.op;
@@ -119,6 +126,10 @@ class Differentiator {
   int value_of(std::unordered_map<const ad::VarState*, int>& ids, const ad::VarRef& ref) {
     auto it = ids.find(ref.get());
     if (it != ids.end()) return it->second;
+    for (float v : ref->value.values())
+      TG_CHECK(!std::isnan(v), "Graph::from: the backward rule of {} made a value from its inputs' data outside "
+               "recorded ops (detach(), value() or a NoGrad scope); a backward rule must be written with ops only",
+               current_op_);
     int id = g_.add_value(ref->value.shape(), Role::Constant, fmt::format("c{}", g_.values.size()));
     g_.values[static_cast<size_t>(id)].data = ref->value.clone();
     grow();
@@ -127,6 +138,7 @@ class Differentiator {
   }
 
   Graph& g_;
+  const char* current_op_ = "";
   std::vector<std::vector<int>> parts_;
   std::vector<bool> needs_;
 };

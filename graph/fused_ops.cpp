@@ -82,7 +82,14 @@ namespace ops {
 const OpDef fused_dense{
     .name = "fused_dense",
     .num_inputs = 3,
-    .infer = [](ShapeArgs s) { return Shape{(*s.inputs[0])[0], (*s.inputs[1])[1]}; },
+    .infer =
+        [](ShapeArgs s) {
+          const Shape &x = *s.inputs[0], &w = *s.inputs[1], &b = *s.inputs[2];
+          TG_CHECK(x.size() == 2 && w.size() == 2 && x[1] == w[0] && b == Shape{w[1]},
+                   "fused_dense: needs x [n,k], W [k,u] and b [u], got {}, {} and {}", ad::to_string(x), ad::to_string(w),
+                   ad::to_string(b));
+          return Shape{x[0], w[1]};
+        },
     .forward =
         [](const KernelArgs& k) {
           auto spec = *gemm_spec(fused_dense, k.attrs, *k.in[0].shape, *k.out[0].shape);
@@ -155,7 +162,16 @@ const OpDef softmax_crossentropy{
 const OpDef softmax_crossentropy_grad{
     .name = "softmax_crossentropy_grad",
     .num_inputs = 3,
-    .infer = [](ShapeArgs s) { return *s.inputs[0]; },
+    .infer =
+        [](ShapeArgs s) {
+          const Shape &p = *s.inputs[0], &t = *s.inputs[1];
+          bool sparse = ad::attrs_as<SoftmaxCrossentropyAttrs>(s.attrs, "softmax_crossentropy_grad").sparse;
+          bool fits = p.size() == 2 && (sparse ? ad::element_count(t) == p[0] : t == p);
+          TG_CHECK(fits && ad::element_count(*s.inputs[2]) == 1,
+                   "softmax_crossentropy_grad: probabilities {}, {} {} and loss gradient {} do not fit", ad::to_string(p),
+                   sparse ? "labels" : "target", ad::to_string(t), ad::to_string(*s.inputs[2]));
+          return p;
+        },
     .forward =
         [](const KernelArgs& k) {
           bool sparse = ad::attrs_as<SoftmaxCrossentropyAttrs>(k.attrs, "softmax_crossentropy_grad").sparse;

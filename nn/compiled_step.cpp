@@ -16,6 +16,7 @@ struct CompiledStep::Entry {
   std::string description, dot_before, dot_after;
   Tensor predictions;         // the step writes into it; the runner hands out this handle
   bool copy_predictions = false;
+  Shape target_shape;         // the graph binds targets by element count: train() checks the shape
   std::string activation;     // applied to the graph's prediction (logits) when not "linear"
 };
 
@@ -91,6 +92,7 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
   auto rule = update_rule(*model_.optimizer(), why);
   if (!rule) ad::fail("{}", why);
   auto entry = std::make_unique<Entry>();
+  entry->target_shape = y.shape();
   Model::TrainingLoss loss = model_.training_loss();
   // softmax + a cross-entropy is recorded on probabilities: the graph's fusion turns it into
   // the stable log-sum-exp form and still hands out the probabilities for the metrics. Without
@@ -163,6 +165,9 @@ float CompiledStep::train(const Tensor& x, const Tensor& y, Tensor& predictions)
   }
   if (fallback_) return fallback_->train(x, y, predictions);
   Entry* e = &train_entry(x, y);
+  TG_CHECK(y.shape() == e->target_shape, "CompiledStep::train: targets of shape {} for a batch of shape {}; the step "
+           "was made for targets of shape {}", ad::to_string(y.shape()), ad::to_string(x.shape()),
+           ad::to_string(e->target_shape));
   graph::Executor& step = *e->executor;
   step.bind(graph::Role::Input, 0, x);
   step.bind(graph::Role::Target, 0, y);

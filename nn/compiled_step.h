@@ -13,8 +13,9 @@
 /// float loss = step.train(x, y, predictions);
 /// @endcode
 ///
-/// What the graph cannot run (an op without a graph node: softplus, MAE, ...) makes the runner fall
-/// back to an EagerStep for good; reason() says why.
+/// Every registered op runs in the graph, a user's own ops included. Only an optimizer without a
+/// compiled update rule (a user's Optimizer subclass) makes the runner use an EagerStep for good;
+/// reason() says why.
 #pragma once
 #include <map>
 #include <memory>

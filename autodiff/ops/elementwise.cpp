@@ -42,11 +42,15 @@ float step_derivative(float x) { return nan_or(x, 0.f); }
 Shape same_shape_as_input(ShapeArgs s) { return *s.inputs[0]; }
 
 // The inputs of a gradient op (y, dy) must agree.
+template <const char* Name>
 Shape same_shapes(ShapeArgs s) {
-  TG_CHECK(*s.inputs[0] == *s.inputs[1], "gradient op: shapes {} and {} differ", to_string(*s.inputs[0]),
+  TG_CHECK(*s.inputs[0] == *s.inputs[1], "{}: shapes {} and {} differ", Name, to_string(*s.inputs[0]),
            to_string(*s.inputs[1]));
   return *s.inputs[0];
 }
+
+constexpr char kReluGrad[] = "relu_grad", kSigmoidGrad[] = "sigmoid_grad", kTanhGrad[] = "tanh_grad",
+               kClipGrad[] = "clip_grad";
 
 template <float (*F)(float)>
 void unary_kernel(const KernelArgs& k) {
@@ -179,16 +183,16 @@ const OpDef minimum{
 
 // ---- The gradient ops of the rules above (no gradient of their own) ----
 
-const OpDef relu_grad{.name = "relu_grad", .num_inputs = 2, .infer = same_shapes, .forward = pair_kernel<relu_derivative>};
-const OpDef sigmoid_grad{.name = "sigmoid_grad", .num_inputs = 2, .infer = same_shapes, .forward = pair_kernel<sigmoid_derivative>};
-const OpDef tanh_grad{.name = "tanh_grad", .num_inputs = 2, .infer = same_shapes, .forward = pair_kernel<tanh_derivative>};
+const OpDef relu_grad{.name = "relu_grad", .num_inputs = 2, .infer = same_shapes<kReluGrad>, .forward = pair_kernel<relu_derivative>};
+const OpDef sigmoid_grad{.name = "sigmoid_grad", .num_inputs = 2, .infer = same_shapes<kSigmoidGrad>, .forward = pair_kernel<sigmoid_derivative>};
+const OpDef tanh_grad{.name = "tanh_grad", .num_inputs = 2, .infer = same_shapes<kTanhGrad>, .forward = pair_kernel<tanh_derivative>};
 const OpDef step_grad{.name = "step_grad", .infer = same_shape_as_input, .forward = unary_kernel<step_derivative>};
 
 // clip_grad(x, dy): dy inside [low, high] (bounds included), 0 outside, NaN where x is NaN.
 const OpDef clip_grad{
     .name = "clip_grad",
     .num_inputs = 2,
-    .infer = same_shapes,
+    .infer = same_shapes<kClipGrad>,
     .forward = [](const KernelArgs& k) {
       const ClipAttrs& c = clip_attrs(k.attrs);
       float low = c.low, high = c.high;
@@ -203,7 +207,15 @@ const OpDef clip_grad{
 const OpDef extreme_grad{
     .name = "extreme_grad",
     .num_inputs = 3,
-    .infer = [](ShapeArgs s) { return *s.inputs[2]; },
+    .infer =
+        [](ShapeArgs s) {
+          const auto& e = attrs_as<ExtremeGradAttrs>(s.attrs, "extreme_grad");
+          TG_CHECK(e.operand == 0 || e.operand == 1, "extreme_grad: operand must be 0 or 1, got {}", e.operand);
+          TG_CHECK(broadcast_shape(*s.inputs[0], *s.inputs[1], "extreme_grad") == *s.inputs[2],
+                   "extreme_grad: operands {} and {} do not broadcast to the gradient's shape {}",
+                   to_string(*s.inputs[0]), to_string(*s.inputs[1]), to_string(*s.inputs[2]));
+          return *s.inputs[2];
+        },
     .forward = [](const KernelArgs& k) {
       const ExtremeGradAttrs& e = attrs_as<ExtremeGradAttrs>(k.attrs, "extreme_grad");
       const float *x = k.in[0].data, *y = k.in[1].data, *g = k.in[2].data;

@@ -1,5 +1,5 @@
-// reshape, flatten and 2-D transpose. reshape copies the input into its output (an op's
-// output has its own storage); its backward reshapes the gradient back, transpose's transposes it.
+// reshape, flatten and 2-D transpose. Eagerly reshape is a view sharing the input's storage; in
+// a graph its kernel copies. Its backward reshapes the gradient back, transpose's transposes it.
 #include <cstring>
 #include <utility>
 
@@ -8,10 +8,6 @@
 #include "tapegrad/autodiff/threading.h"
 
 namespace ad {
-
-namespace {
-
-}  // namespace
 
 namespace defs {
 

@@ -328,3 +328,13 @@ TEST_CASE("gradients of different inputs and of intermediate values never share 
   CHECK(test::close(b.grad(), Tensor::full({2, 2}, 4)));
   CHECK(test::close(sum.grad(), Tensor::full({2, 2}, 2)));
 }
+
+TEST_CASE("registry entries check their inputs before any kernel runs") {
+  Var a = ad::constant(Tensor::ones({2, 3})), c = ad::constant(Tensor::ones({4, 5})), d = ad::constant(Tensor::ones({1}));
+  CHECK(contains(error_of([&] { ad::apply(ad::defs::extreme_grad, {a, c, d}, ad::ExtremeGradAttrs{}); }), "extreme_grad"));
+  CHECK(contains(error_of([&] { ad::apply(ad::defs::relu_grad, {a, c}); }), "relu_grad: shapes [2,3] and [4,5]"));
+  CHECK(contains(error_of([&] { ad::apply(ad::defs::add_n, std::span<const Var>{}); }), "add_n"));
+  ad::Tape tape;
+  std::vector<Var> five(5, ad::param(Tensor::ones({2})));
+  CHECK(contains(error_of([&] { ad::apply(ad::defs::add_n, five); }), "at most 4 inputs can be recorded"));
+}

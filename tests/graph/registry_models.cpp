@@ -8,6 +8,7 @@
 
 #include "tapegrad/autodiff/op.h"
 #include "tapegrad/autodiff/ops.h"
+#include "tapegrad/graph/graph.h"
 #include "tapegrad/nn/compiled_step.h"
 #include "tapegrad/nn/eager_step.h"
 #include "tapegrad/nn/layers/dense.h"
@@ -138,4 +139,40 @@ TEST_CASE("a subclassed model with a transpose, axis reductions and a user's own
     CAPTURE(op);
     CHECK(text.find(op) != std::string::npos);
   }
+}
+
+namespace {
+
+// A rule that reads its input's values (detach) instead of applying ops: eagerly it works, but
+// a graph would bake the traced placeholder into a constant.
+const ad::OpDef reads_values{
+    .name = "reads_values",
+    .infer = [](ad::ShapeArgs s) { return *s.inputs[0]; },
+    .forward =
+        [](const ad::KernelArgs& k) {
+          for (int64_t i = 0; i < k.out[0].size; ++i) k.out[0].data[i] = k.in[0].data[i] * k.in[0].data[i];
+        },
+    .backward = [](const ad::BackwardArgs& b) -> ad::Gradients { return {b.grad * b.inputs[0].detach() * 2.f}; }};
+
+}  // namespace
+
+TEST_CASE("a backward rule that reads values instead of applying ops is refused by the graph, naming the op") {
+  Var x = ad::param(Tensor::from({3}, {1, -2, 3}));
+  {
+    ad::Tape tape;
+    ad::sum(ad::apply(reads_values, {x})).backward();
+    CHECK(ad::max_abs_difference(x.grad(), Tensor::from({3}, {2, -4, 6})) == 0.f);  // eagerly fine
+  }
+  ad::Tape tape;
+  Var loss = ad::sum(ad::apply(reads_values, {x}));
+  CHECK_THROWS_WITH_AS(graph::Graph::from(tape, loss, {.parameters = {x}}), doctest::Contains("reads_values"), ad::Error);
+}
+
+TEST_CASE("the compiled step refuses targets of another shape than its graph was made for") {
+  auto m = softplus_model("mse", nn::SGD(0.1));
+  nn::CompiledStep step(*m);
+  Batch b = regression(8, 2);
+  Tensor p;
+  step.train(b.x, b.y, p);
+  CHECK_THROWS_WITH_AS(step.train(b.x, b.y.reshape({4, 4}), p), doctest::Contains("[4,4]"), ad::Error);
 }
