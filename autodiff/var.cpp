@@ -150,7 +150,7 @@ void accumulate_grad(const Node& node, int i, Var contribution) {
     // The first contribution: taken over when nothing else holds it (the usual case), else copied.
     // Only a fresh op result (no other handle on its Var or its storage) is safe to take.
     bool fresh = contribution.ref().use_count() == 1 && gradient.sole_owner();
-    in.grad = fresh ? gradient : gradient.clone();
+    in.grad = fresh ? std::move(contribution.state().value) : gradient.clone();
     return;
   }
   float* g = in.grad.data();
