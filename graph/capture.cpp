@@ -61,7 +61,8 @@ class Capture {
     return s && s->tape == &tape_ && s->tape_generation == tape_.generation() && s->node >= 0;
   }
 
-  // A leaf tensor: a declared input or target (by storage), else a constant copied now.
+  // A leaf tensor: a parameter's data, a declared input or target (by storage), else a
+  // constant copied now.
   int leaf_tensor(const Tensor& t, const std::string& hint) {
     auto bind = [&](const std::vector<Tensor>& list, Role role, std::vector<int>& ids, const char* prefix) -> int {
       for (size_t i = 0; i < list.size(); ++i) {
@@ -74,6 +75,18 @@ class Capture {
       return -1;
     };
     if (t.size() > 0) {
+      // A parameter's data read without its gradient (W.detach()): the live parameter, not a
+      // copy frozen at capture.
+      for (size_t i = 0; i < options_.parameters.size(); ++i) {
+        const Tensor& p = options_.parameters[i].value();
+        if (p.data() != t.data() || p.size() != t.size() || p.shape() != t.shape()) continue;
+        Node n;
+        n.op = &ops::stop_gradient;
+        n.inputs = {g_.parameters[i]};
+        n.outputs = {g_.add_value(t.shape(), Role::Temporary, fmt::format("{}_value", g_.values[static_cast<size_t>(g_.parameters[i])].name))};
+        g_.add_node(std::move(n));
+        return g_.nodes.back().outputs[0];
+      }
       if (int id = bind(options_.inputs, Role::Input, g_.inputs, "x"); id >= 0) return id;
       if (int id = bind(options_.targets, Role::Target, g_.targets, "y"); id >= 0) return id;
     }

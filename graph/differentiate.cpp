@@ -28,7 +28,7 @@ class Differentiator {
       const Node& n = g_.nodes[i];
       bool any = false;
       for (int in : n.inputs) any = any || needs_[static_cast<size_t>(in)];
-      for (int out : n.outputs) needs_[static_cast<size_t>(out)] = any;
+      for (int out : n.outputs) needs_[static_cast<size_t>(out)] = any && !n.is(ops::stop_gradient);
     }
     // The seed: dloss/dloss = 1.
     int seed = g_.add_value(g_.values[static_cast<size_t>(g_.loss)].shape, Role::Constant, "dloss");

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "tapegrad/autodiff/kernels/updates.h"
@@ -181,6 +182,11 @@ const OpDef softmax_crossentropy_grad{
     .data_inputs = 0b110,
     .describe = softmax_crossentropy.describe};
 
+const OpDef stop_gradient{
+    .name = "stop_gradient",
+    .infer = [](ShapeArgs s) { return *s.inputs[0]; },
+    .forward = [](const KernelArgs& k) { std::copy_n(k.in[0].data, k.in[0].size, k.out[0].data); }};
+
 // The optimizers' kernels, shared with the eager optimizers (autodiff/kernels/updates.h).
 const OpDef sgd_update{
     .name = "sgd_update",
@@ -251,7 +257,7 @@ const OpDef* update_op(const UpdateRule& rule) {
 }  // namespace ops
 
 std::span<const OpDef* const> fused_ops() {
-  static const OpDef* const all[] = {&ops::fused_dense,          &ops::matmul_sgd_update, &ops::activation_bias_grad,
+  static const OpDef* const all[] = {&ops::stop_gradient, &ops::fused_dense,          &ops::matmul_sgd_update, &ops::activation_bias_grad,
                                      &ops::softmax_crossentropy, &ops::softmax_crossentropy_grad, &ops::sgd_update,
                                      &ops::momentum_update,      &ops::adam_update,           &ops::rmsprop_update};
   return all;

@@ -70,6 +70,9 @@ namespace ops {
 
 extern const ad::OpDef fused_dense, matmul_sgd_update, activation_bias_grad, softmax_crossentropy,
     softmax_crossentropy_grad;
+/// stop_gradient: x -> a copy of x through which no gradient flows (JAX's name); capture reads a
+/// parameter's data taken without its gradient (W.detach()) through it.
+extern const ad::OpDef stop_gradient;
 /// In-place updates: (parameter, gradient, slots...) -> (parameter, slots...), attributes an
 /// UpdateRule; the learning rate and Adam's step come from the run's KernelContext.
 extern const ad::OpDef sgd_update, momentum_update, adam_update, rmsprop_update;

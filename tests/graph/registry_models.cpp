@@ -8,6 +8,7 @@
 
 #include "tapegrad/autodiff/op.h"
 #include "tapegrad/autodiff/ops.h"
+#include "tapegrad/graph/executor.h"
 #include "tapegrad/graph/graph.h"
 #include "tapegrad/nn/compiled_step.h"
 #include "tapegrad/nn/eager_step.h"
@@ -175,4 +176,40 @@ TEST_CASE("the compiled step refuses targets of another shape than its graph was
   Tensor p;
   step.train(b.x, b.y, p);
   CHECK_THROWS_WITH_AS(step.train(b.x, b.y.reshape({4, 4}), p), doctest::Contains("[4,4]"), ad::Error);
+}
+
+TEST_CASE("a parameter read without its gradient (detach) stays live in the compiled step") {
+  // loss = mse(x·W) + 0.1·sum(W ⊙ W.detach()): the second term's gradient is 0.1·W, from W's
+  // current value at every step, not the value it had when the graph was made.
+  Batch b = regression(8, 5);
+  ad::Rng rng(2);
+  Tensor w0 = Tensor::uniform({5, 2}, -0.5f, 0.5f, rng);
+  auto step_loss = [&](const Var& W) {
+    return ad::mse_loss(ad::matmul(ad::constant(b.x), W), ad::constant(b.y)) + ad::sum(W * W.detach()) * 0.1f;
+  };
+  Var We = ad::param(w0.clone()), Wc = ad::param(w0.clone());
+  std::unique_ptr<graph::Executor> step;
+  for (int s = 0; s < 3; ++s) {
+    CAPTURE(s);
+    ad::Tape tape;
+    Var le = step_loss(We);
+    le.backward();
+    float expected = le.item();
+    {
+      ad::NoGrad update;
+      for (int64_t i = 0; i < We.size(); ++i) We.value()[i] -= 0.1f * We.grad()[i];
+    }
+    We.zero_grad();
+    if (!step) {
+      ad::Tape record;
+      Var lc = step_loss(Wc);
+      graph::Graph g = graph::Graph::from(record, lc, {.parameters = {Wc},
+                                                      .update = {.kind = graph::UpdateKind::SGD, .learning_rate = 0.1f}});
+      step = std::make_unique<graph::Executor>(std::move(g));
+      step->bind(graph::Role::Parameter, 0, Wc.value());
+    }
+    step->run({.learning_rate = 0.1f});
+    CHECK(step->loss() == doctest::Approx(expected).epsilon(1e-5));
+  }
+  CHECK(ad::max_abs_difference(Wc.value(), We.value()) <= 1e-5f);
 }
