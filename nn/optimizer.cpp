@@ -23,7 +23,28 @@ void Optimizer::check_built(const std::vector<Var>& params) const {
 }
 
 void Optimizer::ensure_built(const std::vector<Var>& params) {
-  if (slots_.size() != params.size()) build(params);
+  bool same = slots_.size() == params.size() && owners_.size() == params.size();
+  for (size_t i = 0; same && i < params.size(); ++i) same = owners_[i].lock() == params[i].ref();
+  if (same) return;
+  if (owners_.empty() && slots_.size() == params.size()) {  // built by hand (build(), load_model)
+    remember_owners(params);
+    return;
+  }
+  // Slots belong to one set of weights: a second model's would silently share the first one's
+  // state (Keras raises too). Weights that no longer exist (a model rebuilt) free the slots.
+  for (size_t i = 0; i < owners_.size(); ++i) {
+    ad::VarRef owner = owners_[i].lock();
+    bool elsewhere = owner && std::none_of(params.begin(), params.end(), [&](const Var& p) { return p.ref() == owner; });
+    TG_CHECK(!elsewhere, "{}: this optimizer already holds the state of another model's weights (parameter {} of shape "
+             "{}); give each model an optimizer of its own", type(), i, ad::to_string(owner->value.shape()));
+  }
+  build(params);
+  remember_owners(params);
+}
+
+void Optimizer::remember_owners(const std::vector<Var>& params) {
+  owners_.clear();
+  for (const Var& p : params) owners_.push_back(p.ref());
 }
 
 std::vector<std::string> Optimizer::slot_names(size_t param) const {
@@ -48,6 +69,7 @@ Tensor& Optimizer::slot(size_t param, const std::string& name) {
 }
 
 void Optimizer::own_slots() {
+  owners_.clear();  // a copy serves whichever weights it meets next
   for (auto& slots : slots_)
     for (auto& [name, tensor] : slots) tensor = tensor.clone();
 }

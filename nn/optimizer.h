@@ -36,8 +36,10 @@ class Optimizer {
   /// An independent copy, slots included (copied, not shared).
   virtual std::shared_ptr<Optimizer> clone() const = 0;
 
-  /// build(params) unless build() already made slots for that many parameters: what fit, the
-  /// step runners and load_model call before they reach the slots.
+  /// build(params) unless the slots already belong to these parameters: what fit, the step
+  /// runners and load_model call before they reach the slots. Throws ad::Error when the slots
+  /// belong to another live model's weights (one optimizer shared by two models, which Keras
+  /// also refuses); slots of weights that no longer exist are rebuilt.
   void ensure_built(const std::vector<Var>& params);
   /// How many parameters build() made slots for (0 before build()).
   size_t built_parameters() const { return slots_.size(); }
@@ -76,6 +78,8 @@ class Optimizer {
 
  private:
   std::vector<std::map<std::string, Tensor>> slots_;  ///< per parameter, by slot name
+  std::vector<std::weak_ptr<ad::VarState>> owners_;  ///< the weights ensure_built() met the slots with
+  void remember_owners(const std::vector<Var>& params);
 };
 
 /// Optimizers are held by shared pointer (a model's compile settings).
