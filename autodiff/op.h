@@ -47,9 +47,9 @@ using Attrs = std::any;
 
 /// An array the kernel reads or writes: `size` floats at `data`, row-major in `shape`.
 struct View {
-  float* data = nullptr;
-  const Shape* shape = nullptr;
-  int64_t size = 0;
+  float* data = nullptr;         ///< the first element
+  const Shape* shape = nullptr;  ///< the array's shape
+  int64_t size = 0;              ///< its element count
 };
 
 /// What changes between runs of a compiled step without recompiling it (update ops read it).
@@ -62,16 +62,16 @@ struct KernelContext {
 /// the run's context. Outputs are allocated by the caller with the shapes infer() gave; a
 /// kernel writes every element of them, or throws ad::Error on bad data (a label out of range).
 struct KernelArgs {
-  std::span<const View> in;
-  std::span<const View> out;
-  const Attrs& attrs;
-  const KernelContext& context;
+  std::span<const View> in;      ///< one per input
+  std::span<const View> out;     ///< one per output, allocated by the caller
+  const Attrs& attrs;            ///< the op's attributes
+  const KernelContext& context;  ///< the run's learning rate and step
 };
 
 /// The arguments of a shape rule: the input shapes and attributes.
 struct ShapeArgs {
-  std::span<const Shape* const> inputs;
-  const Attrs& attrs;
+  std::span<const Shape* const> inputs;  ///< one shape per input
+  const Attrs& attrs;                    ///< the op's attributes
 };
 
 /// The arguments of a backward rule, all as Vars so that it is written with ops: the op's
@@ -80,11 +80,11 @@ struct ShapeArgs {
 /// value(), loops, NoGrad scopes): graphs trace the rule on placeholders, and Graph::from
 /// throws when a rule baked placeholder data into a constant. `grad` is valid during the call.
 struct BackwardArgs {
-  std::span<const Var> inputs;
-  const Var& output;
-  const Var& grad;
-  const Attrs& attrs;
-  std::span<const bool> needs;
+  std::span<const Var> inputs;  ///< the op's inputs
+  const Var& output;            ///< its (first) output
+  const Var& grad;              ///< the gradient of that output
+  const Attrs& attrs;           ///< the op's attributes
+  std::span<const bool> needs;  ///< which inputs want a gradient
 };
 
 /// A backward rule's result: one Var per input, its gradient (an undefined Var for none). Held

@@ -23,25 +23,28 @@ using ad::Shape;
 /// fused_dense: (x [n,k], W [k,u], b [u]) -> activation(x·W + b), one oneDNN matmul with a
 /// bias and an eltwise post-op.
 struct FusedDenseAttrs {
-  ad::kernels::Activation activation = ad::kernels::Activation::None;
+  ad::kernels::Activation activation = ad::kernels::Activation::None;  ///< the eltwise post-op
 };
 /// matmul_sgd_update: (a, b) -> W in place, W += -lr · op(a)·op(b): SGD folded into the weight
 /// gradient's GEMM (a runtime source scale and a sum post-op), so the gradient never exists.
 struct MatmulUpdateAttrs {
+  /// Read a (b) as stored transposed.
+  /// @{
   bool trans_a = false, trans_b = false;
+  /// @}
 };
 /// activation_bias_grad: (y, dy) -> (dz, db) with dz = dy·f'(y) and db its column sums; without
 /// an activation (dy) -> (db). With update_bias, the last output is the bias itself, and it
 /// receives += -lr · column sums (SGD folded in).
 struct ActivationBiasGradAttrs {
-  ad::kernels::Activation activation = ad::kernels::Activation::None;
-  bool update_bias = false;
+  ad::kernels::Activation activation = ad::kernels::Activation::None;  ///< whose derivative (None: dz is dy)
+  bool update_bias = false;  ///< SGD folded in: the last output is the bias, updated in place
 };
 /// softmax_crossentropy: (logits, target) -> (loss [], probabilities), by log-sum-exp;
 /// softmax_crossentropy_grad: (probabilities, target, dloss) -> dlogits = (softmax - target)/rows.
 /// sparse: the target is n labels.
 struct SoftmaxCrossentropyAttrs {
-  bool sparse = false;
+  bool sparse = false;  ///< the target is n labels, not one-hot rows
 };
 
 /// The optimizer a training graph ends with: none (gradients only), SGD (with momentum and
@@ -68,14 +71,19 @@ struct UpdateRule {
 
 namespace ops {
 
+/// The fused ops the passes make (see the attribute structs above).
+/// @{
 extern const ad::OpDef fused_dense, matmul_sgd_update, activation_bias_grad, softmax_crossentropy,
     softmax_crossentropy_grad;
+/// @}
 /// stop_gradient: x -> a copy of x through which no gradient flows (JAX's name); capture reads a
 /// parameter's data taken without its gradient (W.detach()) through it.
 extern const ad::OpDef stop_gradient;
 /// In-place updates: (parameter, gradient, slots...) -> (parameter, slots...), attributes an
 /// UpdateRule; the learning rate and Adam's step come from the run's KernelContext.
+/// @{
 extern const ad::OpDef sgd_update, momentum_update, adam_update, rmsprop_update;
+/// @}
 
 /// The update op of a rule (null for UpdateKind::None).
 const ad::OpDef* update_op(const UpdateRule& rule);

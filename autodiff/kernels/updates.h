@@ -43,7 +43,10 @@ struct AdamCoefficients {
 
   /// Adam's hyper-parameters, in double as the optimizer keeps them.
   struct Settings {
+    /// Keras' names and defaults.
+    /// @{
     double learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7;
+    /// @}
   };
   /// The coefficients of update number t (from 1), the bias correction computed once in double
   /// (beta^t in float loses the small 1 − beta^t of the first steps). Throws ad::Error for t < 1
@@ -64,7 +67,10 @@ struct RMSpropCoefficients {
 
   /// RMSprop's hyper-parameters, in double as the optimizer keeps them.
   struct Settings {
+    /// Keras' names and defaults.
+    /// @{
     double learning_rate = 0.001, rho = 0.9, momentum = 0, epsilon = 1e-7;
+    /// @}
   };
   /// The coefficients of these settings.
   static RMSpropCoefficients of(const Settings& settings);
