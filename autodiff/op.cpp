@@ -53,7 +53,7 @@ Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs) {
   Node node;
   node.op = &op;
   node.attrs = std::move(attrs);
-  for (size_t i = 0; i < inputs.size(); ++i) node.inputs[i] = inputs[i].ref();
+  for (size_t i = 0; i < inputs.size(); ++i) node.inputs[i] = inputs[i];
   node.num_inputs = static_cast<int>(inputs.size());
   node.output = result.ref();
   Tape::active()->record(std::move(node));
@@ -72,35 +72,38 @@ Gradients::Gradients(size_t count, const Var& grad) : size_(count) {
 
 Gradients run_backward(const Node& node) {
   const OpDef& op = *node.op;
-  std::array<Var, 4> inputs;
+  const auto n = static_cast<size_t>(node.num_inputs);
   std::array<bool, 4> needs{};
   bool any = false;
-  for (int i = 0; i < node.num_inputs; ++i) {
-    const VarRef& ref = node.inputs[static_cast<size_t>(i)];
-    inputs[static_cast<size_t>(i)] = Var(ref);
-    needs[static_cast<size_t>(i)] = ref && ref->requires_grad && !(op.data_inputs >> i & 1u);
-    any = any || needs[static_cast<size_t>(i)];
+  for (size_t i = 0; i < n; ++i) {
+    needs[i] = node.inputs[i].requires_grad() && !(op.data_inputs >> i & 1u);
+    any = any || needs[i];
   }
   if (!any) return {};
   TG_CHECK(op.backward, "{}: has no gradient, but a parameter's gradient passes through it", op.name);
   NoGrad eager;  // the rule's ops compute values; they are not themselves recorded
   Var output(node.output);
-  // The output gradient as a Var: one state per thread, re-pointed for each node, so that a
-  // backward pass makes no allocation for it (a rule reads it during the call only).
-  thread_local VarRef grad_state = std::make_shared<VarState>();
-  if (grad_state.use_count() > 1) grad_state = std::make_shared<VarState>();  // still held by a caller
-  grad_state->value = node.output->grad;
-  Var grad(grad_state);
-  Gradients grads = op.backward({std::span<const Var>(inputs.data(), static_cast<size_t>(node.num_inputs)),
-                                        output, grad, node.attrs,
-                                        std::span<const bool>(needs.data(), static_cast<size_t>(node.num_inputs))});
-  // A rule may hand the output gradient on as it is (add's): it then gets a state of its own,
-  // and the scratch state lets go of the tape's gradient.
+  // The output gradient as a Var: one state per thread, lent the tape's gradient tensor for the
+  // call (a swap: no copy), so that a backward pass makes no allocation for it. A rule reads it
+  // during the call only, and never reads its output's gradient.
+  thread_local Var grad{std::make_shared<VarState>()};
+  if (grad.ref().use_count() > 1) grad = Var(std::make_shared<VarState>());  // still held by a caller
+  Tensor& lent = grad.ref()->value;
+  Tensor& tape_grad = node.output->grad;
+  std::swap(lent, tape_grad);
+  Gradients grads;
+  try {
+    grads = op.backward({std::span<const Var>(node.inputs.data(), n), output, grad, node.attrs,
+                         std::span<const bool>(needs.data(), n)});
+  } catch (...) {
+    std::swap(lent, tape_grad);
+    throw;
+  }
+  std::swap(lent, tape_grad);
+  // A rule may hand the output gradient on as it is (add's): it then gets a state of its own.
   for (size_t k = 0; k < grads.size(); ++k)
-    if (grads[k].ref() == grad_state) grads[k] = constant(node.output->grad);
-  grad_state->value = Tensor();
-  TG_CHECK(grads.size() <= static_cast<size_t>(node.num_inputs), "{}: backward returned {} gradients for {} inputs",
-           op.name, grads.size(), node.num_inputs);
+    if (grads[k].ref() == grad.ref()) grads[k] = constant(tape_grad);
+  TG_CHECK(grads.size() <= n, "{}: backward returned {} gradients for {} inputs", op.name, grads.size(), n);
   return grads;
 }
 

@@ -1,5 +1,7 @@
 #include "tapegrad/autodiff/tensor.h"
 
+#include "tapegrad/autodiff/block_pool.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -10,19 +12,25 @@ namespace ad {
 
 namespace {
 
-constexpr size_t kAlignment = 64;
+// Frees tensor storage to the block pool; the size is needed to find its size class.
+struct StorageDeleter {
+  size_t bytes;
+  void operator()(float* data) const noexcept { free_block(data, bytes); }
+};
 
 std::shared_ptr<float[]> allocate(int64_t count) {
   if (count == 0) return nullptr;
   TG_CHECK(static_cast<uint64_t>(count) <= std::numeric_limits<size_t>::max() / sizeof(float) / 2,
            "Tensor: {} elements do not fit in memory", count);
   size_t bytes = static_cast<size_t>(count) * sizeof(float);
-  // malloc and align by hand: small blocks then come from malloc's per-thread cache, which
-  // aligned_alloc bypasses (splitting chunks costs more than a small op's arithmetic).
-  void* raw = std::malloc(bytes + kAlignment);
-  if (!raw) fail("Tensor: cannot allocate {} bytes", bytes);
-  auto aligned = (reinterpret_cast<uintptr_t>(raw) + kAlignment) & ~uintptr_t{kAlignment - 1};
-  return std::shared_ptr<float[]>(reinterpret_cast<float*>(aligned), [raw](float*) { std::free(raw); });
+  float* data = nullptr;
+  try {
+    data = static_cast<float*>(allocate_block(bytes));  // 64-byte aligned
+  } catch (const std::bad_alloc&) {
+    fail("Tensor: cannot allocate {} bytes", bytes);
+  }
+  // The reference count comes from the pool too (on failure the deleter frees the data).
+  return std::shared_ptr<float[]>(data, StorageDeleter{bytes}, BlockAllocator<float>{});
 }
 
 }  // namespace

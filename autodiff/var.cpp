@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "tapegrad/autodiff/block_pool.h"
 #include "tapegrad/autodiff/op.h"
 #include "tapegrad/autodiff/threading.h"
 
@@ -18,7 +19,7 @@ std::atomic<uint64_t> next_generation{1};
 
 // ---- Var ----
 
-Var::Var(Tensor value, bool requires_grad) : state_(std::make_shared<VarState>()) {
+Var::Var(Tensor value, bool requires_grad) : state_(std::allocate_shared<VarState>(BlockAllocator<VarState>{})) {
   state_->value = std::move(value);
   state_->requires_grad = requires_grad;
 }
@@ -141,7 +142,7 @@ const char* Node::name() const { return op ? op->name : ""; }
 
 void accumulate_grad(const Node& node, int i, Var contribution) {
   const Tensor& gradient = contribution.value();
-  const VarRef& ref = node.inputs[static_cast<size_t>(i)];
+  const VarRef& ref = node.inputs[static_cast<size_t>(i)].ref();
   if (!ref || !ref->requires_grad) return;
   VarState& in = *ref;
   TG_CHECK(gradient.shape() == in.value.shape(), "{}: backward produced a gradient of shape {} for input {} of shape {}",

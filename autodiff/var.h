@@ -109,7 +109,7 @@ struct OpDef;
 struct Node {
   const OpDef* op = nullptr;       ///< the registry entry (op.h)
   std::any attrs;                  ///< the op's attributes, as its OpDef expects them
-  std::array<VarRef, 4> inputs{};  ///< unused slots are null
+  std::array<Var, 4> inputs{};     ///< unused slots are undefined
   int num_inputs = 0;              ///< the used slots of inputs
   VarRef output;                   ///< the op's result
   const char* name() const;        ///< the op's name

@@ -36,7 +36,7 @@ class Capture {
       if (!needed[static_cast<size_t>(i)]) continue;
       const ad::Node& n = nodes[static_cast<size_t>(i)];
       for (int k = 0; k < n.num_inputs; ++k)
-        if (const ad::VarState* in = n.inputs[static_cast<size_t>(k)].get(); recorded_here(in)) needed[static_cast<size_t>(in->node)] = true;
+        if (const ad::VarState* in = n.inputs[static_cast<size_t>(k)].ref().get(); recorded_here(in)) needed[static_cast<size_t>(in->node)] = true;
     }
     for (int64_t i = 0; i <= r.node; ++i)
       if (needed[static_cast<size_t>(i)]) capture(nodes[static_cast<size_t>(i)]);
@@ -109,7 +109,7 @@ class Capture {
     Node n;
     n.op = t.op;
     n.attrs = t.attrs;
-    for (int k = 0; k < t.num_inputs; ++k) n.inputs.push_back(input_value(t.inputs[static_cast<size_t>(k)]));
+    for (int k = 0; k < t.num_inputs; ++k) n.inputs.push_back(input_value(t.inputs[static_cast<size_t>(k)].ref()));
     int out = g_.add_value(t.output->value.shape(), Role::Temporary, fmt::format("{}{}", t.name(), g_.nodes.size()));
     n.outputs = {out};
     g_.add_node(std::move(n));

@@ -106,7 +106,7 @@ class Differentiator {
       m.op = t.op;
       m.attrs = t.attrs;
       m.origin = i;
-      for (int k = 0; k < t.num_inputs; ++k) m.inputs.push_back(value_of(ids, t.inputs[static_cast<size_t>(k)]));
+      for (int k = 0; k < t.num_inputs; ++k) m.inputs.push_back(value_of(ids, t.inputs[static_cast<size_t>(k)].ref()));
       int out = g_.add_value(t.output->value.shape(), Role::Temporary, fmt::format("d{}", g_.values.size()));
       grow();
       ids[t.output.get()] = out;

@@ -35,7 +35,7 @@ TEST_CASE("ops record nodes only while a tape is active and gradients are enable
     CHECK(tape.nodes()[0].op == &ad::defs::mul);
     CHECK(std::string(tape.nodes()[0].name()) == "mul");
     CHECK(tape.nodes()[0].num_inputs == 2);
-    CHECK(tape.nodes()[0].inputs[0] == x.ref());
+    CHECK(tape.nodes()[0].inputs[0].ref() == x.ref());
     CHECK(tape.nodes()[1].op == &ad::defs::exp);
     CHECK(tape.nodes()[1].output == y.ref());
     CHECK(y.requires_grad());
