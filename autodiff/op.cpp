@@ -18,11 +18,11 @@ constexpr size_t kMaxInputs = 8;
 ShapeOnly::ShapeOnly() : previous_(shape_only) { shape_only = true; }
 ShapeOnly::~ShapeOnly() { shape_only = previous_; }
 
-Var apply(const OpDef& op, std::initializer_list<Var> inputs, Attrs attrs) {
-  return apply(op, std::span<const Var>(inputs.begin(), inputs.size()), std::move(attrs));
-}
+namespace {
 
-Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs) {
+// apply() on inputs given by address: the public overloads reach it without copying a Var (each
+// copy is an atomic increment and decrement of its count, a noticeable part of a small op).
+Var apply_to(const OpDef& op, std::span<const Var* const> inputs, Attrs&& attrs) {
   TG_CHECK(op.num_inputs < 0 || static_cast<size_t>(op.num_inputs) == inputs.size(), "{}: takes {} input(s), got {}",
            op.name, op.num_inputs, inputs.size());
   TG_CHECK(!inputs.empty() && inputs.size() <= kMaxInputs, "{}: runs eagerly on 1 to {} inputs, got {}", op.name,
@@ -31,17 +31,19 @@ Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs) {
            op.name);
   std::array<const Shape*, kMaxInputs> shapes{};
   std::array<View, kMaxInputs> in{};
+  bool wants_grad = false;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    TG_CHECK(inputs[i].defined(), "Var: used before it was given a value ({} input {})", op.name, i);
-    const Tensor& t = inputs[i].value();
+    TG_CHECK(inputs[i]->defined(), "Var: used before it was given a value ({} input {})", op.name, i);
+    const Tensor& t = inputs[i]->value();
     shapes[i] = &t.shape();
     in[i] = view_of(t);
+    wants_grad = wants_grad || inputs[i]->requires_grad();
   }
   Shape shape = op.infer({std::span(shapes.data(), inputs.size()), attrs});
-  bool record = should_record(inputs);
+  bool record = wants_grad && grad_enabled() && Tape::active();
   TG_CHECK(!record || inputs.size() <= 4, "{}: at most 4 inputs can be recorded on a tape, got {}", op.name,
            inputs.size());
-  Tensor out = op.view ? op.view(inputs[0].value(), attrs) : Tensor::empty(std::move(shape));
+  Tensor out = op.view ? op.view(inputs[0]->value(), attrs) : Tensor::empty(std::move(shape));
   if (!op.view && (!shape_only || !record)) {  // values of constants are computed even while tracing
     static const KernelContext eager_context;
     View o = view_of(out);
@@ -53,11 +55,30 @@ Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs) {
   Node node;
   node.op = &op;
   node.attrs = std::move(attrs);
-  for (size_t i = 0; i < inputs.size(); ++i) node.inputs[i] = inputs[i];
+  for (size_t i = 0; i < inputs.size(); ++i) node.inputs[i] = *inputs[i];
   node.num_inputs = static_cast<int>(inputs.size());
-  node.output = result.ref();
+  node.output = result;
   Tape::active()->record(std::move(node));
   return result;
+}
+
+}  // namespace
+
+Var apply(const OpDef& op, std::initializer_list<VarArg> inputs, Attrs attrs) {
+  std::array<const Var*, kMaxInputs> pointers{};
+  TG_CHECK(inputs.size() <= kMaxInputs, "{}: runs eagerly on 1 to {} inputs, got {}", op.name, kMaxInputs,
+           inputs.size());
+  size_t n = 0;
+  for (const VarArg& v : inputs) pointers[n++] = &v.var;
+  return apply_to(op, std::span(pointers.data(), n), std::move(attrs));
+}
+
+Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs) {
+  std::array<const Var*, kMaxInputs> pointers{};
+  TG_CHECK(inputs.size() <= kMaxInputs, "{}: runs eagerly on 1 to {} inputs, got {}", op.name, kMaxInputs,
+           inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) pointers[i] = &inputs[i];
+  return apply_to(op, std::span(pointers.data(), inputs.size()), std::move(attrs));
 }
 
 Gradients::Gradients(std::initializer_list<Var> grads) : size_(grads.size()) {
@@ -82,18 +103,17 @@ Gradients run_backward(const Node& node) {
   if (!any) return {};
   TG_CHECK(op.backward, "{}: has no gradient, but a parameter's gradient passes through it", op.name);
   NoGrad eager;  // the rule's ops compute values; they are not themselves recorded
-  Var output(node.output);
   // The output gradient as a Var: one state per thread, lent the tape's gradient tensor for the
   // call (a swap: no copy), so that a backward pass makes no allocation for it. A rule reads it
   // during the call only, and never reads its output's gradient.
   thread_local Var grad{std::make_shared<VarState>()};
   if (grad.ref().use_count() > 1) grad = Var(std::make_shared<VarState>());  // still held by a caller
   Tensor& lent = grad.ref()->value;
-  Tensor& tape_grad = node.output->grad;
+  Tensor& tape_grad = node.output.ref()->grad;
   std::swap(lent, tape_grad);
   Gradients grads;
   try {
-    grads = op.backward({std::span<const Var>(node.inputs.data(), n), output, grad, node.attrs,
+    grads = op.backward({std::span<const Var>(node.inputs.data(), n), node.output, grad, node.attrs,
                          std::span<const bool>(needs.data(), n)});
   } catch (...) {
     std::swap(lent, tape_grad);

@@ -143,9 +143,17 @@ struct OpDef {
   std::string (*describe)(const Attrs&) = nullptr;
 };
 
+/// An input of apply() in a braced list: refers to the caller's Var (or a temporary that lives
+/// until the call returns), so that passing it copies no reference count.
+struct VarArg {
+  const Var& var;  ///< the input
+  /// Implicit, so that `apply(op, {x, y})` reads naturally.
+  VarArg(const Var& v) : var(v) {}  // NOLINT(google-explicit-constructor)
+};
+
 /// Runs `op` on `inputs` and, when gradients are on and an input requires one, records it on
 /// the active tape. Throws ad::Error from the shape rule or the kernel, naming the op.
-Var apply(const OpDef& op, std::initializer_list<Var> inputs, Attrs attrs = {});
+Var apply(const OpDef& op, std::initializer_list<VarArg> inputs, Attrs attrs = {});
 /// The same with the inputs in a span.
 Var apply(const OpDef& op, std::span<const Var> inputs, Attrs attrs = {});
 

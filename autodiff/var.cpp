@@ -60,7 +60,7 @@ void Var::backward_from_seed(Tensor grad_output) const {
            "backward: the tape that recorded this value was cleared or destroyed");
   // Intermediate gradients belong to one pass: clear them, then seed the output.
   const auto& nodes = s.tape->nodes();
-  for (int64_t i = 0; i <= s.node; ++i) nodes[static_cast<size_t>(i)].output->grad = Tensor();
+  for (int64_t i = 0; i <= s.node; ++i) nodes[static_cast<size_t>(i)].output.ref()->grad = Tensor();
   s.grad = std::move(grad_output);
   s.tape->backward_from(s.node);
 }
@@ -84,7 +84,7 @@ Tape::Tape() : previous_(active_tape), generation_(next_generation++) {
 }
 
 Tape::~Tape() {
-  for (Node& n : nodes_) n.output->tape = nullptr;
+  for (Node& n : nodes_) n.output.ref()->tape = nullptr;
   // Tapes usually end in the reverse order of their start; one that ends early (held by a
   // unique_ptr, say) is unlinked from the chain so that no tape is left pointing at it.
   if (active_tape == this) {
@@ -101,22 +101,24 @@ Tape::~Tape() {
 Tape* Tape::active() { return active_tape; }
 
 void Tape::clear() {
-  for (Node& n : nodes_) n.output->tape = nullptr;
+  for (Node& n : nodes_) n.output.ref()->tape = nullptr;
   nodes_.clear();  // keeps capacity
   generation_ = next_generation++;
 }
 
 void Tape::record(Node&& node) {
-  node.output->tape = this;
-  node.output->tape_generation = generation_;
-  node.output->node = static_cast<int64_t>(nodes_.size());
+  VarState& out = *node.output.ref();
+  out.tape = this;
+  out.tape_generation = generation_;
+  out.node = static_cast<int64_t>(nodes_.size());
   nodes_.push_back(std::move(node));
 }
 
 void Tape::backward_from(int64_t last) {
   for (int64_t i = last; i >= 0; --i) {
     const Node& node = nodes_[static_cast<size_t>(i)];
-    if (node.output->grad.size() == 0 && node.output->value.size() != 0) continue;  // not on a path to the output
+    const VarState& out = *node.output.ref();
+    if (out.grad.size() == 0 && out.value.size() != 0) continue;  // not on a path to the output
     Gradients grads = run_backward(node);
     for (int k = 0; k < node.num_inputs && k < static_cast<int>(grads.size()); ++k)
       if (grads[static_cast<size_t>(k)].defined() && !(node.op->data_inputs >> k & 1u)) accumulate_grad(node, k, std::move(grads[static_cast<size_t>(k)]));

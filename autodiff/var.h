@@ -111,7 +111,7 @@ struct Node {
   std::any attrs;                  ///< the op's attributes, as its OpDef expects them
   std::array<Var, 4> inputs{};     ///< unused slots are undefined
   int num_inputs = 0;              ///< the used slots of inputs
-  VarRef output;                   ///< the op's result
+  Var output;                      ///< the op's result
   const char* name() const;        ///< the op's name
 };
 

@@ -110,10 +110,10 @@ class Capture {
     n.op = t.op;
     n.attrs = t.attrs;
     for (int k = 0; k < t.num_inputs; ++k) n.inputs.push_back(input_value(t.inputs[static_cast<size_t>(k)].ref()));
-    int out = g_.add_value(t.output->value.shape(), Role::Temporary, fmt::format("{}{}", t.name(), g_.nodes.size()));
+    int out = g_.add_value(t.output.value().shape(), Role::Temporary, fmt::format("{}{}", t.name(), g_.nodes.size()));
     n.outputs = {out};
     g_.add_node(std::move(n));
-    by_state_[t.output.get()] = out;
+    by_state_[t.output.ref().get()] = out;
   }
 
   const ad::Tape& tape_;

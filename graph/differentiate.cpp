@@ -107,9 +107,9 @@ class Differentiator {
       m.attrs = t.attrs;
       m.origin = i;
       for (int k = 0; k < t.num_inputs; ++k) m.inputs.push_back(value_of(ids, t.inputs[static_cast<size_t>(k)].ref()));
-      int out = g_.add_value(t.output->value.shape(), Role::Temporary, fmt::format("d{}", g_.values.size()));
+      int out = g_.add_value(t.output.value().shape(), Role::Temporary, fmt::format("d{}", g_.values.size()));
       grow();
-      ids[t.output.get()] = out;
+      ids[t.output.ref().get()] = out;
       m.outputs = {out};
       g_.add_node(std::move(m));
     }

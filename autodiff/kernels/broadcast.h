@@ -7,6 +7,8 @@
 /// ad::kernels::binary_broadcast(a, b, out, [](float x, float y) { return x + y; });
 /// @endcode
 #pragma once
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -23,16 +25,16 @@ inline bool is_row_broadcast(const Shape& a, const Shape& b) {
   return true;
 }
 
-/// Strides of `shape` seen as `target` (rank-aligned from the right): 0 along stretched axes.
-inline std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& target) {
-  std::vector<int64_t> strides(target.size(), 0);
+/// Writes the strides of `shape` seen as `target` (rank-aligned from the right) to
+/// strides[0, target.size()): 0 along stretched axes.
+inline void broadcast_strides(const Shape& shape, const Shape& target, int64_t* strides) {
+  std::fill_n(strides, target.size(), int64_t{0});
   int64_t stride = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     size_t t = i + (target.size() - shape.size());
     strides[t] = shape[i] == 1 ? 0 : stride;
     stride *= shape[i];
   }
-  return strides;
 }
 
 /// Visits every element of `target` in order with the flat offsets of the corresponding
@@ -41,11 +43,20 @@ template <typename F>
 void for_each_broadcast(const Shape& a, const Shape& b, const Shape& target, F f) {
   int64_t count = element_count(target);
   if (count == 0) return;
-  std::vector<int64_t> sa = broadcast_strides(a, target), sb = broadcast_strides(b, target), index(target.size(), 0);
+  // Strides of a and b and the running index, on the stack up to rank 8 (small ops run this
+  // for every backward of a reduction; three heap vectors were most of its cost).
+  const size_t rank = target.size();
+  std::array<int64_t, 24> on_stack;
+  std::vector<int64_t> on_heap(rank > 8 ? 3 * rank : 0);
+  int64_t* sa = rank > 8 ? on_heap.data() : on_stack.data();
+  int64_t *sb = sa + rank, *index = sb + rank;
+  broadcast_strides(a, target, sa);
+  broadcast_strides(b, target, sb);
+  std::fill_n(index, rank, int64_t{0});
   int64_t oa = 0, ob = 0;
   for (int64_t flat = 0; flat < count; ++flat) {
     f(flat, oa, ob);
-    for (size_t axis = target.size(); axis-- > 0;) {
+    for (size_t axis = rank; axis-- > 0;) {
       oa += sa[axis];
       ob += sb[axis];
       if (++index[axis] < target[axis]) break;

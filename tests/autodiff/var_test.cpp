@@ -37,7 +37,7 @@ TEST_CASE("ops record nodes only while a tape is active and gradients are enable
     CHECK(tape.nodes()[0].num_inputs == 2);
     CHECK(tape.nodes()[0].inputs[0].ref() == x.ref());
     CHECK(tape.nodes()[1].op == &ad::defs::exp);
-    CHECK(tape.nodes()[1].output == y.ref());
+    CHECK(tape.nodes()[1].output.ref() == y.ref());
     CHECK(y.requires_grad());
   }
   SUBCASE("ops on constants only are not recorded") {
