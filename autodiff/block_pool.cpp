@@ -41,6 +41,7 @@ struct FreeBlock {
 struct FreeLists {
   std::array<FreeBlock*, kClasses> head;
   std::array<uint32_t, kClasses> count;
+  size_t bytes;  // held over all classes
   bool gone;
 };
 thread_local FreeLists lists{};
@@ -71,6 +72,7 @@ void* allocate_block(size_t bytes) {
     if (FreeBlock* b = lists.head[c]) {
       lists.head[c] = b->next;
       --lists.count[c];
+      lists.bytes -= size;
       return b;
     }
   }
@@ -84,12 +86,13 @@ void free_block(void* block, size_t bytes) noexcept {
   size_t size = rounded(bytes);  // cannot throw: the block was allocated
   if (size <= kPooledBytes && !lists.gone) {
     size_t c = size / kLine - 1;
-    if (lists.count[c] < kBlocksPerClass) {
+    if (lists.count[c] < kBlocksPerClass && lists.bytes + size <= kPooledBytesPerThread) {
       if (!releaser.armed) releaser.armed = true;  // first use constructs it: freed at thread exit
       auto* b = static_cast<FreeBlock*>(block);
       b->next = lists.head[c];
       lists.head[c] = b;
       ++lists.count[c];
+      lists.bytes += size;
       return;
     }
   }
@@ -97,6 +100,14 @@ void free_block(void* block, size_t bytes) noexcept {
   (void)bytes;
 #endif
   free_system_block(block);
+}
+
+size_t pooled_bytes_held() noexcept {
+#if TAPEGRAD_POOL_BLOCKS
+  return lists.bytes;
+#else
+  return 0;
+#endif
 }
 
 size_t pooled_blocks_held() noexcept {

@@ -5,9 +5,12 @@
 ///
 /// A chain of small ops allocates several blocks per op and frees them all at Tape::clear().
 /// malloc's per-thread cache keeps only 7 freed blocks per size, so such bulk frees spill into
-/// its slower bins, and malloc and free became most of a small op's cost. Here each thread keeps
-/// its own free list per 64-byte size class up to kPooledBytes, of at most kBlocksPerClass
-/// blocks each; larger blocks, and blocks beyond that count, go to the system allocator.
+/// its slower bins, and malloc and free became most of a small op's cost. Worse, once the small
+/// blocks left malloc's heap, the bulk free of a chain's tensors of a few KiB let the heap
+/// shrink back to the system, and the next step paid a page fault for every 4 KiB again. Here
+/// each thread keeps its own free list per 64-byte size class up to kPooledBytes, of at most
+/// kBlocksPerClass blocks each and kPooledBytesPerThread bytes in all; larger blocks, and blocks
+/// beyond those bounds, go to the system allocator.
 /// Built with AddressSanitizer or ThreadSanitizer, every block goes to the system allocator so
 /// that use after free is still caught.
 ///
@@ -34,10 +37,12 @@ namespace ad {
 /// Whether this build keeps freed blocks for reuse (false in sanitizer builds).
 inline constexpr bool kBlocksPooled = TAPEGRAD_POOL_BLOCKS != 0;
 
-/// Blocks of at most this many bytes are kept for reuse.
-inline constexpr size_t kPooledBytes = 1024;
-/// Freed blocks kept per size class and thread (bounds the memory a thread holds on to).
+/// Blocks of at most this many bytes (a 64x64 tensor) are kept for reuse.
+inline constexpr size_t kPooledBytes = 16384;
+/// Freed blocks kept per size class and thread.
 inline constexpr size_t kBlocksPerClass = 4096;
+/// Bytes of freed blocks a thread keeps over all classes (bounds the memory it holds on to).
+inline constexpr size_t kPooledBytesPerThread = size_t{16} << 20;
 
 /// A 64-byte aligned block of at least `bytes` bytes (1 when 0); throws std::bad_alloc when
 /// the system has no memory for it.
@@ -47,6 +52,8 @@ void free_block(void* block, size_t bytes) noexcept;
 
 /// The number of freed blocks the calling thread holds for reuse, over all size classes.
 size_t pooled_blocks_held() noexcept;
+/// Their size in bytes (at most kPooledBytesPerThread).
+size_t pooled_bytes_held() noexcept;
 
 /// A standard allocator over allocate_block(), for std::allocate_shared and the reference
 /// counts of shared storage.

@@ -114,31 +114,30 @@ float activate(float v, Activation activation) {
 }  // namespace
 
 void matmul_loops(const MatmulSpec& s, const float* a, const float* b, float* c, const float* bias) {
-  // One output row at a time in a buffer, so that the inner loop runs along contiguous rows of
-  // b (or of a and b when b is transposed) and vectorises.
-  thread_local std::vector<float> row;
-  row.resize(static_cast<size_t>(s.n));
+  // One output row at a time. The row is computed in c itself (never an input's storage: eager
+  // results are fresh, and graphs share buffers in place only for element-wise nodes), unless
+  // c's old values are still needed (accumulate): then in a buffer.
+  thread_local std::vector<float> buffer;
+  if (s.accumulate) buffer.resize(static_cast<size_t>(s.n));
+  const bool plain = s.scale == 1.f && !s.bias && !s.accumulate && s.activation == Activation::None;
   for (int64_t i = 0; i < s.m; ++i) {
-    float* r = row.data();
-    if (s.trans_b) {
-      for (int64_t j = 0; j < s.n; ++j) {
-        const float* bj = b + j * s.k;
-        float sum = 0;
-        if (s.trans_a)
-          for (int64_t p = 0; p < s.k; ++p) sum += a[p * s.m + i] * bj[p];
-        else
-          for (int64_t p = 0; p < s.k; ++p) sum += a[i * s.k + p] * bj[p];
-        r[j] = sum;
-      }
-    } else {
-      std::fill(r, r + s.n, 0.f);
-      for (int64_t p = 0; p < s.k; ++p) {
-        float x = s.trans_a ? a[p * s.m + i] : a[i * s.k + p];
+    float* ci = c + i * s.n;
+    float* __restrict r = s.accumulate ? buffer.data() : ci;
+    // Row i of the product as a sum of rows of b (columns when b is transposed), weighted by
+    // row i of a: the n sums are independent, where n dot products would each be a chain of
+    // dependent additions (the transposed case is most of a small op's backward).
+    std::fill(r, r + s.n, 0.f);
+    for (int64_t p = 0; p < s.k; ++p) {
+      float x = s.trans_a ? a[p * s.m + i] : a[i * s.k + p];
+      if (s.trans_b) {
+        const float* bp = b + p;
+        for (int64_t j = 0; j < s.n; ++j) r[j] += x * bp[j * s.k];
+      } else {
         const float* bp = b + p * s.n;
         for (int64_t j = 0; j < s.n; ++j) r[j] += x * bp[j];
       }
     }
-    float* ci = c + i * s.n;
+    if (plain) continue;  // the product is the result
     for (int64_t j = 0; j < s.n; ++j) {
       float v = s.scale * r[j];
       if (s.bias) v += bias[j];

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "tapegrad/autodiff/kernels/broadcast.h"
+#include "tapegrad/autodiff/kernels/vector_math.h"
 #include "tapegrad/autodiff/op_defs.h"
 #include "tapegrad/autodiff/ops.h"
 

@@ -57,6 +57,20 @@ TEST_CASE("free_block: a thread keeps at most kBlocksPerClass freed blocks of a 
   CHECK(held_after == ad::kBlocksPerClass);
 }
 
+TEST_CASE("free_block: a thread keeps at most kPooledBytesPerThread bytes of freed blocks") {
+  if (!ad::kBlocksPooled) return;
+  size_t held_bytes = 0, held_blocks = 0;
+  std::thread([&] {
+    std::vector<void*> blocks(2 * ad::kPooledBytesPerThread / ad::kPooledBytes);  // twice the budget
+    for (void*& b : blocks) b = ad::allocate_block(ad::kPooledBytes);
+    for (void* b : blocks) ad::free_block(b, ad::kPooledBytes);
+    held_bytes = ad::pooled_bytes_held();
+    held_blocks = ad::pooled_blocks_held();
+  }).join();
+  CHECK(held_bytes == ad::kPooledBytesPerThread);
+  CHECK(held_blocks == ad::kPooledBytesPerThread / ad::kPooledBytes);
+}
+
 TEST_CASE("block pool: tensors and Vars made on one thread may be freed on another") {
   std::vector<ad::Var> made(200);
   std::thread([&] {
