@@ -3,6 +3,13 @@
 /// reference counts that share them. Every block is 64-byte aligned (a cache line, and the
 /// alignment AVX-512 loads want).
 ///
+/// @code
+/// #include <tapegrad/autodiff/block_pool.h>
+/// void* block = ad::allocate_block(100);  // 128 bytes, from this thread's list when it has one
+/// ad::free_block(block, 100);             // back on the list, for the next block of its class
+/// auto state = std::allocate_shared<int>(ad::BlockAllocator<int>{}, 7);  // a count and value in one block
+/// @endcode
+///
 /// A chain of small ops allocates several blocks per op and frees them all at Tape::clear().
 /// malloc's per-thread cache keeps only 7 freed blocks per size, so such bulk frees spill into
 /// its slower bins, and malloc and free became most of a small op's cost. Worse, once the small
@@ -18,6 +25,7 @@
 /// thread's list).
 #pragma once
 #include <cstddef>
+#include <memory>
 #include <new>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

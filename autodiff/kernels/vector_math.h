@@ -5,6 +5,13 @@
 /// only under -ffast-math, which would also drop NaN semantics the ops keep; this
 /// declaration adds them alone. libm's linker script pulls libmvec in as needed. Elsewhere
 /// (other compilers and C libraries) loops call the scalar function, as before.
+///
+/// @code
+/// #include <tapegrad/autodiff/kernels/vector_math.h>
+/// float x[64], y[64];
+/// for (int i = 0; i < 64; ++i) x[i] = static_cast<float>(i) / 8.f - 4.f;
+/// for (int i = 0; i < 64; ++i) y[i] = std::tanh(x[i]);  // with glibc: four lanes per call
+/// @endcode
 #pragma once
 #include <cmath>
 
