@@ -44,6 +44,13 @@ std::optional<ad::kernels::MatmulSpec> gemm_spec(const OpDef& op, const ad::Attr
     spec.trans_b = m.trans_b;
     spec.accumulate = true;
     spec.scale = -1.f;  // times the learning rate at run time
+  } else if (&op == &ops::matmul_momentum_update) {
+    const auto& m = ad::attrs_as<MatmulMomentumAttrs>(attrs, op.name);
+    spec.trans_a = m.trans_a;
+    spec.trans_b = m.trans_b;
+    spec.accumulate = true;
+    spec.scale = -1.f;  // times the learning rate at run time
+    spec.sum_scale = m.momentum;
   } else {
     return std::nullopt;
   }
@@ -106,6 +113,7 @@ const OpDef matmul_sgd_update{
     .forward =
         [](const KernelArgs& k) {
           auto spec = *gemm_spec(matmul_sgd_update, k.attrs, *k.in[0].shape, *k.out[0].shape);
+          spec.scale *= k.context.learning_rate;
           ad::kernels::matmul_loops(spec, k.in[0].data, k.in[1].data, k.out[0].data);
         },
     .in_place = true,
@@ -113,6 +121,29 @@ const OpDef matmul_sgd_update{
       const auto& m = ad::attrs_as<MatmulUpdateAttrs>(a, "matmul_sgd_update");
       return transposes(m.trans_a, m.trans_b) + " scale=-lr accumulate";
     }};
+
+const OpDef matmul_momentum_update{
+    .name = "matmul_momentum_update",
+    .num_inputs = 2,  // a and b; the output is the velocity slot
+    .forward =
+        [](const KernelArgs& k) {
+          auto spec = *gemm_spec(matmul_momentum_update, k.attrs, *k.in[0].shape, *k.out[0].shape);
+          spec.scale *= k.context.learning_rate;
+          ad::kernels::matmul_loops(spec, k.in[0].data, k.in[1].data, k.out[0].data);
+        },
+    .in_place = true,
+    .describe = [](const ad::Attrs& a) {
+      const auto& m = ad::attrs_as<MatmulMomentumAttrs>(a, "matmul_momentum_update");
+      return transposes(m.trans_a, m.trans_b) + fmt::format(" scale=-lr accumulate×{}", m.momentum);
+    }};
+
+const OpDef apply_velocity{
+    .name = "apply_velocity",
+    .num_inputs = 2,
+    // W - (-1)·V is W + V exactly: the SGD kernel, vectorised and split over the cores.
+    .forward = [](const KernelArgs& k) { ad::kernels::sgd_update(k.out[0].data, k.in[1].data, k.out[0].size, -1.f); },
+    .infer_many = update_shapes,
+    .in_place = true};
 
 const OpDef activation_bias_grad{
     .name = "activation_bias_grad",
@@ -257,9 +288,12 @@ const OpDef* update_op(const UpdateRule& rule) {
 }  // namespace ops
 
 std::span<const OpDef* const> fused_ops() {
-  static const OpDef* const all[] = {&ops::stop_gradient, &ops::fused_dense,          &ops::matmul_sgd_update, &ops::activation_bias_grad,
-                                     &ops::softmax_crossentropy, &ops::softmax_crossentropy_grad, &ops::sgd_update,
-                                     &ops::momentum_update,      &ops::adam_update,           &ops::rmsprop_update};
+  static const OpDef* const all[] = {&ops::stop_gradient,          &ops::fused_dense,
+                                     &ops::matmul_sgd_update,      &ops::matmul_momentum_update,
+                                     &ops::apply_velocity,         &ops::activation_bias_grad,
+                                     &ops::softmax_crossentropy,   &ops::softmax_crossentropy_grad,
+                                     &ops::sgd_update,             &ops::momentum_update,
+                                     &ops::adam_update,            &ops::rmsprop_update};
   return all;
 }
 

@@ -33,6 +33,17 @@ struct MatmulUpdateAttrs {
   bool trans_a = false, trans_b = false;
   /// @}
 };
+/// matmul_momentum_update: (a, b) -> V in place, V = momentum·V - lr·op(a)·op(b): SGD's
+/// momentum (Keras' v = μv - lr·g) folded into the weight gradient's GEMM (a runtime source
+/// scale and a sum post-op of scale μ), so the gradient never exists; apply_velocity then adds V
+/// to the weights.
+struct MatmulMomentumAttrs {
+  /// Read a (b) as stored transposed.
+  /// @{
+  bool trans_a = false, trans_b = false;
+  /// @}
+  float momentum = 0.f;  ///< μ, the sum post-op's scale
+};
 /// activation_bias_grad: (y, dy) -> (dz, db) with dz = dy·f'(y) and db its column sums; without
 /// an activation (dy) -> (db). With update_bias, the last output is the bias itself, and it
 /// receives += -lr · column sums (SGD folded in).
@@ -73,9 +84,11 @@ namespace ops {
 
 /// The fused ops the passes make (see the attribute structs above).
 /// @{
-extern const ad::OpDef fused_dense, matmul_sgd_update, activation_bias_grad, softmax_crossentropy,
-    softmax_crossentropy_grad;
+extern const ad::OpDef fused_dense, matmul_sgd_update, matmul_momentum_update, activation_bias_grad,
+    softmax_crossentropy, softmax_crossentropy_grad;
 /// @}
+/// apply_velocity: (W, V) -> W in place, W += V: the second half of a folded momentum update.
+extern const ad::OpDef apply_velocity;
 /// stop_gradient: x -> a copy of x through which no gradient flows (JAX's name); capture reads a
 /// parameter's data taken without its gradient (W.detach()) through it.
 extern const ad::OpDef stop_gradient;
@@ -90,9 +103,9 @@ const ad::OpDef* update_op(const UpdateRule& rule);
 
 }  // namespace ops
 
-/// The GEMM a node of `op` runs (matmul, fused_dense, matmul_sgd_update), with a the first
-/// input's shape and c the output's; nullopt for other ops. matmul_sgd_update's scale is -1,
-/// to be multiplied by the learning rate at run time.
+/// The GEMM a node of `op` runs (matmul, fused_dense, matmul_sgd_update,
+/// matmul_momentum_update), with a the first input's shape and c the output's; nullopt for
+/// other ops. The update GEMMs' scale is -1, to be multiplied by the learning rate at run time.
 std::optional<ad::kernels::MatmulSpec> gemm_spec(const ad::OpDef& op, const ad::Attrs& attrs, const Shape& a,
                                                  const Shape& c);
 

@@ -4,16 +4,27 @@
 
 namespace graph {
 
+namespace {
+
+void add_edge(Node& later, int earlier) {
+  if (std::find(later.after.begin(), later.after.end(), earlier) == later.after.end()) later.after.push_back(earlier);
+}
+
+}  // namespace
+
 void order_in_place_writes(Graph& g) {
   auto users = g.consumers();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    Node& n = g.nodes[i];
-    if (n.removed) continue;
-    for (int out : n.outputs) {
+    if (g.nodes[i].removed) continue;
+    for (int out : g.nodes[i].outputs) {
       if (g.values[static_cast<size_t>(out)].role == Role::Temporary) continue;
-      for (int reader : users[static_cast<size_t>(out)])
-        if (reader != static_cast<int>(i) && std::find(n.after.begin(), n.after.end(), reader) == n.after.end())
-          n.after.push_back(reader);
+      // Program order: a reader listed before the write reads the old value, one listed after
+      // it (apply_velocity after the GEMM that wrote the velocity) the new one.
+      for (int reader : users[static_cast<size_t>(out)]) {
+        if (reader < static_cast<int>(i)) add_edge(g.nodes[i], reader);
+        if (reader > static_cast<int>(i) && !g.nodes[static_cast<size_t>(reader)].removed)
+          add_edge(g.nodes[static_cast<size_t>(reader)], static_cast<int>(i));
+      }
     }
   }
 }

@@ -1,7 +1,8 @@
 /// @file
 /// Schedule: which nodes must finish before which. Data edges come from values; control edges
-/// order in-place writes of parameters and slots after every other reader of them (the input
-/// gradient dZ·Wᵀ must read W before the folded update W += -lr·Xᵀ·dZ overwrites it).
+/// order in-place writes of parameters and slots after every reader listed before them (the
+/// input gradient dZ·Wᵀ must read W before the folded update W += -lr·Xᵀ·dZ overwrites it), and
+/// readers listed after them after the write (apply_velocity reads the velocity its GEMM wrote).
 ///
 /// @code
 /// // Given: graph::Graph& g, int i, int j
@@ -17,8 +18,9 @@
 
 namespace graph {
 
-/// Adds control edges (Node::after) so that every in-place write of a parameter or slot runs
-/// after every other reader of it.
+/// Adds control edges (Node::after) for the in-place writes of parameters and slots, in program
+/// (node) order: a write runs after every reader listed before it, and a reader listed after it
+/// runs after the write.
 void order_in_place_writes(Graph& g);
 
 /// The happens-before relation of a graph's nodes, from data and control edges.

@@ -38,7 +38,7 @@ struct KeyHash {
   size_t operator()(const Key& k) const {
     const MatmulSpec& s = k.spec;
     size_t h = static_cast<size_t>(s.m) * 1000003u ^ static_cast<size_t>(s.k) * 10007u ^ static_cast<size_t>(s.n);
-    h = h * 31 + (s.trans_a | s.trans_b << 1 | s.bias << 2 | (s.scale != 1.f) << 3 | s.accumulate << 4);
+    h = h * 31 + (s.trans_a | s.trans_b << 1 | s.bias << 2 | (s.scale != 1.f) << 3 | s.accumulate << 4 | (s.sum_scale != 1.f) << 5);
     return h * 31 + static_cast<size_t>(s.activation);
   }
 };
@@ -143,7 +143,7 @@ void matmul_loops(const MatmulSpec& s, const float* a, const float* b, float* c,
     for (int64_t j = 0; j < n; ++j) {
       float v = s.scale * r[j];
       if (s.bias) v += bias[j];
-      if (s.accumulate) v += ci[j];
+      if (s.accumulate) v += s.sum_scale * ci[j];
       ci[j] = activate(v, s.activation);
     }
   }

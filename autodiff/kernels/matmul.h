@@ -40,6 +40,8 @@ struct MatmulSpec {
   Activation activation = Activation::None;  ///< applied after the bias
   float scale = 1.f;  ///< multiplies the product (an SGD step folds -learning_rate in here)
   bool accumulate = false;  ///< c += instead of c = (a oneDNN sum post-op)
+  /// With accumulate: c = scale·op(a)·op(b) + sum_scale·c (momentum folds its μ in here).
+  float sum_scale = 1.f;
   bool operator==(const MatmulSpec&) const = default;  ///<  member-wise, for the primitive cache
 };
 

@@ -37,7 +37,7 @@ dnnl::matmul::primitive_desc matmul_primitive_desc(const MatmulSpec& s) {
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (s.scale != 1.f) attr.set_scales_mask(DNNL_ARG_SRC, 0);
   dnnl::post_ops post;
-  if (s.accumulate) post.append_sum(1.f);
+  if (s.accumulate) post.append_sum(s.sum_scale);
   if (s.activation != Activation::None) post.append_eltwise(eltwise_algorithm(s.activation), 0.f, 0.f);
   attr.set_post_ops(post);
   if (!s.bias) return dnnl::matmul::primitive_desc(engine(), a, b, c, attr);

@@ -172,11 +172,30 @@ TEST_CASE("fold_sgd removes every gradient buffer and update node of plain SGD, 
     CHECK(accumulating == 2);
     CHECK(g.report().find("4 of 4 parameter update(s) folded") != std::string::npos);
   }
-  SUBCASE("momentum keeps its update nodes, which read the gradient") {
+  SUBCASE("momentum folds into the weight GEMMs, which accumulate into the velocity; biases keep their update") {
     auto g = record(mlp, params, {.kind = graph::UpdateKind::SGD, .momentum = 0.9f});
     graph::optimize(g);
-    CHECK(count(g, graph::ops::momentum_update) == 4);
-    CHECK(g.report().find("momentum or Adam state") != std::string::npos);
+    CHECK(count(g, graph::ops::matmul_momentum_update) == 2);
+    CHECK(count(g, graph::ops::apply_velocity) == 2);
+    CHECK(count(g, graph::ops::momentum_update) == 2);  // the two biases
+    for (const auto& n : g.nodes)
+      if (n.is(graph::ops::matmul_momentum_update)) {
+        REQUIRE(n.outputs.size() == 1);
+        CHECK(g.values[static_cast<size_t>(n.outputs[0])].role == graph::Role::Slot);  // V, not a gradient buffer
+        CHECK(ad::attrs_as<graph::MatmulMomentumAttrs>(n.attrs, "test").momentum == 0.9f);
+      }
+    CHECK(g.report().find("2 of 4 parameter update(s) folded") != std::string::npos);
+  }
+  SUBCASE("Nesterov momentum and Adam keep their update nodes, which read the gradient") {
+    auto nesterov = record(mlp, params, {.kind = graph::UpdateKind::SGD, .momentum = 0.9f, .nesterov = true});
+    graph::optimize(nesterov);
+    CHECK(count(nesterov, graph::ops::momentum_update) == 4);
+    CHECK(count(nesterov, graph::ops::matmul_momentum_update) == 0);
+    CHECK(nesterov.report().find("Nesterov momentum needs the gradient itself") != std::string::npos);
+    auto adam = record(mlp, params, {.kind = graph::UpdateKind::Adam});
+    graph::optimize(adam);
+    CHECK(count(adam, graph::ops::adam_update) == 4);
+    CHECK(adam.report().find("Adam or RMSprop state") != std::string::npos);
   }
   SUBCASE("without fuse_dense the bias gradient comes from a column sum and is left alone") {
     auto g = record(mlp, params, {.kind = graph::UpdateKind::SGD});
