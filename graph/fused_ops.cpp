@@ -73,6 +73,14 @@ std::string transposes(bool a, bool b) { return fmt::format("{}{}", a ? " trans_
 
 const UpdateRule& rule_of(const ad::Attrs& attrs, const char* op) { return ad::attrs_as<UpdateRule>(attrs, op); }
 
+// The kernel of an update GEMM (matmul_sgd_update, matmul_momentum_update) outside the
+// executor's oneDNN plans: its spec with the run's learning rate, on the small-matmul loops.
+void update_gemm(const OpDef& op, const KernelArgs& k) {
+  auto spec = *gemm_spec(op, k.attrs, *k.in[0].shape, *k.out[0].shape);
+  spec.scale *= k.context.learning_rate;
+  ad::kernels::matmul_loops(spec, k.in[0].data, k.in[1].data, k.out[0].data);
+}
+
 // An update's output shapes: its parameter's and its slots' (the inputs but the gradient).
 std::vector<Shape> update_shapes(ShapeArgs s) {
   std::vector<Shape> out{*s.inputs[0]};
@@ -110,12 +118,7 @@ const OpDef fused_dense{
 const OpDef matmul_sgd_update{
     .name = "matmul_sgd_update",
     .num_inputs = 2,  // a and b; the output is the parameter
-    .forward =
-        [](const KernelArgs& k) {
-          auto spec = *gemm_spec(matmul_sgd_update, k.attrs, *k.in[0].shape, *k.out[0].shape);
-          spec.scale *= k.context.learning_rate;
-          ad::kernels::matmul_loops(spec, k.in[0].data, k.in[1].data, k.out[0].data);
-        },
+    .forward = [](const KernelArgs& k) { update_gemm(matmul_sgd_update, k); },
     .in_place = true,
     .describe = [](const ad::Attrs& a) {
       const auto& m = ad::attrs_as<MatmulUpdateAttrs>(a, "matmul_sgd_update");
@@ -125,12 +128,7 @@ const OpDef matmul_sgd_update{
 const OpDef matmul_momentum_update{
     .name = "matmul_momentum_update",
     .num_inputs = 2,  // a and b; the output is the velocity slot
-    .forward =
-        [](const KernelArgs& k) {
-          auto spec = *gemm_spec(matmul_momentum_update, k.attrs, *k.in[0].shape, *k.out[0].shape);
-          spec.scale *= k.context.learning_rate;
-          ad::kernels::matmul_loops(spec, k.in[0].data, k.in[1].data, k.out[0].data);
-        },
+    .forward = [](const KernelArgs& k) { update_gemm(matmul_momentum_update, k); },
     .in_place = true,
     .describe = [](const ad::Attrs& a) {
       const auto& m = ad::attrs_as<MatmulMomentumAttrs>(a, "matmul_momentum_update");
