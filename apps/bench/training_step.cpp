@@ -87,9 +87,9 @@ Runs time_steps(nn::StepRunner& runner, const Tensor& x, const Tensor& y, int64_
 // gradients, and the three weight gradients folded into the weights as the compiled step does.
 // Each GEMM has arrays of its own, unless `shared_weights`: then the weight-gradient GEMM of a
 // layer writes the very weights its forward and input-gradient GEMMs read, as every step that
-// updates its weights in place does. (On a 2-core Xeon the shared form is about a quarter
-// slower: the two cores split the weight-gradient GEMM's output and the forward GEMM's reads
-// of it differently, so each reads lines the other has just written.)
+// updates its weights in place does. (On a 2-core Xeon the shared form was 1.06-1.25x slower
+// at batch 32 over four runs: the two cores split the weight-gradient GEMM's output and the
+// forward GEMM's reads of it differently, so each reads lines the other has just written.)
 struct GemmFloor {
   std::vector<MatmulPlan> plans;
   std::vector<std::vector<float>> a, b, c, bias;
