@@ -105,21 +105,36 @@ Gradients run_backward(const Node& node) {
   NoGrad eager;  // the rule's ops compute values; they are not themselves recorded
   // The output gradient as a Var: one state per thread, lent the tape's gradient tensor for the
   // call (a swap: no copy), so that a backward pass makes no allocation for it. A rule reads it
-  // during the call only, and never reads its output's gradient.
-  thread_local Var grad{std::make_shared<VarState>()};
-  if (grad.ref().use_count() > 1) grad = Var(std::make_shared<VarState>());  // still held by a caller
-  Tensor& lent = grad.ref()->value;
+  // during the call only, and never reads its output's gradient. A rule that runs a backward
+  // pass of its own (a nested tape) finds the thread's state lent out: that call gets a state
+  // of its own, so the outer rule's `grad` stays what it was.
+  thread_local Var shared{std::make_shared<VarState>()};
+  thread_local bool lent_out = false;
+  const bool nested = lent_out;
+  if (!nested && shared.ref().use_count() > 1) shared = Var(std::make_shared<VarState>());  // still held by a caller
+  Var own;
+  if (nested) own = Var(std::make_shared<VarState>());
+  const Var& grad = nested ? own : shared;
+  struct Lend {  // lends the tape's gradient for the call and takes it back, on every exit
+    Tensor& lent;
+    Tensor& tape_grad;
+    bool nested;
+    Lend(Tensor& l, Tensor& t, bool n) : lent(l), tape_grad(t), nested(n) {
+      std::swap(lent, tape_grad);
+      if (!nested) lent_out = true;
+    }
+    ~Lend() {
+      std::swap(lent, tape_grad);
+      if (!nested) lent_out = false;
+    }
+  };
   Tensor& tape_grad = node.output.ref()->grad;
-  std::swap(lent, tape_grad);
   Gradients grads;
-  try {
+  {
+    Lend lend(grad.ref()->value, tape_grad, nested);
     grads = op.backward({std::span<const Var>(node.inputs.data(), n), node.output, grad, node.attrs,
                          std::span<const bool>(needs.data(), n)});
-  } catch (...) {
-    std::swap(lent, tape_grad);
-    throw;
   }
-  std::swap(lent, tape_grad);
   // A rule may hand the output gradient on as it is (add's): it then gets a state of its own.
   for (size_t k = 0; k < grads.size(); ++k)
     if (grads[k].ref() == grad.ref()) grads[k] = constant(tape_grad);

@@ -129,7 +129,7 @@ void matmul_loops(const MatmulSpec& s, const float* a, const float* b, float* c,
   const bool plain = s.scale == 1.f && !s.bias && !s.accumulate && s.activation == Activation::None;
   for (int64_t i = 0; i < m; ++i) {
     float* ci = c + i * n;
-    float* __restrict r = s.accumulate ? buffer.data() : ci;
+    float* r = s.accumulate ? buffer.data() : ci;
     std::fill(r, r + n, 0.f);
     for (int64_t p = 0; p < k; ++p) {
       const float x = a[i * ai + p * ap];

@@ -36,7 +36,6 @@ float log_value(float x) { return std::log(x); }
 float square_value(float x) { return x * x; }
 float sqrt_value(float x) { return std::sqrt(x); }
 float abs_value(float x) { return std::fabs(x); }
-float tanh_value(float x) { return std::tanh(x); }
 // The zero derivative of a step, NaN where the input is NaN.
 float step_derivative(float x) { return nan_or(x, 0.f); }
 
@@ -60,6 +59,13 @@ void unary_kernel(const KernelArgs& k) {
   parallel_range(k.out[0].size, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) o[i] = F(x[i]);
   });
+}
+
+// tanh through libmvec's vector tanhf, the same call for every element (kernels/vector_math.h).
+void tanh_kernel(const KernelArgs& k) {
+  const float* x = k.in[0].data;
+  float* o = k.out[0].data;
+  parallel_range(k.out[0].size, [&](int64_t lo, int64_t hi) { kernels::tanh_values(x + lo, o + lo, hi - lo); });
 }
 
 template <float (*F)(float, float)>
@@ -130,7 +136,7 @@ const OpDef relu{.name = "relu", .infer = same_shape_as_input, .forward = unary_
 const OpDef sigmoid{.name = "sigmoid", .infer = same_shape_as_input, .forward = unary_kernel<logistic>,
                     .backward = [](const BackwardArgs& b) -> Gradients { return {grad_op(defs::sigmoid_grad, b)}; }};
 
-const OpDef tanh{.name = "tanh", .infer = same_shape_as_input, .forward = unary_kernel<tanh_value>,
+const OpDef tanh{.name = "tanh", .infer = same_shape_as_input, .forward = tanh_kernel,
                  .backward = [](const BackwardArgs& b) -> Gradients { return {grad_op(defs::tanh_grad, b)}; }};
 
 // softplus' = logistic

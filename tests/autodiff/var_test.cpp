@@ -283,7 +283,39 @@ const ad::OpDef broken_op{
     .forward = [](const ad::KernelArgs& k) { std::copy_n(k.in[0].data, k.in[0].size, k.out[0].data); },
     .backward = [](const ad::BackwardArgs&) -> ad::Gradients { return {ad::constant(Tensor::ones({7}))}; }};
 
+// Identity forward; its backward keeps a copy of its output gradient, runs a backward pass of
+// its own on a nested tape, and only then uses the copy (2 dy), and records the inner result.
+Tensor nested_inner_grad;
+const ad::OpDef nested_backward_op{
+    .name = "nested_backward",
+    .infer = [](ad::ShapeArgs s) { return *s.inputs[0]; },
+    .forward = [](const ad::KernelArgs& k) { std::copy_n(k.in[0].data, k.in[0].size, k.out[0].data); },
+    .backward = [](const ad::BackwardArgs& b) -> ad::Gradients {
+      Var copy = b.grad;
+      {
+        ad::EnableGrad on;
+        ad::Tape inner;
+        Var p = ad::param(Tensor::from({2}, {1, 3}));
+        ad::sum(ad::apply(cube_op, {p})).backward();  // 3p² = [3, 27]
+        nested_inner_grad = p.grad().clone();
+      }
+      return {copy * 2.f + b.grad * 0.f};  // b.grad must still be the outer gradient here
+    }};
+
 }  // namespace
+
+TEST_CASE("a backward rule may run a backward pass of its own: its gradient stays its own") {
+  ad::Tape tape;
+  Var x = ad::param(Tensor::from({2}, {5, 7}));
+  Var y = ad::sum(ad::apply(nested_backward_op, {x}) * ad::constant(Tensor::from({2}, {1, 4})));
+  y.backward();
+  CHECK(test::close(x.grad(), Tensor::from({2}, {2, 8})));
+  CHECK(test::close(nested_inner_grad, Tensor::from({2}, {3, 27})));
+  // The thread's lent state is whole again: a second pass gives the same.
+  x.zero_grad();
+  y.backward();
+  CHECK(test::close(x.grad(), Tensor::from({2}, {2, 8})));
+}
 
 TEST_CASE("a custom op defined outside the library records and back-propagates") {
   ad::Tape tape;

@@ -1,6 +1,7 @@
 // tanh runs through glibc's vector tanhf where available (kernels/vector_math.h): its values
-// must stay within 2 ulp of the exact ones, and NaN, infinities and signed zeros must come out
-// as std::tanh gives them, in every lane of a vector.
+// must stay within 2 ulp of the exact ones, NaN, infinities and signed zeros must come out as
+// std::tanh gives them, in every lane of a vector, and an element's value must not depend on
+// where it sits in the array.
 #include <tapegrad/autodiff/ops.h>
 
 #include <doctest/doctest.h>
@@ -36,6 +37,22 @@ TEST_CASE("tanh: within 2 ulp of the exact value over [-12, 12], special values 
     } else {
       CHECK(s[static_cast<int64_t>(i)] == expected);
       CHECK(std::signbit(s[static_cast<int64_t>(i)]) == std::signbit(expected));
+    }
+  }
+}
+
+TEST_CASE("tanh: an element's value does not depend on its position or the array's length") {
+  // Inputs for which a scalar tanhf and the vector one differ by an ulp exist in [-6, 6]; the
+  // same input at every position of arrays of 1 to 9 elements (the tail of a 4-lane loop) must
+  // give one value.
+  for (int64_t step = 0; step < 2000; ++step) {
+    float v = -6.f + 12.f * static_cast<float>(step) / 2000.f;
+    float first = 0;
+    for (int64_t n = 1; n <= 9; ++n) {
+      ad::Tensor y = ad::tanh(ad::constant(ad::Tensor::full({n}, v))).value();
+      if (n == 1) first = y[0];
+      for (int64_t i = 0; i < n; ++i)
+        if (y[i] != first) FAIL_CHECK("tanh(" << v << ") is " << y[i] << " at " << i << " of " << n << ", " << first << " alone");
     }
   }
 }
