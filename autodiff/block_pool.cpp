@@ -10,7 +10,6 @@ namespace ad {
 namespace {
 
 constexpr size_t kLine = 64;
-constexpr size_t kClasses = kPooledBytes / kLine;
 
 size_t rounded(size_t bytes) {
   if (bytes == 0) return kLine;
@@ -31,6 +30,8 @@ void* system_block(size_t bytes) {
 void free_system_block(void* block) { std::free(static_cast<void**>(block)[-1]); }
 
 #if TAPEGRAD_POOL_BLOCKS
+
+constexpr size_t kClasses = kPooledBytes / kLine;
 
 struct FreeBlock {
   FreeBlock* next;
