@@ -70,7 +70,7 @@ extern const OpDef exp, log, square, sqrt, abs, relu, sigmoid, tanh, softplus, h
 /// @}
 /// The gradient ops of the element-wise backward rules.
 /// @{
-extern const OpDef relu_grad, sigmoid_grad, tanh_grad, step_grad, clip_grad, extreme_grad;
+extern const OpDef relu_grad, sigmoid_grad, tanh_grad, softplus_grad, step_grad, clip_grad, extreme_grad;
 /// @}
 /// Matrix product (ops/matmul.cpp).
 /// @{

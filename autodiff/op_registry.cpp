@@ -8,7 +8,7 @@ std::span<const OpDef* const> registered_ops() {
   static const OpDef* const all[] = {
       &add, &sub, &mul, &div, &neg, &sum_to, &broadcast_to, &add_n,
       &exp, &log, &square, &sqrt, &abs, &relu, &sigmoid, &tanh, &softplus, &heaviside, &sign, &maximum, &minimum, &clip,
-      &relu_grad, &sigmoid_grad, &tanh_grad, &step_grad, &clip_grad, &extreme_grad,
+      &relu_grad, &sigmoid_grad, &tanh_grad, &softplus_grad, &step_grad, &clip_grad, &extreme_grad,
       &matmul,
       &softmax, &log_softmax, &softmax_grad, &log_softmax_grad,
       &sum_all, &mean_all, &sum_axis, &mean_axis,

@@ -18,11 +18,19 @@ std::optional<Activation> activation_of(const Node& n) {
   if (n.is(ad::defs::relu)) return Activation::Relu;
   if (n.is(ad::defs::sigmoid)) return Activation::Sigmoid;
   if (n.is(ad::defs::tanh)) return Activation::Tanh;
+  if (n.is(ad::defs::softplus)) return Activation::Softplus;
   return std::nullopt;
 }
 
 const ad::OpDef& gradient_of(Activation a) {
-  return a == Activation::Relu ? ad::defs::relu_grad : (a == Activation::Sigmoid ? ad::defs::sigmoid_grad : ad::defs::tanh_grad);
+  switch (a) {
+    case Activation::Relu: return ad::defs::relu_grad;
+    case Activation::Sigmoid: return ad::defs::sigmoid_grad;
+    case Activation::Tanh: return ad::defs::tanh_grad;
+    case Activation::Softplus: return ad::defs::softplus_grad;
+    case Activation::None: break;
+  }
+  throw ad::Error("fuse_dense: no gradient op for activation none");
 }
 
 bool plain_matmul(const Node& n) {
@@ -85,7 +93,7 @@ void fuse_dense(Graph& g) {
       why_no_activation = fmt::format("; the pre-activation value feeds {} nodes, so no activation was fused",
                                       users[static_cast<size_t>(z2)].size());
     } else if (ri >= 0) {
-      why_no_activation = fmt::format("; the next node ({}) is not relu, sigmoid or tanh",
+      why_no_activation = fmt::format("; the next node ({}) is not relu, sigmoid, tanh or softplus",
                                       g.nodes[static_cast<size_t>(ri)].name());
     }
     int y = g.nodes[static_cast<size_t>(last)].outputs[0];
@@ -136,9 +144,8 @@ void fuse_dense(Graph& g) {
     // Backward nodes made for the replaced forward nodes now belong to the fused one.
     for (Node& n : g.nodes)
       if (n.origin == mm || n.origin == ai) n.origin = last;
-    static constexpr const char* names[] = {"none", "relu", "sigmoid", "tanh"};
     g.note(pass, fmt::format("matmul#{} + add#{}{} -> fused_dense {} activation={}{}{}", mm, ai, activation_part,
-                             ad::to_string(g.values[static_cast<size_t>(y)].shape), names[static_cast<size_t>(activation)],
+                             ad::to_string(g.values[static_cast<size_t>(y)].shape), activation_name(activation),
                              why_no_activation, backward_note));
     ++count;
   }

@@ -62,12 +62,12 @@ std::optional<ad::kernels::MatmulSpec> gemm_spec(const OpDef& op, const ad::Attr
   return spec;
 }
 
-namespace {
-
 const char* activation_name(Activation a) {
-  static constexpr const char* names[] = {"none", "relu", "sigmoid", "tanh"};
+  static constexpr const char* names[] = {"none", "relu", "sigmoid", "tanh", "softplus"};
   return names[static_cast<size_t>(a)];
 }
+
+namespace {
 
 std::string transposes(bool a, bool b) { return fmt::format("{}{}", a ? " trans_a" : "", b ? " trans_b" : ""); }
 

@@ -20,6 +20,9 @@ namespace graph {
 
 using ad::Shape;
 
+/// The activation's name in reports and dumps: "none", "relu", "sigmoid", "tanh", "softplus".
+const char* activation_name(ad::kernels::Activation a);
+
 /// fused_dense: (x [n,k], W [k,u], b [u]) -> activation(x·W + b), one oneDNN matmul with a
 /// bias and an eltwise post-op.
 struct FusedDenseAttrs {

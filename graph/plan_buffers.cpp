@@ -17,7 +17,8 @@ int64_t aligned(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAli
 int in_place_input(const Node& n) {
   bool elementwise = (n.is(ops::activation_bias_grad) &&
                       ad::attrs_as<ActivationBiasGradAttrs>(n.attrs, n.name()).activation != ad::kernels::Activation::None) ||
-                     n.is(ad::defs::relu_grad) || n.is(ad::defs::sigmoid_grad) || n.is(ad::defs::tanh_grad);
+                     n.is(ad::defs::relu_grad) || n.is(ad::defs::sigmoid_grad) || n.is(ad::defs::tanh_grad) ||
+                     n.is(ad::defs::softplus_grad);
   if (!elementwise || n.inputs.size() != 2 || n.inputs[0] == n.inputs[1]) return -1;
   return n.inputs[1];
 }

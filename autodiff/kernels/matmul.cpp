@@ -106,6 +106,7 @@ float activate(float v, Activation activation) {
     case Activation::Relu: return v <= 0 ? 0 : v;  // NaN stays NaN
     case Activation::Sigmoid: return v >= 0 ? 1 / (1 + std::exp(-v)) : std::exp(v) / (1 + std::exp(v));
     case Activation::Tanh: return std::tanh(v);
+    case Activation::Softplus: return std::fmax(v, 0.f) + std::log1p(std::exp(-std::fabs(v)));  // NaN stays NaN
     case Activation::None: break;
   }
   return v;

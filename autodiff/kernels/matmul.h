@@ -22,7 +22,7 @@
 namespace ad::kernels {
 
 /// The element-wise function applied to a product (a oneDNN eltwise post-op).
-enum class Activation : uint8_t { None, Relu, Sigmoid, Tanh };
+enum class Activation : uint8_t { None, Relu, Sigmoid, Tanh, Softplus };
 
 /// One GEMM: c (+)= scale * op(a) op(b) (+ bias), then the activation, with a [m,k] (or [k,m]
 /// when trans_a), b [k,n] (or [n,k] when trans_b) and c [m,n], all row-major float32. Equal

@@ -23,6 +23,8 @@ dnnl::algorithm eltwise_algorithm(Activation a) {
     case Activation::Relu: return dnnl::algorithm::eltwise_elu;
     case Activation::Sigmoid: return dnnl::algorithm::eltwise_logistic;
     case Activation::Tanh: return dnnl::algorithm::eltwise_tanh;
+    // oneDNN 3's soft_relu is log(1 + exp(alpha·x)) / alpha: softplus at alpha 1.
+    case Activation::Softplus: return dnnl::algorithm::eltwise_soft_relu;
     case Activation::None: break;
   }
   return dnnl::algorithm::undef;
@@ -38,7 +40,8 @@ dnnl::matmul::primitive_desc matmul_primitive_desc(const MatmulSpec& s) {
   if (s.scale != 1.f) attr.set_scales_mask(DNNL_ARG_SRC, 0);
   dnnl::post_ops post;
   if (s.accumulate) post.append_sum(s.sum_scale);
-  if (s.activation != Activation::None) post.append_eltwise(eltwise_algorithm(s.activation), 0.f, 0.f);
+  if (s.activation != Activation::None)
+    post.append_eltwise(eltwise_algorithm(s.activation), s.activation == Activation::Softplus ? 1.f : 0.f, 0.f);
   attr.set_post_ops(post);
   if (!s.bias) return dnnl::matmul::primitive_desc(engine(), a, b, c, attr);
   memory::desc bias({1, s.n}, memory::data_type::f32, memory::dims{s.n, 1});

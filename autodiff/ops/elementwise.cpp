@@ -15,23 +15,15 @@ namespace ad {
 
 namespace {
 
-float stable_softplus(float x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 // The value for NaN inputs of a comparison-based function: the NaN itself.
 float nan_or(float x, float value) { return std::isnan(x) ? x : value; }
 float nan_if_either(float x, float y, float value) {
   return std::isnan(x) || std::isnan(y) ? std::numeric_limits<float>::quiet_NaN() : value;
 }
 
-float logistic(float x) {
-  if (x >= 0) return 1.f / (1.f + std::exp(-x));
-  float e = std::exp(x);
-  return e / (1.f + e);
-}
-
 float relu_value(float x) { return x <= 0 ? 0.f : x; }
 float heaviside_value(float x) { return x >= 0 ? 1.f : nan_or(x, 0.f); }
 float sign_value(float x) { return x > 0 ? 1.f : (x < 0 ? -1.f : nan_or(x, 0.f)); }
-float exp_value(float x) { return std::exp(x); }
 float log_value(float x) { return std::log(x); }
 float square_value(float x) { return x * x; }
 float sqrt_value(float x) { return std::sqrt(x); }
@@ -50,7 +42,7 @@ Shape same_shapes(ShapeArgs s) {
 }
 
 constexpr char kReluGrad[] = "relu_grad", kSigmoidGrad[] = "sigmoid_grad", kTanhGrad[] = "tanh_grad",
-               kClipGrad[] = "clip_grad";
+               kSoftplusGrad[] = "softplus_grad", kClipGrad[] = "clip_grad";
 
 template <float (*F)(float)>
 void unary_kernel(const KernelArgs& k) {
@@ -61,11 +53,13 @@ void unary_kernel(const KernelArgs& k) {
   });
 }
 
-// tanh through libmvec's vector tanhf, the same call for every element (kernels/vector_math.h).
-void tanh_kernel(const KernelArgs& k) {
+// tanh, exp, sigmoid and softplus through libmvec's vector functions, the same call for every
+// element (kernels/vector_math.h).
+template <void (*F)(const float*, float*, int64_t)>
+void vector_kernel(const KernelArgs& k) {
   const float* x = k.in[0].data;
   float* o = k.out[0].data;
-  parallel_range(k.out[0].size, [&](int64_t lo, int64_t hi) { kernels::tanh_values(x + lo, o + lo, hi - lo); });
+  parallel_range(k.out[0].size, [&](int64_t lo, int64_t hi) { F(x + lo, o + lo, hi - lo); });
 }
 
 template <float (*F)(float, float)>
@@ -112,7 +106,7 @@ Var grad_op(const OpDef& op, const BackwardArgs& b) { return apply(op, {b.output
 
 namespace defs {
 
-const OpDef exp{.name = "exp", .infer = same_shape_as_input, .forward = unary_kernel<exp_value>,
+const OpDef exp{.name = "exp", .infer = same_shape_as_input, .forward = vector_kernel<kernels::exp_values>,
                 .backward = [](const BackwardArgs& b) -> Gradients { return {ad::mul(b.grad, b.output)}; }};
 
 const OpDef log{.name = "log", .infer = same_shape_as_input, .forward = unary_kernel<log_value>,
@@ -133,15 +127,16 @@ const OpDef relu{.name = "relu", .infer = same_shape_as_input, .forward = unary_
                  .backward = [](const BackwardArgs& b) -> Gradients { return {grad_op(defs::relu_grad, b)}; }};
 
 // σ' = σ(1 - σ): the output is all backward needs.
-const OpDef sigmoid{.name = "sigmoid", .infer = same_shape_as_input, .forward = unary_kernel<logistic>,
+const OpDef sigmoid{.name = "sigmoid", .infer = same_shape_as_input, .forward = vector_kernel<kernels::sigmoid_values>,
                     .backward = [](const BackwardArgs& b) -> Gradients { return {grad_op(defs::sigmoid_grad, b)}; }};
 
-const OpDef tanh{.name = "tanh", .infer = same_shape_as_input, .forward = tanh_kernel,
+const OpDef tanh{.name = "tanh", .infer = same_shape_as_input, .forward = vector_kernel<kernels::tanh_values>,
                  .backward = [](const BackwardArgs& b) -> Gradients { return {grad_op(defs::tanh_grad, b)}; }};
 
-// softplus' = logistic
-const OpDef softplus{.name = "softplus", .infer = same_shape_as_input, .forward = unary_kernel<stable_softplus>,
-                     .backward = [](const BackwardArgs& b) -> Gradients { return {ad::mul(b.grad, ad::sigmoid(b.inputs[0]))}; }};
+// softplus' = sigmoid = 1 - exp(-softplus): from the output, as relu's, sigmoid's and tanh's, so
+// that the graph fuses softplus into a dense layer like them (graph/fuse_dense.cpp).
+const OpDef softplus{.name = "softplus", .infer = same_shape_as_input, .forward = vector_kernel<kernels::softplus_values>,
+                     .backward = [](const BackwardArgs& b) -> Gradients { return {grad_op(defs::softplus_grad, b)}; }};
 
 // Steps: their derivative is zero wherever it exists (NaN at NaN), so no gradient flows back.
 const OpDef heaviside{.name = "heaviside", .infer = same_shape_as_input, .forward = unary_kernel<heaviside_value>,
@@ -193,6 +188,14 @@ const OpDef minimum{
 const OpDef relu_grad{.name = "relu_grad", .num_inputs = 2, .infer = same_shapes<kReluGrad>, .forward = pair_kernel<relu_derivative>};
 const OpDef sigmoid_grad{.name = "sigmoid_grad", .num_inputs = 2, .infer = same_shapes<kSigmoidGrad>, .forward = pair_kernel<sigmoid_derivative>};
 const OpDef tanh_grad{.name = "tanh_grad", .num_inputs = 2, .infer = same_shapes<kTanhGrad>, .forward = pair_kernel<tanh_derivative>};
+const OpDef softplus_grad{.name = "softplus_grad", .num_inputs = 2, .infer = same_shapes<kSoftplusGrad>,
+                          .forward = [](const KernelArgs& k) {
+                            const float *y = k.in[0].data, *g = k.in[1].data;
+                            float* o = k.out[0].data;
+                            parallel_range(k.out[0].size, [&](int64_t lo, int64_t hi) {
+                              kernels::softplus_derivative_values(y + lo, g + lo, o + lo, hi - lo);
+                            });
+                          }};
 const OpDef step_grad{.name = "step_grad", .infer = same_shape_as_input, .forward = unary_kernel<step_derivative>};
 
 // clip_grad(x, dy): dy inside [low, high] (bounds included), 0 outside, NaN where x is NaN.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "tapegrad/autodiff/kernels/vector_math.h"
 #include "tapegrad/graph/kernels/common.h"
 
 namespace graph::kernels {
@@ -162,8 +163,11 @@ void activation_bias_grad(int64_t rows, int64_t w, const float* y, const float* 
     }
     return;
   }
-  for (int64_t i = 0; i < rows; ++i)
-    if constexpr (A != Activation::None) derivative_row<A>(w, y + i * w, dy + i * w, dz + i * w);
+  if constexpr (A == Activation::Softplus) {
+    ad::kernels::softplus_derivative_values(y, dy, dz, rows * w);  // libmvec's expm1, 4 lanes
+  } else if constexpr (A != Activation::None) {
+    for (int64_t i = 0; i < rows; ++i) derivative_row<A>(w, y + i * w, dy + i * w, dz + i * w);
+  }
   if (db) add_scaled_rows(rows, w, s, dz, db);
 }
 
@@ -177,6 +181,8 @@ void activation_bias_grad(Activation activation, const Shape& shape, const float
     case Activation::Sigmoid:
       return activation_bias_grad<Activation::Sigmoid>(r.rows, r.width, y, dy, dz, db, update_scale);
     case Activation::Tanh: return activation_bias_grad<Activation::Tanh>(r.rows, r.width, y, dy, dz, db, update_scale);
+    case Activation::Softplus:
+      return activation_bias_grad<Activation::Softplus>(r.rows, r.width, y, dy, dz, db, update_scale);
     case Activation::None: return activation_bias_grad<Activation::None>(r.rows, r.width, y, dy, dz, db, update_scale);
   }
 }

@@ -123,7 +123,7 @@ TEST_CASE("buffers of values that are dead are shared, and never while a node ma
   auto in_place = [&](int n, int a, int b) {
     const graph::Node& node = g.nodes[static_cast<size_t>(n)];
     bool elementwise = node.is(graph::ops::activation_bias_grad) || node.is(ad::defs::relu_grad) ||
-                       node.is(ad::defs::sigmoid_grad) || node.is(ad::defs::tanh_grad);
+                       node.is(ad::defs::sigmoid_grad) || node.is(ad::defs::tanh_grad) || node.is(ad::defs::softplus_grad);
     return elementwise && node.inputs.size() == 2 && node.inputs[1] == a && node.outputs[0] == b &&
            plan.offsets[static_cast<size_t>(a)] == plan.offsets[static_cast<size_t>(b)] &&
            g.values[static_cast<size_t>(a)].size() == g.values[static_cast<size_t>(b)].size();

@@ -233,7 +233,7 @@ TEST_CASE("the fused activation-and-bias backward gives NaN where the layer's ou
   Threads two(2);
   using ad::kernels::Activation;
   for (Shape shape : {Shape{3, 8}, Shape{64, 256}, Shape{4, 5000}})
-    for (Activation a : {Activation::Relu, Activation::Sigmoid, Activation::Tanh}) {
+    for (Activation a : {Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Softplus}) {
       std::string shape_text = ad::to_string(shape);
       int activation = int(a);
       CAPTURE(shape_text);

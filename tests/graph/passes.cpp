@@ -48,7 +48,7 @@ Outcome run_once(const Mlp& mlp, graph::Graph g, float lr = 0.1f) {
 }  // namespace
 
 TEST_CASE("fuse_dense turns each matmul, bias add and activation into one fused_dense, forward and backward") {
-  for (std::string act : {"relu", "sigmoid", "tanh", "linear"}) {
+  for (std::string act : {"relu", "sigmoid", "tanh", "softplus", "linear"}) {
     CAPTURE(act);
     Mlp mlp({.widths = {8, 6, 5, 3}, .activation = act, .loss = "mse", .batch = 4});
     auto params = mlp.fresh_params();
@@ -60,7 +60,9 @@ TEST_CASE("fuse_dense turns each matmul, bias add and activation into one fused_
     CHECK(count(g, ad::defs::add) == 0);
     CHECK(count(g, ad::defs::sum_to) == 0);
     CHECK(count(g, graph::ops::activation_bias_grad) == 3);
-    CHECK(count(g, ad::defs::relu_grad) + count(g, ad::defs::sigmoid_grad) + count(g, ad::defs::tanh_grad) == 0);
+    CHECK(count(g, ad::defs::relu_grad) + count(g, ad::defs::sigmoid_grad) + count(g, ad::defs::tanh_grad) +
+              count(g, ad::defs::softplus_grad) ==
+          0);
     CHECK(g.report().find("3 dense layer(s) fused") != std::string::npos);
   }
 }

@@ -30,6 +30,7 @@ void naive_matmul(const MatmulSpec& s, const float* a, const float* b, float* c,
         case Activation::Relu: v = v > 0 ? v : 0; break;
         case Activation::Sigmoid: v = 1 / (1 + std::exp(-v)); break;
         case Activation::Tanh: v = std::tanh(v); break;
+        case Activation::Softplus: v = std::log1p(std::exp(v)); break;
         case Activation::None: break;
       }
       c[i * s.n + j] = float(v);
@@ -56,7 +57,8 @@ TEST_CASE("the matmul kernel matches three plain loops in every variant") {
   };
   // Small products take the kernel's own loops, larger ones oneDNN: both are covered.
   const Size sizes[] = {{1, 1, 1}, {3, 5, 2}, {1, 7, 4}, {6, 7, 1}, {5, 1, 3}, {15, 16, 16}, {17, 33, 9}, {64, 48, 40}, {40, 300, 20}};
-  const Activation activations[] = {Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh};
+  const Activation activations[] = {Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh,
+                                    Activation::Softplus};
   uint64_t seed = 1;
   for (const Size& size : sizes)
     for (bool trans_a : {false, true})
@@ -163,7 +165,7 @@ TEST_CASE("cpu_isa names an instruction set") {
 // loops of small products and in oneDNN's post-ops (whose relu must not turn NaN into 0).
 TEST_CASE("matmul's activations keep a NaN of the input, in the plain loops and in oneDNN") {
   for (auto [m, k, n] : {std::tuple{3, 4, 5}, std::tuple{64, 96, 80}}) {
-    for (Activation act : {Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::None}) {
+    for (Activation act : {Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Softplus, Activation::None}) {
       std::string label = fmt::format("[{},{}] x [{},{}], activation {}", m, k, k, n, int(act));
       INFO(label);
       MatmulSpec s{.m = m, .k = k, .n = n, .bias = true, .activation = act};

@@ -1,58 +1,139 @@
-// tanh runs through glibc's vector tanhf where available (kernels/vector_math.h): its values
-// must stay within 2 ulp of the exact ones, NaN, infinities and signed zeros must come out as
-// std::tanh gives them, in every lane of a vector, and an element's value must not depend on
-// where it sits in the array.
+// tanh, exp, sigmoid, softplus and softplus' run through glibc's vector functions where
+// available (kernels/vector_math.h): their values must stay within a few ulp of the exact ones
+// (computed in double), NaN, infinities and signed zeros must come out as the exact functions
+// give them, in every lane of a vector, and an element's value must not depend on where it sits
+// in the array.
+#include <tapegrad/autodiff/kernels/vector_math.h>
 #include <tapegrad/autodiff/ops.h>
 
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <string>
 #include <vector>
 
-TEST_CASE("tanh: within 2 ulp of the exact value over [-12, 12], special values as std::tanh") {
-  const int64_t n = 1 << 16;
-  std::vector<float> x(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) x[static_cast<size_t>(i)] = -12.f + 24.f * static_cast<float>(i) / static_cast<float>(n);
-  ad::Tensor y = ad::tanh(ad::constant(ad::Tensor::from({n}, x))).value();
-  double worst_ulp = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    auto exact = static_cast<float>(std::tanh(static_cast<double>(x[static_cast<size_t>(i)])));
-    float ulp = std::nextafter(std::fabs(exact), 2.f) - std::fabs(exact);
-    worst_ulp = std::max(worst_ulp, static_cast<double>(std::fabs(y[i] - exact) / ulp));
-  }
-  CHECK(worst_ulp <= 2.0);
+namespace {
 
+using ArrayFn = std::function<void(const float*, float*, int64_t)>;
+
+struct Function {
+  const char* name;
+  ArrayFn values;                  // through the kernel
+  double (*exact)(double);         // the reference, in double
+  float low, high;                 // the range checked for accuracy
+  double max_ulp;
+};
+
+double exact_sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+double exact_softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+// softplus' from the output: y = softplus(x) for x = log(expm1(y)), so the derivative is
+// sigmoid(x) = 1 - exp(-y); the kernel's input here is y itself and the incoming gradient 1.
+double exact_softplus_derivative(double y) { return -std::expm1(-y); }
+
+std::vector<Function> functions() {
+  return {
+      {"tanh", ad::kernels::tanh_values, [](double x) { return std::tanh(x); }, -12.f, 12.f, 2.0},
+      {"exp", ad::kernels::exp_values, [](double x) { return std::exp(x); }, -87.f, 88.f, 4.0},
+      {"sigmoid", ad::kernels::sigmoid_values, exact_sigmoid, -80.f, 30.f, 4.0},
+      {"softplus", ad::kernels::softplus_values, exact_softplus, -80.f, 80.f, 4.0},
+      {"softplus derivative",
+       [](const float* y, float* out, int64_t n) {
+         std::vector<float> ones(static_cast<size_t>(n), 1.f);
+         ad::kernels::softplus_derivative_values(y, ones.data(), out, n);
+       },
+       exact_softplus_derivative, 1e-30f, 40.f, 4.0},
+  };
+}
+
+float ulp_of(float exact) { return std::nextafter(std::fabs(exact), std::numeric_limits<float>::infinity()) - std::fabs(exact); }
+
+}  // namespace
+
+TEST_CASE("the vector functions are within a few ulp of the exact value over their range") {
+  const int64_t n = 1 << 16;
+  for (const Function& f : functions()) {
+    INFO(std::string(f.name));
+    std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      x[static_cast<size_t>(i)] = f.low + (f.high - f.low) * static_cast<float>(i) / static_cast<float>(n);
+    f.values(x.data(), y.data(), n);
+    double worst_ulp = 0;
+    float worst_at = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      auto exact = static_cast<float>(f.exact(static_cast<double>(x[static_cast<size_t>(i)])));
+      if (std::fabs(exact) < std::numeric_limits<float>::min()) continue;  // subnormal results are flushed
+      double ulps = std::fabs(static_cast<double>(y[static_cast<size_t>(i)]) - exact) / ulp_of(exact);
+      if (ulps > worst_ulp) worst_ulp = ulps, worst_at = x[static_cast<size_t>(i)];
+    }
+    CAPTURE(worst_at);
+    CHECK(worst_ulp <= f.max_ulp);
+  }
+}
+
+TEST_CASE("the vector functions give NaN, infinities and signed zeros as the exact functions do, in every lane") {
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   // (Subnormal inputs are left out: the kernels run with subnormals flushed to zero.)
   // 20 values: the specials land in different lanes of 4-, 8- and 16-wide vectors, and in the tail.
   std::vector<float> special = {nan, inf, -inf, 0.f, -0.f, 1e-30f, -1e-30f, 20.f, -20.f, 0.5f,
                                 1e-37f, nan, 9.f, -9.f, -0.f, inf, 0.f, -inf, 3.f, nan};
-  ad::Tensor s = ad::tanh(ad::constant(ad::Tensor::from({static_cast<int64_t>(special.size())}, special))).value();
-  for (size_t i = 0; i < special.size(); ++i) {
-    float expected = std::tanh(special[i]);
-    CAPTURE(special[i]);
-    if (std::isnan(expected)) {
-      CHECK(std::isnan(s[static_cast<int64_t>(i)]));
-    } else {
-      CHECK(s[static_cast<int64_t>(i)] == expected);
-      CHECK(std::signbit(s[static_cast<int64_t>(i)]) == std::signbit(expected));
+  for (const Function& f : functions()) {
+    INFO(std::string(f.name));
+    std::vector<float> out(special.size());
+    f.values(special.data(), out.data(), static_cast<int64_t>(special.size()));
+    for (size_t i = 0; i < special.size(); ++i) {
+      auto expected = static_cast<float>(f.exact(static_cast<double>(special[i])));
+      CAPTURE(special[i]);
+      if (std::isnan(expected)) {
+        CHECK(std::isnan(out[i]));
+      } else {
+        if (std::isinf(expected)) {
+          CHECK(out[i] == expected);
+        } else {
+          CHECK(out[i] == doctest::Approx(expected).epsilon(1e-6));
+        }
+        CHECK(std::signbit(out[i]) == std::signbit(expected));
+      }
     }
   }
 }
 
-TEST_CASE("tanh: an element's value does not depend on its position or the array's length") {
-  // Inputs for which a scalar tanhf and the vector one differ by an ulp exist in [-6, 6]; the
-  // same input at every position of arrays of 1 to 9 elements (the tail of a 4-lane loop) must
-  // give one value.
-  for (int64_t step = 0; step < 2000; ++step) {
-    float v = -6.f + 12.f * static_cast<float>(step) / 2000.f;
-    float first = 0;
-    for (int64_t n = 1; n <= 9; ++n) {
-      ad::Tensor y = ad::tanh(ad::constant(ad::Tensor::full({n}, v))).value();
-      if (n == 1) first = y[0];
-      for (int64_t i = 0; i < n; ++i)
-        if (y[i] != first) FAIL_CHECK("tanh(" << v << ") is " << y[i] << " at " << i << " of " << n << ", " << first << " alone");
+TEST_CASE("a vector function's value does not depend on the element's position or the array's length") {
+  // Inputs for which a scalar function and the vector one differ by an ulp exist in [-6, 6];
+  // the same input at every position of arrays of 1 to 9 elements (the tail of a 4-lane loop)
+  // must give one value.
+  for (const Function& f : functions()) {
+    INFO(std::string(f.name));
+    for (int64_t step = 0; step < 1000; ++step) {
+      float v = -6.f + 12.f * static_cast<float>(step) / 1000.f;
+      float first = 0;
+      for (int64_t n = 1; n <= 9; ++n) {
+        std::vector<float> x(static_cast<size_t>(n), v), y(static_cast<size_t>(n));
+        f.values(x.data(), y.data(), n);
+        if (n == 1) first = y[0];
+        for (int64_t i = 0; i < n; ++i)
+          if (y[static_cast<size_t>(i)] != first)
+            FAIL_CHECK(f.name << "(" << v << ") is " << y[static_cast<size_t>(i)] << " at " << i << " of " << n << ", "
+                              << first << " alone");
+      }
     }
+  }
+}
+
+TEST_CASE("the ops use the vector functions: tanh, exp, sigmoid and softplus of a tensor equal the kernels'") {
+  const int64_t n = 1001;  // not a multiple of 4, split between threads
+  std::vector<float> x(static_cast<size_t>(n)), expected(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) x[static_cast<size_t>(i)] = -10.f + 20.f * static_cast<float>(i) / static_cast<float>(n);
+  ad::Var input = ad::constant(ad::Tensor::from({n}, x));
+  struct Pair {
+    ad::Var (*op)(const ad::Var&);
+    void (*kernel)(const float*, float*, int64_t);
+  };
+  for (Pair p : {Pair{ad::tanh, ad::kernels::tanh_values}, Pair{ad::exp, ad::kernels::exp_values},
+                 Pair{ad::sigmoid, ad::kernels::sigmoid_values}, Pair{ad::softplus, ad::kernels::softplus_values}}) {
+    ad::Tensor y = p.op(input).value();
+    p.kernel(x.data(), expected.data(), n);
+    for (int64_t i = 0; i < n; ++i) REQUIRE(y[i] == expected[static_cast<size_t>(i)]);
   }
 }
