@@ -2,7 +2,8 @@
 // 0.01) on random data of the real size: compiled vs eager, fused vs unfused, serial vs
 // concurrent, against the floor of the step's eight GEMMs alone in oneDNN and against oneDNN's
 // matmul peak (a 1024^3 product), all in one run; and the compiled epoch with each optimizer
-// (SGD, momentum, Nesterov, Adam, RMSprop) against plain SGD's in the same run.
+// (SGD, momentum, Nesterov, Adam, RMSprop) against plain SGD's in the same run; and a model of
+// softplus layers with Huber loss and RMSprop against the GEMM floor of its own shapes.
 //
 //   bench_training_step --threads 2 --batches 32,256 --rounds 3 [--report] [--dot step]
 //   bench_training_step --optimizers-only   (just the per-optimizer lines)
@@ -97,15 +98,23 @@ struct GemmFloor {
   std::vector<int> reads_weights, writes_weights;  // per GEMM: the layer whose weights are its b / c, or -1
   bool shared = false;
 
-  GemmFloor(int64_t batch, bool forward_only, bool shared_weights = false) : shared(shared_weights) {
+  // `hidden`: the hidden layers' activation as a GEMM post-op (None when the graph cannot fuse
+  // it); `folded_update`: the weight-gradient GEMMs accumulate -lr times the gradient into the
+  // weights (SGD) rather than write the gradient for an optimizer's own update.
+  GemmFloor(int64_t batch, bool forward_only, bool shared_weights = false, Activation hidden = Activation::Relu,
+            bool folded_update = true)
+      : shared(shared_weights) {
     for (int l = 0; l < 3; ++l) {
-      Activation act = l < 2 ? Activation::Relu : Activation::None;
+      Activation act = l < 2 ? hidden : Activation::None;
       add({.m = batch, .k = kLayers[l], .n = kLayers[l + 1], .bias = true, .activation = act}, l, -1);
     }
     if (forward_only) return;
     for (int l = 2; l >= 0; --l) {
       if (l > 0) add({.m = batch, .k = kLayers[l + 1], .n = kLayers[l], .trans_b = true}, l, -1);
-      add({.m = kLayers[l], .k = batch, .n = kLayers[l + 1], .trans_a = true, .scale = -0.01f, .accumulate = true}, -1, l);
+      if (folded_update)
+        add({.m = kLayers[l], .k = batch, .n = kLayers[l + 1], .trans_a = true, .scale = -0.01f, .accumulate = true}, -1, l);
+      else
+        add({.m = kLayers[l], .k = batch, .n = kLayers[l + 1], .trans_a = true}, -1, -1);
     }
   }
   void add(const ad::kernels::MatmulSpec& s, int reads_layer, int writes_layer) {
@@ -216,6 +225,35 @@ void compare_optimizers(const Tensor& x, const Tensor& y, int64_t batch, int rou
   }
 }
 
+// The model of ops the compiled graph once lacked (it ran eagerly): softplus hidden
+// layers, a linear output with Huber loss, and RMSprop, on the same layer sizes.
+nn::Sequential other_ops_model() {
+  nn::Sequential m({nn::Dense(300, "softplus"), nn::Dense(100, "softplus"), nn::Dense(10)});
+  m.build({784}, 42);
+  m.compile({.loss = "huber", .optimizer = nn::RMSprop()});
+  return m;
+}
+
+// Its compiled epoch against the GEMM floor of its own shapes: the forward GEMMs with softplus
+// as their post-op (as the graph fuses it), and weight-gradient GEMMs that write plain gradients
+// (RMSprop needs the gradient itself). Rounds alternate the floor and the step.
+void compare_other_ops(const Tensor& x, const Tensor& targets, int64_t batch, int rounds) {
+  nn::Sequential model = other_ops_model();
+  nn::CompiledStep step(model);
+  time_steps(step, x, targets, batch, 20, 0);  // compiles, JIT-compiles and settles auto mode
+  GemmFloor floor(batch, false, false, Activation::Softplus, false);
+  int64_t per_epoch = (x.shape()[0] + batch - 1) / batch;
+  double best = 1e30, floor_epoch = 1e30;
+  for (int round = 0; round < rounds; ++round) {
+    floor_epoch = std::min(floor_epoch, floor.seconds(per_epoch) * static_cast<double>(per_epoch));
+    best = std::min(best, time_steps(step, x, targets, batch, per_epoch, 0).seconds);
+  }
+  fmt::print("softplus, Huber, RMSprop     batch {:<4} {:8.3f} ms/step  {:7.3f} s/epoch  own GEMM floor {:.3f} ms/step, "
+             "epoch/floor {:.2f}x (target <= 1.15x){}\n",
+             batch, best / static_cast<double>(per_epoch) * 1e3, best, floor_epoch / static_cast<double>(per_epoch) * 1e3,
+             best / floor_epoch, step.supported() ? ", compiled" : "  (eager: " + step.reason() + ")");
+}
+
 // oneDNN's f32 matmul on a large square product: the machine's practical peak, against which
 // the step's GEMM throughput is read. Best of `reps` runs.
 double matmul_peak_gflops(int reps) {
@@ -258,11 +296,13 @@ int main(int argc, char** argv) {
     ad::Rng rng(1);
     Tensor x = Tensor::uniform({samples, 784}, 0, 1, rng), y({samples});
     for (int64_t i = 0; i < samples; ++i) y[i] = static_cast<float>(rng.next() % 10);
+    Tensor regression_targets = Tensor::uniform({samples, 10}, 0, 1, rng);  // for the Huber model
     for (int64_t batch : batches) {
       int64_t per_epoch = (samples + batch - 1) / batch;
       fmt::print("\n== batch {} ({} steps per epoch of {} samples) ==\n", batch, per_epoch, samples);
       if (optimizers_only) {
         compare_optimizers(x, y, batch, rounds);
+        compare_other_ops(x, regression_targets, batch, rounds);
         continue;
       }
       nn::Sequential model = fashion_model();
@@ -370,6 +410,7 @@ int main(int argc, char** argv) {
       // For scripts/bench.sh (format in apps/bench/peer/README.md): the median, as the peer reports.
       fmt::print("RESULT name=epoch_seconds batch={} value={:.4f}\n", batch, median(default_epochs));
       compare_optimizers(x, y, batch, rounds);
+      compare_other_ops(x, regression_targets, batch, rounds);
       if (batch == batches.front()) {
         int64_t n = std::min<int64_t>(10000, samples);
         nn::CompiledStep step(model);
