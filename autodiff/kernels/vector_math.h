@@ -8,7 +8,7 @@
 /// vector one by an ulp for some inputs). Each result is within 4 ulp of the exact value (tanh
 /// within 2); NaN propagates, and infinities and signed zeros come out as the scalar formulas
 /// give them. Elsewhere (other compilers and C libraries) the same formulas run per element
-/// through <cmath>.
+/// through the C library's scalar functions.
 ///
 /// The formulas, chosen so that nothing overflows or cancels:
 /// - sigmoid(x) = 1 / (1 + e), x ≥ 0, and e / (1 + e), x < 0, with e = exp(-|x|);
