@@ -103,6 +103,14 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
   forms_decided_ = forms_.empty() || forced != GemmForm::Auto || options_.trial_runs < 1;
   // Forms are timed in the order the runs will keep: after Auto has chosen it.
   form_trials_begin_ = options_.mode == ExecutionMode::Auto ? 2 * static_cast<int64_t>(options_.trial_runs) + 1 : 1;
+  // Then the row split, in the forms chosen.
+  if (options_.row_split != RowSplitMode::Off && options_.mode != ExecutionMode::Parallel) {
+    row_split_ = std::make_unique<RowSplit>(graph_, ad::num_threads());
+    if (row_split_->empty()) row_split_.reset();
+  }
+  row_split_on_ = row_split_ && options_.row_split == RowSplitMode::On;
+  row_split_decided_ = !row_split_ || options_.row_split != RowSplitMode::Auto || options_.trial_runs < 1;
+  row_split_trials_begin_ = form_trials_begin_ + (forms_decided_ ? 0 : 2 * static_cast<int64_t>(options_.trial_runs));
   pending_ = std::make_unique<std::atomic<int>[]>(count);
   node_ns_ = std::make_unique<std::atomic<int64_t>[]>(count);
   reset_profile();
@@ -184,6 +192,7 @@ void Executor::reset_profile() {
 void Executor::execute_node(int i, const RunContext& context) {
   const Node& n = graph_.nodes[static_cast<size_t>(i)];
   if (writes_leaf_[static_cast<size_t>(i)] && skip_updates_.load(std::memory_order_relaxed)) return;
+  if (row_split_now_ && !concurrent_ && row_split_->covers(i)) return row_split_->run(i, pointers_, context);
   auto& gemm = gemms_[static_cast<size_t>(i)];
   if (!gemm) {
     run_kernel(n, context);
@@ -261,6 +270,17 @@ std::string Executor::gemm_form_report() const {
                        form.chosen == GemmForm::Separate ? "separate" : "folded", how);
   }
   return out;
+}
+
+std::string Executor::row_split_report() const {
+  if (!row_split_) return {};
+  auto millis = [](double s) { return s < 1e29 ? fmt::format("{:.3f} ms", s * 1e3) : std::string("-"); };
+  std::string how = options_.row_split != RowSplitMode::Auto ? " (forced)"
+                    : !row_split_decided_                     ? " (not decided yet)"
+                    : options_.trial_runs < 1                 ? " (not timed: trial_runs < 1)"
+                                                              : "";
+  return row_split_->report() + fmt::format("step with the rows split {}, without {} -> {}{}\n", millis(row_split_best_[1]),
+                                            millis(row_split_best_[0]), row_split_on_ ? "split" : "whole", how);
 }
 
 // Any registered op: its kernel on Views of the planned buffers.
@@ -349,6 +369,13 @@ void Executor::run(const RunContext& context) {
   int64_t form_trial = runs_ - form_trials_begin_;
   bool form_timing = !forms_decided_ && form_trial >= 0 && form_trial < 2 * static_cast<int64_t>(trials);
   trial_form_ = form_timing ? (form_trial % 2 ? GemmForm::Separate : GemmForm::Folded) : GemmForm::Auto;
+  // The row split's trials: runs take turns with and without it.
+  int64_t split_trial = runs_ - row_split_trials_begin_;
+  bool split_timing = !row_split_decided_ && split_trial >= 0 && split_trial < 2 * static_cast<int64_t>(trials);
+  row_split_now_ = split_timing ? split_trial % 2 == 1 : row_split_on_;
+  // The split runs in serial order (in parallel order the nodes already share the threads): its
+  // trials compare it with the order chosen, whichever that is.
+  if (row_split_now_) mode = ExecutionMode::Serial;
   auto start = Clock::now();
   // Subnormals flushed on this thread and on every task of the step (autodiff/threading.h).
   ad::run_computation([&] {
@@ -366,6 +393,16 @@ void Executor::run(const RunContext& context) {
   }
   trial_form_ = GemmForm::Auto;
   if (form_timing && form_trial == 2 * static_cast<int64_t>(trials) - 1) choose_forms();
+  if (split_timing) {
+    // A run whose loss was not finite skipped its updates: its time says nothing.
+    double& best = row_split_best_[row_split_now_ ? 1 : 0];
+    if (!skip_updates_.load(std::memory_order_relaxed)) best = std::min(best, last_seconds_);
+    if (split_trial == 2 * static_cast<int64_t>(trials) - 1) {
+      row_split_on_ = row_split_best_[1] < row_split_best_[0];
+      if (row_split_on_) chosen_ = ExecutionMode::Serial;
+      row_split_decided_ = true;
+    }
+  }
   ++runs_;
 }
 

@@ -9,8 +9,12 @@
 /// a gradient buffer of the executor's then ad::kernels::sgd_update: which is faster depends on
 /// the processor (on AVX-512 Xeons oneDNN's GEMM with a runtime scale and a sum post-op is
 /// slower than the plain one plus the update), so the next runs time both per node and keep
-/// the faster (gemm_form_report()). A run whose loss is NaN or Inf updates nothing: parameters
-/// and slots keep their values, as after an eager step.
+/// the faster (gemm_form_report()). Then, where a weight's only GEMMs are its layer's forward
+/// product and its folded SGD update, it times steps with those GEMMs split by the weight's rows
+/// over the threads (graph/row_split.h: each thread keeps its rows, so no core reads lines of W
+/// the other has just written) against steps without, and keeps the faster
+/// (row_split_report()). A run whose loss is NaN or Inf updates nothing: parameters and slots
+/// keep their values, as after an eager step.
 ///
 /// @code
 /// // Given: graph::Graph g, const ad::Tensor& x, const ad::Tensor& y, const ad::Tensor& W
@@ -32,6 +36,7 @@
 #include "tapegrad/autodiff/kernels/matmul_plan.h"
 #include "tapegrad/graph/graph.h"
 #include "tapegrad/graph/plan_buffers.h"
+#include "tapegrad/graph/row_split.h"
 
 namespace graph {
 
@@ -52,6 +57,14 @@ enum class ExecutionMode : uint8_t { Auto, Serial, Parallel };
 /// float rounding.
 enum class GemmForm : uint8_t { Auto, Folded, Separate };
 
+/// Whether weights that qualify (graph/row_split.h) run their GEMMs split by rows over the
+/// threads: Auto times steps with and without over trial_runs each, after the forms are settled,
+/// and keeps the faster; Off and On force it (tests). Split steps run in serial order (in
+/// parallel order the nodes already share the threads): Auto compares them with steps in the
+/// order it chose, and a split that wins makes the order serial. Forcing it On with
+/// ExecutionMode::Parallel makes no split.
+enum class RowSplitMode : uint8_t { Auto, Off, On };
+
 /// How an Executor runs its graph.
 struct ExecutorOptions {
   ExecutionMode mode = ExecutionMode::Auto;  ///< see ExecutionMode
@@ -60,6 +73,7 @@ struct ExecutorOptions {
   /// matmul_sgd_update nodes: Auto times both forms, Folded or Separate forces one (tests, or
   /// to skip the trials; Folded then makes no gradient buffers).
   GemmForm sgd_gemm_form = GemmForm::Auto;
+  RowSplitMode row_split = RowSplitMode::Auto;  ///< see RowSplitMode
 };
 
 /// Arena allocations made by all executors so far: tests check it stays put in steady state.
@@ -127,6 +141,13 @@ class Executor {
   /// of each form in µs (per node, its own steady clock; "-" when not timed) and the form it
   /// runs in; empty when the graph has none.
   std::string gemm_form_report() const;
+  /// Whether the row split is settled (forced, timed and chosen, or nothing qualifies).
+  bool row_split_decided() const { return row_split_decided_; }
+  /// Whether qualifying weights run split from now on (false when none qualifies).
+  bool row_split_chosen() const { return row_split_on_; }
+  /// The split weights (one line each, graph/row_split.h) and the best step time with and
+  /// without the split and the choice; empty when no weight qualifies.
+  std::string row_split_report() const;
 
  private:
   void allocate();
@@ -177,6 +198,12 @@ class Executor {
   int64_t form_trials_begin_ = 0;  ///< the first run that times the forms
   GemmForm trial_form_ = GemmForm::Auto;  ///< during a timed run: the form every node runs in
   bool forms_decided_ = true;
+  std::unique_ptr<RowSplit> row_split_;  ///< null when no weight qualifies or forced Off
+  bool row_split_on_ = false;      ///< the choice (or the forced value)
+  bool row_split_now_ = false;     ///< during a run: whether covered nodes run split
+  bool row_split_decided_ = true;
+  int64_t row_split_trials_begin_ = 0;  ///< the first run that times the split
+  double row_split_best_[2] = {1e30, 1e30};  ///< whole, split: best step seconds
 };
 
 }  // namespace graph

@@ -219,8 +219,12 @@ std::string CompiledStep::describe(const Shape& x_shape) const {
   // The executor chooses each SGD weight-gradient GEMM's form by timing its first runs.
   const graph::Executor& step = *it->second->executor;
   std::string forms = step.gemm_forms_decided() ? step.gemm_form_report() : std::string();
-  if (forms.empty()) return it->second->description;
-  return it->second->description + "GEMM forms (SGD folded into the GEMM, or a plain GEMM and the update):\n" + forms;
+  std::string text = it->second->description;
+  if (!forms.empty()) text += "GEMM forms (SGD folded into the GEMM, or a plain GEMM and the update):\n" + forms;
+  // And whether the weights that qualify run their GEMMs split by rows over the threads.
+  std::string split = step.row_split_decided() ? step.row_split_report() : std::string();
+  if (!split.empty()) text += "Row-split weights (each thread keeps a block of rows):\n" + split;
+  return text;
 }
 
 std::string CompiledStep::to_dot(const Shape& x_shape, bool optimized) const {

@@ -64,7 +64,8 @@ class CompiledStep : public StepRunner {
   graph::Executor* train_executor(const Shape& x_shape) const;
   /// Text of the training graph for a batch shape, once built: before and after the passes,
   /// and the fusion report, then, once the executor has timed them, the form each SGD
-  /// weight-gradient GEMM runs in (graph::Executor::gemm_form_report); or the same as Graphviz DOT.
+  /// weight-gradient GEMM runs in (graph::Executor::gemm_form_report) and whether weights run
+  /// split by rows (graph::Executor::row_split_report); or the same as Graphviz DOT.
   std::string describe(const Shape& x_shape) const;
   /// The training graph for batch shape `x_shape` as Graphviz DOT, before or after the passes.
   std::string to_dot(const Shape& x_shape, bool optimized) const;

@@ -364,6 +364,8 @@ int main(int argc, char** argv) {
       // (The full batches' executor: an epoch's short last batch has its own, run once an epoch.)
       if (graph::Executor* e = variants[0].step->train_executor({batch, 784}); e && e->gemm_forms_decided())
         fmt::print("SGD weight-gradient GEMM forms (auto variant):\n{}", e->gemm_form_report());
+      if (graph::Executor* e = variants[0].step->train_executor({batch, 784}); e && e->row_split_decided())
+        fmt::print("Row-split weights (auto variant):\n{}", e->row_split_report());
       if (batch == batches.front()) {
         ad::Shape shape{batch, 784};
         if (report) fmt::print("{}", variants[0].step->describe(shape));

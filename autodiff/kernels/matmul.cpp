@@ -118,7 +118,8 @@ void matmul_loops(const MatmulSpec& s, const float* a, const float* b, float* c,
   // Element (i,p) of op(a) is a[i*ai + p*ap] and element (p,j) of op(b) is b[p*bp + j*bj]:
   // the loops see strides only, not the transposition flags (a third faster on 4x4).
   const int64_t m = s.m, k = s.k, n = s.n;
-  const int64_t ai = s.trans_a ? 1 : k, ap = s.trans_a ? m : 1, bp = s.trans_b ? 1 : n, bj = s.trans_b ? k : 1;
+  const int64_t lda = s.lda ? s.lda : (s.trans_a ? m : k);
+  const int64_t ai = s.trans_a ? 1 : lda, ap = s.trans_a ? lda : 1, bp = s.trans_b ? 1 : n, bj = s.trans_b ? k : 1;
   // One output row at a time, as a sum of rows of op(b) weighted by row i of op(a): the n sums
   // are independent (n dot products would each be a chain of dependent additions), and the
   // inner loop runs along b's rows when b is not transposed, and vectorises. The row is
@@ -157,6 +158,8 @@ size_t matmul_scratchpad_bytes(const MatmulSpec& spec) {
 
 void matmul(const MatmulSpec& s, const float* a, const float* b, float* c, const float* bias, void* scratchpad) {
   TG_CHECK(s.m >= 0 && s.k >= 0 && s.n >= 0, "matmul: negative size m={} k={} n={}", s.m, s.k, s.n);
+  TG_CHECK(s.lda == 0 || s.lda >= (s.trans_a ? s.m : s.k), "matmul: lda {} is below a's stored row length {}", s.lda,
+           s.trans_a ? s.m : s.k);
   TG_CHECK(!s.bias || bias, "matmul: spec asks for a bias but none was given");
   if (s.m == 0 || s.n == 0) return;
   // k == 0 too: a product of zeros, which oneDNN does not take.

@@ -42,6 +42,9 @@ struct MatmulSpec {
   bool accumulate = false;  ///< c += instead of c = (a oneDNN sum post-op)
   /// With accumulate: c = scale·op(a)·op(b) + sum_scale·c (momentum folds its μ in here).
   float sum_scale = 1.f;
+  /// a's row stride as stored, in elements: 0 for a dense a (k, or m when trans_a); larger to
+  /// read a block of columns of a wider matrix (the executor's row-split weights, graph/executor.h).
+  int64_t lda = 0;
   bool operator==(const MatmulSpec&) const = default;  ///<  member-wise, for the primitive cache
 };
 

@@ -19,6 +19,8 @@ struct MatmulPlan::Impl {
 
 MatmulPlan::MatmulPlan(const MatmulSpec& s) : spec_(s) {
   TG_CHECK(s.m >= 0 && s.k >= 0 && s.n >= 0, "MatmulPlan: negative size m={} k={} n={}", s.m, s.k, s.n);
+  TG_CHECK(s.lda == 0 || s.lda >= (s.trans_a ? s.m : s.k), "MatmulPlan: lda {} is below a's stored row length {}", s.lda,
+           s.trans_a ? s.m : s.k);
   if (s.m == 0 || s.n == 0 || s.k == 0) return;  // run() hands these to kernels::matmul
   dnnl::matmul::primitive_desc pd = matmul_primitive_desc(s);
   impl_ = std::make_unique<Impl>(pd, s);

@@ -8,10 +8,11 @@ namespace {
 
 using dnnl::memory;
 
-memory::desc matrix_desc(int64_t rows, int64_t cols, bool transposed) {
+// `ld`: the stored row stride (0: dense).
+memory::desc matrix_desc(int64_t rows, int64_t cols, bool transposed, int64_t ld = 0) {
   // A transposed operand is stored [cols,rows]; reading it with swapped strides is free.
   return memory::desc({rows, cols}, memory::data_type::f32,
-                      transposed ? memory::dims{1, rows} : memory::dims{cols, 1});
+                      transposed ? memory::dims{1, ld ? ld : rows} : memory::dims{ld ? ld : cols, 1});
 }
 
 dnnl::algorithm eltwise_algorithm(Activation a) {
@@ -33,7 +34,7 @@ dnnl::algorithm eltwise_algorithm(Activation a) {
 }  // namespace
 
 dnnl::matmul::primitive_desc matmul_primitive_desc(const MatmulSpec& s) {
-  memory::desc a = matrix_desc(s.m, s.k, s.trans_a), b = matrix_desc(s.k, s.n, s.trans_b);
+  memory::desc a = matrix_desc(s.m, s.k, s.trans_a, s.lda), b = matrix_desc(s.k, s.n, s.trans_b);
   memory::desc c({s.m, s.n}, memory::data_type::f32, memory::dims{s.n, 1});
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);

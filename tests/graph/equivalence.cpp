@@ -51,29 +51,10 @@ struct Reference {
   }
 };
 
-struct Compiled {
-  std::vector<Var> params;
-  std::vector<Tensor> slots;
-  std::unique_ptr<graph::Executor> step;
-};
+using Compiled = CompiledMlp;
 
 Compiled compile(const Mlp& mlp, graph::UpdateRule rule, graph::ExecutionMode mode) {
-  Compiled c;
-  c.params = mlp.fresh_params();
-  auto g = record(mlp, c.params, rule);
-  graph::optimize(g);
-  c.step = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode});
-  c.step->bind(graph::Role::Input, 0, mlp.x);
-  c.step->bind(graph::Role::Target, 0, mlp.y);
-  size_t per = rule.slot_names().size();
-  for (size_t i = 0; i < c.params.size(); ++i) {
-    c.step->bind(graph::Role::Parameter, static_cast<int>(i), c.params[i].value());
-    for (size_t j = 0; j < per; ++j) {
-      c.slots.push_back(Tensor::zeros(c.params[i].shape()));
-      c.step->bind(graph::Role::Slot, static_cast<int>(i * per + j), c.slots.back());
-    }
-  }
-  return c;
+  return compile_mlp(mlp, rule, {.mode = mode});
 }
 
 const char* kActivations[] = {"relu", "sigmoid", "tanh", "linear"};

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <stdexcept>
 
 namespace graph_test {
 
@@ -12,7 +13,9 @@ Var activate(const Var& z, const std::string& name) {
   if (name == "relu") return ad::relu(z);
   if (name == "sigmoid") return ad::sigmoid(z);
   if (name == "tanh") return ad::tanh(z);
+  if (name == "softplus") return ad::softplus(z);
   if (name == "softmax") return ad::softmax(z);
+  if (name != "linear") throw std::invalid_argument("Mlp: no activation named " + name);
   return z;
 }
 
@@ -81,6 +84,25 @@ graph::Graph record(const Mlp& mlp, const std::vector<Var>& params, graph::Updat
   return graph::Graph::from(tape, loss,
                             {.inputs = {mlp.x}, .targets = {mlp.y}, .parameters = params, .parameter_names = names,
                              .update = rule});
+}
+
+CompiledMlp compile_mlp(const Mlp& mlp, graph::UpdateRule rule, graph::ExecutorOptions options) {
+  CompiledMlp c;
+  c.params = mlp.fresh_params();
+  auto g = record(mlp, c.params, rule);
+  graph::optimize(g);
+  c.step = std::make_unique<graph::Executor>(std::move(g), options);
+  c.step->bind(graph::Role::Input, 0, mlp.x);
+  c.step->bind(graph::Role::Target, 0, mlp.y);
+  size_t per = rule.slot_names().size();
+  for (size_t i = 0; i < c.params.size(); ++i) {
+    c.step->bind(graph::Role::Parameter, static_cast<int>(i), c.params[i].value());
+    for (size_t j = 0; j < per; ++j) {
+      c.slots.push_back(Tensor::zeros(c.params[i].shape()));
+      c.step->bind(graph::Role::Slot, static_cast<int>(i * per + j), c.slots.back());
+    }
+  }
+  return c;
 }
 
 std::string compare(const Tensor& actual, const Tensor& expected, float atol, float rtol) {

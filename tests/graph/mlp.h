@@ -1,6 +1,7 @@
 // A random multi-layer perceptron recorded on a tape, the graph tests' common subject: the
 // same model runs eagerly (the reference) and as a compiled graph.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,7 @@ using ad::Var;
 
 struct MlpSpec {
   std::vector<int64_t> widths;       // input features, then each layer's units
-  std::string activation = "relu";   // hidden layers: relu, sigmoid, tanh, linear
+  std::string activation = "relu";   // hidden layers: relu, sigmoid, tanh, softplus, linear
   std::string loss = "sparse_categorical_crossentropy";  // also categorical_crossentropy, mse, binary_crossentropy
   int64_t batch = 8;
   uint64_t seed = 1;
@@ -37,6 +38,15 @@ struct Mlp {
 
 // Records the step on a fresh tape and returns its graph (unoptimized).
 graph::Graph record(const Mlp& mlp, const std::vector<Var>& params, graph::UpdateRule rule);
+
+// A step of `mlp` recorded with fresh parameters, optimized, and bound to an executor with
+// zeroed optimizer slots.
+struct CompiledMlp {
+  std::vector<Var> params;
+  std::vector<Tensor> slots;
+  std::unique_ptr<graph::Executor> step;
+};
+CompiledMlp compile_mlp(const Mlp& mlp, graph::UpdateRule rule, graph::ExecutorOptions options);
 
 // Element-wise |a - b| <= atol + rtol * |b|; the message names the worst element.
 std::string compare(const Tensor& actual, const Tensor& expected, float atol, float rtol);

@@ -21,7 +21,8 @@ void naive_matmul(const MatmulSpec& s, const float* a, const float* b, float* c,
     for (int64_t j = 0; j < s.n; ++j) {
       double sum = 0;
       for (int64_t p = 0; p < s.k; ++p) {
-        float x = s.trans_a ? a[p * s.m + i] : a[i * s.k + p];
+        int64_t lda = s.lda ? s.lda : (s.trans_a ? s.m : s.k);
+        float x = s.trans_a ? a[p * lda + i] : a[i * lda + p];
         float y = s.trans_b ? b[j * s.k + p] : b[p * s.n + j];
         sum += double(x) * y;
       }
@@ -39,7 +40,8 @@ void naive_matmul(const MatmulSpec& s, const float* a, const float* b, float* c,
 
 // Runs the kernel and the naive loops on the same seeded data; returns the largest difference.
 float kernel_error(const MatmulSpec& s, uint64_t seed) {
-  Tensor a = test::random({std::max<int64_t>(s.m * s.k, 1)}, -1, 1, seed);
+  int64_t a_size = s.lda ? (s.trans_a ? s.k : s.m) * s.lda : s.m * s.k;
+  Tensor a = test::random({std::max<int64_t>(a_size, 1)}, -1, 1, seed);
   Tensor b = test::random({std::max<int64_t>(s.k * s.n, 1)}, -1, 1, seed + 1);
   Tensor bias = test::random({std::max<int64_t>(s.n, 1)}, -1, 1, seed + 2);
   Tensor c = test::random({std::max<int64_t>(s.m * s.n, 1)}, -1, 1, seed + 3);
@@ -73,6 +75,22 @@ TEST_CASE("the matmul kernel matches three plain loops in every variant") {
                                  s.m, s.k, s.n, trans_a, trans_b, bias, int(activation), scale, accumulate));
                 CHECK(kernel_error(s, seed++) < 1e-4f * std::sqrt(float(s.k)) + 1e-5f);
               }
+}
+
+TEST_CASE("a matmul reads a block of columns of a wider a through lda, in the loops and in oneDNN") {
+  uint64_t seed = 300;
+  for (auto [m, k, n] : {std::tuple{3, 5, 2}, std::tuple{32, 392, 300}, std::tuple{392, 32, 300}})
+    for (bool trans_a : {false, true})
+      for (bool accumulate : {false, true}) {
+        int64_t stored_row = trans_a ? m : k;
+        MatmulSpec s{.m = m, .k = k, .n = n, .trans_a = trans_a, .scale = accumulate ? -0.5f : 1.f,
+                     .accumulate = accumulate, .lda = stored_row + 7};
+        INFO(fmt::format("m={} k={} n={} trans_a={} accumulate={} lda={}", m, k, n, trans_a, accumulate, s.lda));
+        CHECK(kernel_error(s, seed++) < 1e-4f * std::sqrt(float(s.k)) + 1e-5f);
+      }
+  float x = 0;
+  CHECK(test::contains(test::error_of([&] { ad::kernels::matmul({.m = 2, .k = 3, .n = 2, .lda = 2}, &x, &x, &x); }),
+                       "lda 2 is below a's stored row length 3"));
 }
 
 TEST_CASE("a matmul with k = 0 gives bias and activation of zero, and m = 0 writes nothing") {
