@@ -104,7 +104,9 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
   // Forms are timed in the order the runs will keep: after Auto has chosen it.
   form_trials_begin_ = options_.mode == ExecutionMode::Auto ? 2 * static_cast<int64_t>(options_.trial_runs) + 1 : 1;
   // Then the row split, in the forms chosen.
-  if (options_.row_split != RowSplitMode::Off && options_.mode != ExecutionMode::Parallel) {
+  // A split runs SGD folded into its GEMMs: not when the separate form is forced.
+  if (options_.row_split != RowSplitMode::Off && options_.mode != ExecutionMode::Parallel &&
+      forced != GemmForm::Separate) {
     row_split_ = std::make_unique<RowSplit>(graph_, ad::num_threads());
     if (row_split_->empty()) row_split_.reset();
   }

@@ -62,7 +62,8 @@ enum class GemmForm : uint8_t { Auto, Folded, Separate };
 /// and keeps the faster; Off and On force it (tests). Split steps run in serial order (in
 /// parallel order the nodes already share the threads): Auto compares them with steps in the
 /// order it chose, and a split that wins makes the order serial. Forcing it On with
-/// ExecutionMode::Parallel makes no split.
+/// ExecutionMode::Parallel, or with GemmForm::Separate (a split folds SGD into its GEMMs), makes
+/// no split.
 enum class RowSplitMode : uint8_t { Auto, Off, On };
 
 /// How an Executor runs its graph.

@@ -86,6 +86,18 @@ TEST_CASE("the row split leaves whole what it cannot split, and the report names
     CHECK_FALSE(s.step->row_split_chosen());
     CHECK(s.step->row_split_report().empty());
   }
+  SUBCASE("the separate SGD form forced: a split would fold SGD into its GEMMs, so none is made") {
+    Threads two(2);
+    Step s = compile(mlp, kSgd, {.mode = graph::ExecutionMode::Serial, .sgd_gemm_form = graph::GemmForm::Separate,
+                                 .row_split = graph::RowSplitMode::On});
+    CHECK_FALSE(s.step->row_split_chosen());
+    CHECK(s.step->row_split_report().empty());
+  }
+  SUBCASE("parallel order forced: the nodes already share the threads") {
+    Threads two(2);
+    Step s = compile(mlp, kSgd, {.mode = graph::ExecutionMode::Parallel, .row_split = graph::RowSplitMode::On});
+    CHECK_FALSE(s.step->row_split_chosen());
+  }
   SUBCASE("a weight read by another node (its value in the loss, as a weight penalty would) stays whole") {
     Threads two(2);
     auto params = mlp.fresh_params();
