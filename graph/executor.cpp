@@ -112,6 +112,7 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
   }
   row_split_on_ = row_split_ && options_.row_split == RowSplitMode::On;
   row_split_decided_ = !row_split_ || options_.row_split != RowSplitMode::Auto || options_.trial_runs < 1;
+  if (row_split_on_) fold_split_forms();
   row_split_trials_begin_ = form_trials_begin_ + (forms_decided_ ? 0 : 2 * static_cast<int64_t>(options_.trial_runs));
   pending_ = std::make_unique<std::atomic<int>[]>(count);
   node_ns_ = std::make_unique<std::atomic<int64_t>[]>(count);
@@ -166,7 +167,8 @@ void Executor::allocate() {
 
 void Executor::execute(int i, const RunContext& context) {
   int form = form_of_node_[static_cast<size_t>(i)];
-  bool trial = form >= 0 && trial_form_ != GemmForm::Auto;
+  // A node running split is not in either form: its time says nothing of them.
+  bool trial = form >= 0 && trial_form_ != GemmForm::Auto && !(row_split_now_ && row_split_->covers(i));
   if (!options_.profile && !trial) return execute_node(i, context);
   auto start = Clock::now();
   execute_node(i, context);
@@ -262,7 +264,8 @@ std::string Executor::gemm_form_report() const {
     const auto& m = ad::attrs_as<MatmulUpdateAttrs>(n.attrs, "matmul_sgd_update");
     const Value& w = graph_.values[static_cast<size_t>(n.outputs[0])];
     std::string how;
-    if (options_.sgd_gemm_form != GemmForm::Auto) how = " (forced)";
+    if (row_split_on_ && row_split_->covers(form.node)) how = " (rows split: folded)";
+    else if (options_.sgd_gemm_form != GemmForm::Auto) how = " (forced)";
     else if (!forms_decided_) how = " (not decided yet)";
     else if (options_.trial_runs < 1) how = " (not timed: trial_runs < 1)";
     out += fmt::format("{} {} += -lr * {}·{}: folded {}, separate {} -> {}{}\n", w.name, ad::to_string(w.shape),
@@ -401,11 +404,28 @@ void Executor::run(const RunContext& context) {
     if (!skip_updates_.load(std::memory_order_relaxed)) best = std::min(best, last_seconds_);
     if (split_trial == 2 * static_cast<int64_t>(trials) - 1) {
       row_split_on_ = row_split_best_[1] < row_split_best_[0];
-      if (row_split_on_) chosen_ = ExecutionMode::Serial;
+      if (row_split_on_) {
+        chosen_ = ExecutionMode::Serial;
+        fold_split_forms();
+      }
       row_split_decided_ = true;
     }
   }
   ++runs_;
+}
+
+// A matmul_sgd_update node that runs split runs folded: its form says so, untimed, and its
+// separate form's plan and gradient buffer go.
+void Executor::fold_split_forms() {
+  bool any_separate = false;
+  for (FormTrial& form : forms_) {
+    if (row_split_->covers(form.node)) {
+      form.chosen = GemmForm::Folded;
+      form.plain.reset();
+    }
+    any_separate = any_separate || form.chosen == GemmForm::Separate;
+  }
+  if (!any_separate && forms_decided_) gradients_.reset();
 }
 
 void Executor::choose_forms() {
@@ -418,6 +438,7 @@ void Executor::choose_forms() {
   }
   if (!any_separate) gradients_.reset();
   forms_decided_ = true;
+  if (row_split_on_) fold_split_forms();
 }
 
 float Executor::loss() const {

@@ -9,11 +9,11 @@
 /// a gradient buffer of the executor's then ad::kernels::sgd_update: which is faster depends on
 /// the processor (on AVX-512 Xeons oneDNN's GEMM with a runtime scale and a sum post-op is
 /// slower than the plain one plus the update), so the next runs time both per node and keep
-/// the faster (gemm_form_report()). Then, where a weight's only GEMMs are its layer's forward
-/// product and its folded SGD update, it times steps with those GEMMs split by the weight's rows
-/// over the threads (graph/row_split.h: each thread keeps its rows, so no core reads lines of W
-/// the other has just written) against steps without, and keeps the faster
-/// (row_split_report()). A run whose loss is NaN or Inf updates nothing: parameters and slots
+/// the faster (gemm_form_report()). Then, where a weight's only nodes are its layer's forward
+/// GEMM, its weight-gradient GEMM and its update, it times steps with those split by the
+/// weight's rows over the threads (graph/row_split.h: each thread keeps its rows, so no core
+/// reads lines of W, its gradient or its slots that the other has just written) against steps
+/// without, and keeps the faster (row_split_report()); a split SGD update runs folded. A run whose loss is NaN or Inf updates nothing: parameters and slots
 /// keep their values, as after an eager step.
 ///
 /// @code
@@ -146,6 +146,8 @@ class Executor {
   bool row_split_decided() const { return row_split_decided_; }
   /// Whether qualifying weights run split from now on (false when none qualifies).
   bool row_split_chosen() const { return row_split_on_; }
+  /// The split weights' plans, or nullptr when none qualifies (or the split is forced Off).
+  const RowSplit* row_split() const { return row_split_.get(); }
   /// The split weights (one line each, graph/row_split.h) and the best step time with and
   /// without the split and the choice; empty when no weight qualifies.
   std::string row_split_report() const;
@@ -159,6 +161,7 @@ class Executor {
   void run_parallel(const RunContext& context);
   void run_separate(int node, const RunContext& context);
   void choose_forms();
+  void fold_split_forms();
   struct Chain;
   /// The two forms of one matmul_sgd_update node.
   struct FormTrial {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "tapegrad/autodiff/error.h"
 #include "tapegrad/autodiff/kernels/vector_math.h"
 #include "tapegrad/autodiff/op_defs.h"
 #include "tapegrad/autodiff/threading.h"
@@ -46,7 +47,9 @@ namespace {
 
 template <typename T>
 std::unique_ptr<T[], void (*)(void*)> aligned(size_t bytes) {
-  return {static_cast<T*>(std::aligned_alloc(64, (std::max<size_t>(bytes, 1) + 63) / 64 * 64)), &std::free};
+  auto* p = static_cast<T*>(std::aligned_alloc(64, (std::max<size_t>(bytes, 1) + 63) / 64 * 64));
+  TG_CHECK(p != nullptr, "RowSplit: cannot allocate {} bytes", bytes);
+  return {p, &std::free};
 }
 
 // Calls part(t) once for each t in [0, parts), on TBB's threads, part t on the thread in arena
@@ -65,7 +68,9 @@ void run_parts_by_slot(int parts, F&& part) {
         int t = slot >= 0 && slot < parts && take(slot) ? slot : -1;
         for (int k = 0; t < 0 && k < parts; ++k)
           if (take(k)) t = k;
-        if (t >= 0) part(t);
+        // Isolated: while a part waits inside oneDNN, its thread must not take the other part's
+        // work (nor re-enter its own oneDNN stream through a stolen task).
+        if (t >= 0) tbb::this_task_arena::isolate([&] { part(t); });
       },
       tbb::static_partitioner(), context.get());
 }
@@ -257,6 +262,7 @@ bool RowSplit::covers(int node) const {
 void RowSplit::run(int node, std::span<float* const> pointers, const ad::KernelContext& context) {
   SplitNode& s = *nodes_[static_cast<size_t>(index_of_node_[static_cast<size_t>(node)])];
   const Node& n = graph_.nodes[static_cast<size_t>(node)];
+  ++node_runs_;
   auto ptr = [&](int v) { return pointers[static_cast<size_t>(v)]; };
   switch (s.kind) {
     case PartKind::Forward: {

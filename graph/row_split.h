@@ -5,8 +5,9 @@
 /// each thread reads lines of W the other has just written, and on some processors (measured on
 /// an AVX-512 Xeon, 2 threads, the Fashion MNIST model's first layer at batch 32) that costs
 /// half as much again as the two GEMMs themselves. Here each of T threads owns a block of W's
-/// rows, W[K_t,:], and runs single-threaded GEMMs on it alone, the same block on the same TBB
-/// thread slot each step:
+/// rows, W[K_t,:], and runs single-threaded GEMMs on it alone (plans made in a one-thread arena,
+/// run isolated), the same block on the same TBB thread slot each step (when the threads fill
+/// the arena's slots, as with ad::set_num_threads at its default or the core count):
 /// - forward (fused_dense): the partial product x[:,K_t]·W[K_t,:] (block 0 adds the bias); the
 ///   blocks are then summed and activated;
 /// - the weight-gradient GEMM, whatever it writes: W[K_t,:] += -lr·x[:,K_t]ᵀ·dZ (SGD folded in),
@@ -60,6 +61,8 @@ class RowSplit {
   /// One line per split weight: its name, shape, the thread count and the nodes split; empty
   /// when none.
   std::string report() const;
+  /// Nodes run split so far (tests check the split path runs when chosen).
+  int64_t node_runs() const { return node_runs_; }
 
  private:
   struct SplitNode;
@@ -72,6 +75,7 @@ class RowSplit {
   std::vector<std::unique_ptr<SplitNode>> nodes_;
   std::vector<int> index_of_node_;  ///< per graph node: index into nodes_, or -1
   std::vector<std::string> weights_;  ///< report lines
+  int64_t node_runs_ = 0;
 };
 
 }  // namespace graph

@@ -66,8 +66,15 @@ TEST_CASE("a step with its first layer split by rows trains to the eager step's 
           e.run({.learning_rate = kSgd.learning_rate});
           CHECK(e.loss() == doctest::Approx(losses[static_cast<size_t>(t)]).epsilon(1e-4));
         }
-        if (mode == graph::RowSplitMode::On) CHECK(e.row_split_chosen());
-        if (mode == graph::RowSplitMode::Off) CHECK_FALSE(e.row_split_chosen());
+        if (mode == graph::RowSplitMode::On) {
+          CHECK(e.row_split_chosen());
+          REQUIRE(e.row_split() != nullptr);
+          CHECK(e.row_split()->node_runs() == 2 * steps);  // the forward and the folded update, each step
+        }
+        if (mode == graph::RowSplitMode::Off) {
+          CHECK_FALSE(e.row_split_chosen());
+          CHECK(e.row_split() == nullptr);
+        }
         CHECK(e.row_split_decided());
         for (size_t i = 0; i < eager.size(); ++i) {
           CAPTURE(i);
@@ -134,33 +141,42 @@ step with the rows split ([0-9.]+) ms, without ([0-9.]+) ms -> (split|whole)
 }
 
 TEST_CASE("every optimizer's step with the first layer split by rows equals the step without") {
-  Threads two(2);
-  Mlp mlp({.widths = {301, 30, 6}, .activation = "tanh", .batch = 16, .seed = 6});
-  const graph::UpdateRule rules[] = {
-      {.kind = graph::UpdateKind::SGD, .learning_rate = 0.05f},
-      {.kind = graph::UpdateKind::SGD, .learning_rate = 0.05f, .momentum = 0.9f},
-      {.kind = graph::UpdateKind::SGD, .learning_rate = 0.05f, .momentum = 0.9f, .nesterov = true},
-      {.kind = graph::UpdateKind::Adam, .learning_rate = 0.01f},
-      {.kind = graph::UpdateKind::RMSprop, .learning_rate = 0.01f},
-      {.kind = graph::UpdateKind::RMSprop, .learning_rate = 0.01f, .momentum = 0.5f},
-  };
-  for (const graph::UpdateRule& rule : rules) {
-    std::string label = fmt::format("kind {} momentum {} nesterov {}", static_cast<int>(rule.kind), rule.momentum, rule.nesterov);
-    CAPTURE(label);
-    Step split = compile(mlp, rule, {.mode = graph::ExecutionMode::Serial, .row_split = graph::RowSplitMode::On});
-    Step whole = compile(mlp, rule, {.mode = graph::ExecutionMode::Serial, .row_split = graph::RowSplitMode::Off});
-    REQUIRE(split.step->row_split_chosen());
-    CHECK(split.step->row_split_report().find(split.step->graph().values[static_cast<size_t>(
-                                                      split.step->graph().parameters[0])].name) != std::string::npos);
-    for (int t = 1; t <= 5; ++t) {
-      split.step->run({.learning_rate = rule.learning_rate, .iteration = t});
-      whole.step->run({.learning_rate = rule.learning_rate, .iteration = t});
-      CHECK(split.step->loss() == doctest::Approx(whole.step->loss()).epsilon(1e-5));
-    }
-    for (size_t i = 0; i < split.params.size(); ++i) {
-      CAPTURE(i);
-      std::string diff = compare(split.params[i].value(), whole.params[i].value(), 1e-5f, 1e-4f);
-      CHECK_MESSAGE(diff.empty(), diff);
+  // 3 threads: three partial products to sum, blocks of 100 and 101 rows. 301 x 120 weights:
+  // each block's update runs in two chunks.
+  for (int threads : {2, 3}) {
+    CAPTURE(threads);
+    Threads count(threads);
+    Mlp mlp({.widths = {301, 120, 6}, .activation = "tanh", .batch = 16, .seed = 6});
+    const graph::UpdateRule rules[] = {
+        {.kind = graph::UpdateKind::SGD, .learning_rate = 0.05f},
+        {.kind = graph::UpdateKind::SGD, .learning_rate = 0.05f, .momentum = 0.9f},
+        {.kind = graph::UpdateKind::SGD, .learning_rate = 0.05f, .momentum = 0.9f, .nesterov = true},
+        {.kind = graph::UpdateKind::Adam, .learning_rate = 0.01f},
+        {.kind = graph::UpdateKind::RMSprop, .learning_rate = 0.01f},
+        {.kind = graph::UpdateKind::RMSprop, .learning_rate = 0.01f, .momentum = 0.5f},
+    };
+    for (const graph::UpdateRule& rule : rules) {
+      std::string label = fmt::format("kind {} momentum {} nesterov {}", static_cast<int>(rule.kind), rule.momentum, rule.nesterov);
+      CAPTURE(label);
+      Step split = compile(mlp, rule, {.mode = graph::ExecutionMode::Serial, .row_split = graph::RowSplitMode::On});
+      Step whole = compile(mlp, rule, {.mode = graph::ExecutionMode::Serial, .row_split = graph::RowSplitMode::Off});
+      REQUIRE(split.step->row_split_chosen());
+      REQUIRE(split.step->row_split() != nullptr);
+      CHECK(split.step->row_split_report().find(split.step->graph().values[static_cast<size_t>(
+                                                        split.step->graph().parameters[0])].name) != std::string::npos);
+      for (int t = 1; t <= 5; ++t) {
+        split.step->run({.learning_rate = rule.learning_rate, .iteration = t});
+        whole.step->run({.learning_rate = rule.learning_rate, .iteration = t});
+        CHECK(split.step->loss() == doctest::Approx(whole.step->loss()).epsilon(1e-5));
+      }
+      // Forward, gradient GEMM and update each step; plain SGD: forward and folded update.
+      int64_t per_step = rule.kind == graph::UpdateKind::SGD && rule.momentum == 0.f ? 2 : 3;
+      CHECK(split.step->row_split()->node_runs() == 5 * per_step);
+      for (size_t i = 0; i < split.params.size(); ++i) {
+        CAPTURE(i);
+        std::string diff = compare(split.params[i].value(), whole.params[i].value(), 1e-5f, 1e-4f);
+        CHECK_MESSAGE(diff.empty(), diff);
+      }
     }
   }
 }
