@@ -58,12 +58,14 @@ enum class ExecutionMode : uint8_t { Auto, Serial, Parallel };
 enum class GemmForm : uint8_t { Auto, Folded, Separate };
 
 /// Whether weights that qualify (graph/row_split.h) run their GEMMs split by rows over the
-/// threads: Auto times steps with and without over trial_runs each, after the forms are settled,
-/// and keeps the faster; Off and On force it (tests). Split steps run in serial order (in
-/// parallel order the nodes already share the threads): Auto compares them with steps in the
-/// order it chose, and a split that wins makes the order serial. Forcing it On with
-/// ExecutionMode::Parallel, or with GemmForm::Separate (a split folds SGD into its GEMMs), makes
-/// no split.
+/// threads. On (the default): they do, always, and a step with such a weight runs in serial
+/// order (ExecutionMode::Auto then times no orders), so that its numbers never depend on a
+/// timing: the same seed gives the same weights, as in Keras (a split sums partial products in
+/// another order than a whole GEMM). Auto: steps with and without are timed over trial_runs each,
+/// after the forms are settled, against the order Auto chose, and the faster kept (a split that
+/// wins makes the order serial); faster where the split loses, but two runs may then round
+/// differently. Off: never. No split is made with ExecutionMode::Parallel, or with
+/// GemmForm::Separate (a split folds SGD into its GEMMs).
 enum class RowSplitMode : uint8_t { Auto, Off, On };
 
 /// How an Executor runs its graph.
@@ -74,7 +76,7 @@ struct ExecutorOptions {
   /// matmul_sgd_update nodes: Auto times both forms, Folded or Separate forces one (tests, or
   /// to skip the trials; Folded then makes no gradient buffers).
   GemmForm sgd_gemm_form = GemmForm::Auto;
-  RowSplitMode row_split = RowSplitMode::Auto;  ///< see RowSplitMode
+  RowSplitMode row_split = RowSplitMode::On;  ///< see RowSplitMode
 };
 
 /// Arena allocations made by all executors so far: tests check it stays put in steady state.
@@ -206,6 +208,7 @@ class Executor {
   bool row_split_on_ = false;      ///< the choice (or the forced value)
   bool row_split_now_ = false;     ///< during a run: whether covered nodes run split
   bool row_split_decided_ = true;
+  bool order_fixed_ = false;  ///< Auto mode without order trials: serial (the row split is on)
   int64_t row_split_trials_begin_ = 0;  ///< the first run that times the split
   double row_split_best_[2] = {1e30, 1e30};  ///< whole, split: best step seconds
 };

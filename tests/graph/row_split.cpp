@@ -117,7 +117,7 @@ TEST_CASE("the row split leaves whole what it cannot split, and the report names
   }
   SUBCASE("two threads, SGD: the first layer (300 rows) is split, the second (40 rows) is not") {
     Threads two(2);
-    Step s = compile(mlp, kSgd, {.mode = graph::ExecutionMode::Serial, .trial_runs = 2});
+    Step s = compile(mlp, kSgd, {.mode = graph::ExecutionMode::Serial, .trial_runs = 2, .row_split = graph::RowSplitMode::Auto});
     graph::Executor& e = *s.step;
     // Serial order: forms timed on runs 1 to 4, the split on runs 5 to 8.
     for (int r = 0; r < 8; ++r) e.run({.learning_rate = kSgd.learning_rate});
@@ -179,6 +179,24 @@ TEST_CASE("every optimizer's step with the first layer split by rows equals the 
       }
     }
   }
+}
+
+TEST_CASE("by default a qualifying weight runs split in serial order, so that two runs give the same bits") {
+  Threads two(2);
+  Mlp mlp({.widths = {300, 40, 10}, .batch = 8, .seed = 9});
+  const graph::UpdateRule adam{.kind = graph::UpdateKind::Adam, .learning_rate = 0.01f};
+  Step first = compile(mlp, adam, {});
+  Step second = compile(mlp, adam, {});
+  for (int t = 1; t <= 12; ++t) {  // past where Auto would time orders and the split
+    first.step->run({.learning_rate = adam.learning_rate, .iteration = t});
+    second.step->run({.learning_rate = adam.learning_rate, .iteration = t});
+  }
+  CHECK(first.step->row_split_chosen());
+  CHECK(first.step->row_split_decided());
+  CHECK(first.step->chosen_mode() == graph::ExecutionMode::Serial);
+  CHECK(first.step->row_split()->node_runs() == 12 * 3);
+  CHECK(first.step->row_split_report().find("(on: the default") != std::string::npos);
+  for (size_t i = 0; i < first.params.size(); ++i) CHECK(first.params[i].value().to_vector() == second.params[i].value().to_vector());
 }
 
 TEST_CASE("a step that skips its updates for a NaN loss leaves a split weight as it was") {

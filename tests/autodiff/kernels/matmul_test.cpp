@@ -79,10 +79,13 @@ TEST_CASE("the matmul kernel matches three plain loops in every variant") {
 
 TEST_CASE("a matmul reads a block of columns of a wider a through lda, in the loops and in oneDNN") {
   uint64_t seed = 300;
-  for (auto [m, k, n] : {std::tuple{3, 5, 2}, std::tuple{32, 392, 300}, std::tuple{392, 32, 300}})
+  struct Size {
+    int64_t m, k, n;
+  };
+  for (Size size : {Size{3, 5, 2}, Size{32, 392, 300}, Size{392, 32, 300}})
     for (bool trans_a : {false, true})
       for (bool accumulate : {false, true}) {
-        int64_t stored_row = trans_a ? m : k;
+        int64_t m = size.m, k = size.k, n = size.n, stored_row = trans_a ? m : k;
         MatmulSpec s{.m = m, .k = k, .n = n, .trans_a = trans_a, .scale = accumulate ? -0.5f : 1.f,
                      .accumulate = accumulate, .lda = stored_row + 7};
         INFO(fmt::format("m={} k={} n={} trans_a={} accumulate={} lda={}", m, k, n, trans_a, accumulate, s.lda));
