@@ -59,9 +59,10 @@ enum class GemmForm : uint8_t { Auto, Folded, Separate };
 
 /// Whether weights that qualify (graph/row_split.h) run their GEMMs split by rows over the
 /// threads. On (the default): they do, always, and a step with such a weight runs in serial
-/// order (ExecutionMode::Auto then times no orders), so that its numbers never depend on a
-/// timing: the same seed gives the same weights, as in Keras (a split sums partial products in
-/// another order than a whole GEMM). Auto: steps with and without are timed over trial_runs each,
+/// order (ExecutionMode::Auto then times no orders), so that whether a weight is split never
+/// depends on a timing: the same seed gives the same weights, as in Keras (a split sums partial
+/// products in another order than a whole GEMM). (The GemmForm trials of the matmul_sgd_update
+/// nodes left whole still choose by timing, and the two forms round differently.) Auto: steps with and without are timed over trial_runs each,
 /// after the forms are settled, against the order Auto chose, and the faster kept (a split that
 /// wins makes the order serial); faster where the split loses, but two runs may then round
 /// differently. Off: never. No split is made with ExecutionMode::Parallel, or with
