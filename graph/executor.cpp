@@ -286,7 +286,7 @@ std::string Executor::gemm_form_report() const {
 std::string Executor::row_split_report() const {
   if (!row_split_) return {};
   auto millis = [](double s) { return s < 1e29 ? fmt::format("{:.3f} ms", s * 1e3) : std::string("-"); };
-  std::string how = options_.row_split == RowSplitMode::On ? " (on: the default, so that no number depends on a timing)"
+  std::string how = options_.row_split == RowSplitMode::On ? " (on: the default, chosen by no timing)"
                     : !row_split_decided_                     ? " (not decided yet)"
                     : options_.trial_runs < 1                 ? " (not timed: trial_runs < 1)"
                                                               : "";
