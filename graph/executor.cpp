@@ -117,7 +117,6 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
     // Serial order from the first run: no order trials, so nothing numeric depends on timing.
     order_fixed_ = true;
     form_trials_begin_ = 1;
-    row_split_trials_begin_ = 1 + (forms_decided_ ? 0 : 2 * static_cast<int64_t>(options_.trial_runs));
   }
   row_split_trials_begin_ = form_trials_begin_ + (forms_decided_ ? 0 : 2 * static_cast<int64_t>(options_.trial_runs));
   pending_ = std::make_unique<std::atomic<int>[]>(count);

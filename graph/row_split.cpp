@@ -183,14 +183,12 @@ bool RowSplit::qualifies(const Graph& g, const std::vector<std::vector<int>>& to
     return true;
   }
   if (u.is(ops::apply_velocity)) {
+    // apply_velocity(W, V); V is a slot, written in place by its momentum GEMM.
     int v = u.inputs[1];
-    int gemm = g.values[static_cast<size_t>(v)].producer;
-    if (u.inputs[0] != w || !same_shape(v) || gemm < 0) {
-      // The velocity is a slot, a leaf: find the GEMM among its users.
-      gemm = -1;
-      for (int i : touching[static_cast<size_t>(v)])
-        if (g.nodes[static_cast<size_t>(i)].is(ops::matmul_momentum_update)) gemm = i;
-    }
+    if (u.inputs[0] != w || !same_shape(v)) return false;
+    int gemm = -1;
+    for (int i : touching[static_cast<size_t>(v)])
+      if (g.nodes[static_cast<size_t>(i)].is(ops::matmul_momentum_update)) gemm = i;
     if (gemm < 0 || !only(v, {gemm, writer}) || !is_rows_gemm(g, g.nodes[static_cast<size_t>(gemm)], k)) return false;
     covered.push_back({gemm, PartKind::RowsGemm});
     covered.push_back({writer, PartKind::Elementwise});
