@@ -185,6 +185,7 @@ void matmul(const MatmulSpec& s, const float* a, const float* b, float* c, const
   });
   TG_CHECK(status == dnnl_success, "matmul: oneDNN failed on [{},{}] x [{},{}] with status {}", s.m, s.k, s.k, s.n,
            static_cast<int>(status));
+  run_computation([&] { apply_activation_after(s, c); });
   std::lock_guard lock(entry->pool_mutex);
   entry->pool.push_back(std::move(bound));
 }

@@ -50,6 +50,7 @@ void MatmulPlan::run(const float* a, const float* b, float* c, const float* bias
   dnnl_status_t status = p.arguments.execute(p.primitive);
   TG_CHECK(status == dnnl_success, "MatmulPlan: oneDNN matmul [{},{}]x[{},{}] failed with status {}", s.m, s.k, s.k,
            s.n, static_cast<int>(status));
+  apply_activation_after(s, c);
 }
 
 }  // namespace ad::kernels

@@ -1,6 +1,8 @@
 #include "tapegrad/autodiff/kernels/matmul_primitive.h"
 
 #include "tapegrad/autodiff/kernels/onednn.h"
+#include "tapegrad/autodiff/kernels/vector_math.h"
+#include "tapegrad/autodiff/threading.h"
 
 namespace ad::kernels {
 
@@ -24,14 +26,20 @@ dnnl::algorithm eltwise_algorithm(Activation a) {
     case Activation::Relu: return dnnl::algorithm::eltwise_elu;
     case Activation::Sigmoid: return dnnl::algorithm::eltwise_logistic;
     case Activation::Tanh: return dnnl::algorithm::eltwise_tanh;
-    // oneDNN 3's soft_relu is log(1 + exp(alpha·x)) / alpha: softplus at alpha 1.
-    case Activation::Softplus: return dnnl::algorithm::eltwise_soft_relu;
+    // softplus is no post-op: oneDNN's soft_relu is off by up to 8e-6 below x = -9 (negative
+    // for some x); apply_softplus() follows the primitive instead.
+    case Activation::Softplus: break;
     case Activation::None: break;
   }
   return dnnl::algorithm::undef;
 }
 
 }  // namespace
+
+void apply_activation_after(const MatmulSpec& s, float* c) {
+  if (s.activation != Activation::Softplus) return;
+  parallel_range(s.m * s.n, [&](int64_t lo, int64_t hi) { softplus_values(c + lo, c + lo, hi - lo); });
+}
 
 dnnl::matmul::primitive_desc matmul_primitive_desc(const MatmulSpec& s) {
   memory::desc a = matrix_desc(s.m, s.k, s.trans_a, s.lda), b = matrix_desc(s.k, s.n, s.trans_b);
@@ -41,8 +49,8 @@ dnnl::matmul::primitive_desc matmul_primitive_desc(const MatmulSpec& s) {
   if (s.scale != 1.f) attr.set_scales_mask(DNNL_ARG_SRC, 0);
   dnnl::post_ops post;
   if (s.accumulate) post.append_sum(s.sum_scale);
-  if (s.activation != Activation::None)
-    post.append_eltwise(eltwise_algorithm(s.activation), s.activation == Activation::Softplus ? 1.f : 0.f, 0.f);
+  if (s.activation != Activation::None && s.activation != Activation::Softplus)
+    post.append_eltwise(eltwise_algorithm(s.activation), 0.f, 0.f);
   attr.set_post_ops(post);
   if (!s.bias) return dnnl::matmul::primitive_desc(engine(), a, b, c, attr);
   memory::desc bias({1, s.n}, memory::data_type::f32, memory::dims{s.n, 1});

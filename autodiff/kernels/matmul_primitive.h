@@ -16,6 +16,11 @@ namespace ad::kernels {
 /// (accumulate) comes before the activation.
 dnnl::matmul::primitive_desc matmul_primitive_desc(const MatmulSpec& spec);
 
+/// The activation the primitive leaves out, applied to its output c [m,n] afterwards: softplus,
+/// through kernels/vector_math.h (oneDNN's soft_relu post-op is off by up to 8e-6 below x = -9,
+/// negative for some x). Nothing for the other activations.
+void apply_activation_after(const MatmulSpec& spec, float* c);
+
 class MatmulArguments {
  public:
   MatmulArguments(const dnnl::matmul::primitive_desc& pd, const MatmulSpec& spec);

@@ -1,8 +1,10 @@
 #include "tapegrad/autodiff/kernels/matmul.h"
+#include "tapegrad/autodiff/kernels/matmul_plan.h"
 
 #include <doctest/doctest.h>
 #include <tbb/parallel_for.h>
 
+#include <array>
 #include <cmath>
 #include <tuple>
 #include <vector>
@@ -94,6 +96,35 @@ TEST_CASE("a matmul reads a block of columns of a wider a through lda, in the lo
   float x = 0;
   CHECK(test::contains(test::error_of([&] { ad::kernels::matmul({.m = 2, .k = 3, .n = 2, .lda = 2}, &x, &x, &x); }),
                        "lda 2 is below a's stored row length 3"));
+}
+
+TEST_CASE("a matmul's softplus is accurate far below zero, in the loops, in oneDNN and in a plan") {
+  // Row i of the product is z_i = -90 + 0.375 i in every column (a's row holds z_i / k, exactly,
+  // and b is all ones), across the range where oneDNN's soft_relu post-op was off by up to
+  // 8e-6 (and negative): the result must be within 1e-5 relative of log1p(exp(z)) and positive.
+  for (auto [m, k, n] : {std::array<int64_t, 3>{256, 1, 4}, std::array<int64_t, 3>{256, 16, 16}}) {
+    int64_t rows = m, depth = k, cols = n;
+    CAPTURE(depth);
+    Tensor a({rows, depth}), b = Tensor::full({depth, cols}, 1.f), bias = Tensor::zeros({cols});
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t p = 0; p < depth; ++p) a[i * depth + p] = (-90.f + 0.375f * static_cast<float>(i)) / static_cast<float>(depth);
+    MatmulSpec s{.m = rows, .k = depth, .n = cols, .bias = true, .activation = Activation::Softplus};
+    Tensor by_kernel({rows, cols}), by_plan({rows, cols});
+    ad::kernels::matmul(s, a.data(), b.data(), by_kernel.data(), bias.data());
+    ad::kernels::MatmulPlan plan(s);
+    std::vector<std::byte> scratch(plan.scratchpad_bytes() + 64);
+    plan.run(a.data(), b.data(), by_plan.data(), bias.data(), scratch.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      double z = -90.0 + 0.375 * static_cast<double>(i), exact = std::log1p(std::exp(z));
+      if (exact < 1e-37) continue;  // flushed to zero
+      for (const Tensor* t : {&by_kernel, &by_plan}) {
+        float v = (*t)[i * cols];
+        CAPTURE(z);
+        CHECK(v > 0.f);
+        CHECK(std::fabs(v - exact) <= 1e-5 * exact);
+      }
+    }
+  }
 }
 
 TEST_CASE("a matmul with k = 0 gives bias and activation of zero, and m = 0 writes nothing") {
