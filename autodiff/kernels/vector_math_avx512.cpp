@@ -1,0 +1,26 @@
+// The vector_math.h functions in 16 lanes, through libmvec's avx512 variants (_ZGVeN16v_*),
+// built for -mavx512f (autodiff/CMakeLists.txt) and used only where the processor has it.
+#include "tapegrad/autodiff/kernels/vector_math_lanes.h"
+
+#ifdef TAPEGRAD_LIBMVEC
+#include <immintrin.h>
+
+extern "C" __m512 _ZGVeN16v_tanhf(__m512 x);
+extern "C" __m512 _ZGVeN16v_expf(__m512 x);
+extern "C" __m512 _ZGVeN16v_log1pf(__m512 x);
+extern "C" __m512 _ZGVeN16v_expm1f(__m512 x);
+
+namespace ad::kernels::detail {
+namespace {
+struct Lanes16 {
+  using V = __m512;
+  static V tanh(V v) { return _ZGVeN16v_tanhf(v); }
+  static V exp(V v) { return _ZGVeN16v_expf(v); }
+  static V log1p(V v) { return _ZGVeN16v_log1pf(v); }
+  static V expm1(V v) { return _ZGVeN16v_expm1f(v); }
+};
+}  // namespace
+
+extern const VectorMathTable avx512_vector_math = lanes_table<Lanes16>("avx512 (16 lanes)");
+}  // namespace ad::kernels::detail
+#endif

@@ -1,0 +1,26 @@
+// The vector_math.h functions in 4 lanes, through libmvec's sse variants (_ZGVbN4v_*),
+// built for the baseline (SSE2) (autodiff/CMakeLists.txt) and used only where the processor has it.
+#include "tapegrad/autodiff/kernels/vector_math_lanes.h"
+
+#ifdef TAPEGRAD_LIBMVEC
+#include <immintrin.h>
+
+extern "C" __m128 _ZGVbN4v_tanhf(__m128 x);
+extern "C" __m128 _ZGVbN4v_expf(__m128 x);
+extern "C" __m128 _ZGVbN4v_log1pf(__m128 x);
+extern "C" __m128 _ZGVbN4v_expm1f(__m128 x);
+
+namespace ad::kernels::detail {
+namespace {
+struct Lanes4 {
+  using V = __m128;
+  static V tanh(V v) { return _ZGVbN4v_tanhf(v); }
+  static V exp(V v) { return _ZGVbN4v_expf(v); }
+  static V log1p(V v) { return _ZGVbN4v_log1pf(v); }
+  static V expm1(V v) { return _ZGVbN4v_expm1f(v); }
+};
+}  // namespace
+
+extern const VectorMathTable sse_vector_math = lanes_table<Lanes4>("sse (4 lanes)");
+}  // namespace ad::kernels::detail
+#endif
