@@ -22,6 +22,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_group.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace ad {
@@ -81,6 +82,27 @@ void run_computation(F&& f) {
   group.run_and_wait([&] { f(); });
 }
 
+/// @cond
+namespace detail {
+inline thread_local bool serial_loops = false;  // set by SerialScope
+}  // namespace detail
+/// @endcond
+
+/// While it lives, the library's parallel loops started on the calling thread (parallel_range,
+/// parallel_rows, parallel_blocks) run on that thread alone: for work its caller has already
+/// split between the threads, as the executor's row-split parts are, which must stay on their
+/// thread to keep their rows in its cache.
+class SerialScope {
+ public:
+  SerialScope() : previous_(detail::serial_loops) { detail::serial_loops = true; }
+  ~SerialScope() { detail::serial_loops = previous_; }
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
 /// Below this many elements an element-wise loop runs on the calling thread: splitting it
 /// costs more than it saves.
 inline constexpr int64_t kParallelThreshold = 1 << 15;
@@ -89,7 +111,7 @@ inline constexpr int64_t kParallelThreshold = 1 << 15;
 template <typename Body>
 void parallel_range(int64_t n, Body&& body) {
   ComputeScope scope;
-  if (n < kParallelThreshold) {
+  if (n < kParallelThreshold || detail::serial_loops) {
     if (n > 0) body(int64_t{0}, n);
     return;
   }
@@ -100,12 +122,32 @@ void parallel_range(int64_t n, Body&& body) {
       context.get());
 }
 
+/// Calls body(begin, end) over [0, n): with at least `threshold` elements, in one contiguous
+/// block per thread whose bounds are multiples of 16 elements (64 bytes: no cache line is
+/// written by two threads), each block on the same thread slot every call
+/// (tbb::static_partitioner). For loops that revisit the same arrays every step, as an
+/// optimizer's update does its state: each block stays in the cache of the core that wrote it.
+template <typename Body>
+void parallel_blocks(int64_t n, int64_t threshold, Body&& body) {
+  ComputeScope scope;
+  constexpr int64_t kLine = 16;
+  if (n < threshold || n < 2 * kLine || detail::serial_loops) {
+    if (n > 0) body(int64_t{0}, n);
+    return;
+  }
+  ComputeContext context;
+  tbb::parallel_for(
+      tbb::blocked_range<int64_t>(0, (n + kLine - 1) / kLine),
+      [&](const tbb::blocked_range<int64_t>& r) { body(r.begin() * kLine, std::min(n, r.end() * kLine)); },
+      tbb::static_partitioner(), context.get());
+}
+
 /// Calls body(begin, end) over rows [0, rows) of `width` elements each, in parallel chunks
 /// when the whole is large.
 template <typename Body>
 void parallel_rows(int64_t rows, int64_t width, Body&& body) {
   ComputeScope scope;
-  if (rows * width < kParallelThreshold) {
+  if (rows * width < kParallelThreshold || detail::serial_loops) {
     if (rows > 0) body(int64_t{0}, rows);
     return;
   }

@@ -98,8 +98,8 @@ void sum_and_activate(float* y, const float* partials, int extra_parts, int64_t 
 
 bool is_matrix(const Shape& s) { return s.size() == 2; }
 
-// Element-wise kernels run in chunks below ad::kParallelThreshold, so that they stay on the
-// part's thread instead of spreading over the others.
+// Element-wise kernels run in chunks of kChunk elements, each under a SerialScope so that it
+// stays on the part's thread instead of spreading over the others.
 constexpr int64_t kChunk = ad::kParallelThreshold / 2;
 
 bool is_update_op(const Node& n) {
@@ -286,6 +286,7 @@ void RowSplit::run(int node, std::span<float* const> pointers, const ad::KernelC
     }
     case PartKind::Elementwise:
       run_parts_by_slot(threads_, [&](int t) {
+        ad::SerialScope serial;
         int64_t begin = s.row_begin[static_cast<size_t>(t)] * s.n, end = s.row_begin[static_cast<size_t>(t) + 1] * s.n;
         std::array<ad::View, 8> in{}, out{};
         for (int64_t c = begin; c < end; c += kChunk) {

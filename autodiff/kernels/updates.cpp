@@ -16,6 +16,12 @@ namespace ad::kernels {
 
 namespace {
 
+// From this many weights an update splits between the threads, in the same block per thread
+// every step (parallel_blocks), so that each block's optimizer state stays in one core's cache.
+// The loops cost 0.1 to 0.4 ns a weight on one core against a few µs to start the threads: a
+// 300x100 layer's Adam update took 26 µs on the calling thread alone inside a step, 2 threads.
+constexpr int64_t kParallelUpdate = 1 << 12;
+
 TG_UPDATE_CLONES void sgd_loop(int64_t begin, int64_t end, float* __restrict w, const float* __restrict g,
                                float lr) {
   for (int64_t i = begin; i < end; ++i) w[i] -= lr * g[i];
@@ -97,21 +103,21 @@ RMSpropCoefficients RMSpropCoefficients::of(const Settings& s) {
 
 void sgd_update(float* param, const float* grad, int64_t count, float learning_rate) {
   check_count("sgd_update", count);
-  parallel_range(count, [&](int64_t b, int64_t e) { sgd_loop(b, e, param, grad, learning_rate); });
+  parallel_blocks(count, kParallelUpdate, [&](int64_t b, int64_t e) { sgd_loop(b, e, param, grad, learning_rate); });
 }
 
 void momentum_update(float* param, const float* grad, float* velocity, int64_t count, const MomentumCoefficients& c) {
   check_count("momentum_update", count);
   if (c.nesterov) {
-    parallel_range(count, [&](int64_t b, int64_t e) { nesterov_loop(b, e, param, grad, velocity, c.learning_rate, c.momentum); });
+    parallel_blocks(count, kParallelUpdate, [&](int64_t b, int64_t e) { nesterov_loop(b, e, param, grad, velocity, c.learning_rate, c.momentum); });
   } else {
-    parallel_range(count, [&](int64_t b, int64_t e) { momentum_loop(b, e, param, grad, velocity, c.learning_rate, c.momentum); });
+    parallel_blocks(count, kParallelUpdate, [&](int64_t b, int64_t e) { momentum_loop(b, e, param, grad, velocity, c.learning_rate, c.momentum); });
   }
 }
 
 void adam_update(float* param, const float* grad, float* m, float* v, int64_t count, const AdamCoefficients& c) {
   check_count("adam_update", count);
-  parallel_range(count, [&](int64_t b, int64_t e) {
+  parallel_blocks(count, kParallelUpdate, [&](int64_t b, int64_t e) {
     adam_loop(b, e, param, grad, m, v, c.step_size, c.one_minus_beta_1, c.one_minus_beta_2, c.epsilon);
   });
 }
@@ -122,12 +128,12 @@ void rmsprop_update(float* param, const float* grad, float* velocity, float* mom
   if (c.momentum > 0) {
     TG_CHECK(momentum != nullptr || count == 0, "rmsprop_update: momentum {} needs the momentum slot, given none",
              c.momentum);
-    parallel_range(count, [&](int64_t b, int64_t e) {
+    parallel_blocks(count, kParallelUpdate, [&](int64_t b, int64_t e) {
       rmsprop_momentum_loop(b, e, param, grad, velocity, momentum, c.learning_rate, c.rho, c.one_minus_rho, c.momentum,
                             c.epsilon);
     });
   } else {
-    parallel_range(count, [&](int64_t b, int64_t e) {
+    parallel_blocks(count, kParallelUpdate, [&](int64_t b, int64_t e) {
       rmsprop_loop(b, e, param, grad, velocity, c.learning_rate, c.rho, c.one_minus_rho, c.epsilon);
     });
   }

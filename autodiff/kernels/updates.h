@@ -13,7 +13,9 @@
 /// @endcode
 ///
 /// The loops are branch-free and vectorised (AVX2 where the processor has it), and split
-/// across the threads above ad::kParallelThreshold elements, with subnormal results flushed to
+/// across the threads from 4096 weights on, in the same block per thread every call
+/// (ad::parallel_blocks: each thread's part of the optimizer state stays in its core's cache;
+/// on one thread under an ad::SerialScope), with subnormal results flushed to
 /// zero in every thread that runs them (ad::ComputeScope): moment estimates that decay towards
 /// zero would otherwise turn subnormal and make each update many times slower.
 /// The arrays must not overlap one another. Every function throws ad::Error for a negative count.

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <map>
 #include <set>
 #include <thread>
 #include <cmath>
@@ -43,6 +44,54 @@ TEST_CASE("parallel_range and parallel_rows visit every index exactly once") {
     });
     CHECK(std::count(rows.begin(), rows.end(), 1) == static_cast<int64_t>(rows.size()));
   }
+}
+
+TEST_CASE("parallel_blocks visits every index once, in the same blocks of whole cache lines every call") {
+  ad::set_num_threads(2);
+  for (int64_t n : {int64_t{0}, int64_t{5}, int64_t{31}, int64_t{32}, int64_t{4095}, int64_t{100003}}) {
+    CAPTURE(n);
+    std::vector<int> visits(static_cast<size_t>(n), 0);
+    std::mutex lock;
+    std::map<int64_t, int64_t> blocks;  // begin -> end of the first call's blocks
+    for (int call = 0; call < 20; ++call) {
+      std::map<int64_t, int64_t> seen;
+      ad::parallel_blocks(n, 32, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) ++visits[size_t(i)];
+        std::lock_guard<std::mutex> guard(lock);
+        seen[b] = e;
+        if (b % 16 != 0 || (e % 16 != 0 && e != n)) FAIL_CHECK("block [" << b << ", " << e << ") splits a cache line");
+      });
+      if (call == 0) blocks = seen;
+      CHECK(seen == blocks);
+    }
+    CHECK(std::count(visits.begin(), visits.end(), 20) == n);
+    if (n >= 100000) CHECK(blocks.size() == 2);  // one block per thread
+    if (n < 32) CHECK(blocks.size() <= 1);       // below the threshold: one call
+  }
+  ad::set_num_threads(0);
+}
+
+TEST_CASE("under a SerialScope the parallel loops run on the calling thread alone") {
+  ad::set_num_threads(2);
+  const int64_t n = ad::kParallelThreshold * 16;
+  std::set<std::thread::id> threads;
+  std::mutex lock;
+  auto record = [&](int64_t, int64_t) {
+    std::lock_guard<std::mutex> guard(lock);
+    threads.insert(std::this_thread::get_id());
+  };
+  {
+    ad::SerialScope serial;
+    ad::parallel_range(n, record);
+    ad::parallel_rows(n / 16, 16, record);
+    ad::parallel_blocks(n, 32, record);
+  }
+  CHECK(threads == std::set<std::thread::id>{std::this_thread::get_id()});
+  // After the scope, the loops split again (given a few tries for the second thread to join).
+  threads.clear();
+  for (int attempt = 0; attempt < 200 && threads.size() < 2; ++attempt) ad::parallel_blocks(n, 32, record);
+  CHECK(threads.size() == 2);
+  ad::set_num_threads(0);
 }
 
 TEST_CASE("element-wise ops above the parallel threshold give the results of small ones") {

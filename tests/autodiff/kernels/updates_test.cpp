@@ -16,7 +16,7 @@ namespace {
 using ad::Tensor;
 namespace k = ad::kernels;
 
-const int64_t kSizes[] = {1, 7, 33, 3 * ad::kParallelThreshold + 5};
+const int64_t kSizes[] = {1, 7, 33, 4099, 3 * ad::kParallelThreshold + 5};  // 4099: two blocks, a partial line
 constexpr int kSteps = 5;
 
 // A float array and its double-precision reference twin, starting equal.
