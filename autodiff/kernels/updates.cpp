@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "tapegrad/autodiff/error.h"
+#include "tapegrad/autodiff/kernels/update_lanes.h"
 #include "tapegrad/autodiff/threading.h"
 
 #define TG_UPDATE_CLONES __attribute__((target_clones("avx2", "default")))
@@ -75,11 +76,34 @@ TG_UPDATE_CLONES void rmsprop_momentum_loop(int64_t begin, int64_t end, float* _
   }
 }
 
+// RMSprop's loops of the widest width the processor runs (update_lanes.h), or none:
+// the exact loops above.
+const detail::UpdateTable* lanes_updates() {
+  static const detail::UpdateTable* table = [] {
+    int count = 0;
+    const detail::UpdateTable* tables = detail::update_tables(&count);
+    return count > 0 ? &tables[count - 1] : nullptr;
+  }();
+  return table;
+}
+
 void check_count(const char* who, int64_t count) {
   TG_CHECK(count >= 0, "{}: the element count must be >= 0, got {}", who, count);
 }
 
 }  // namespace
+
+namespace detail {
+const UpdateTable* update_tables(int* count) {
+  *count = lanes_width_count();
+#ifdef TAPEGRAD_LIBMVEC
+  static const UpdateTable tables[] = {sse_updates, avx2_updates, avx512_updates};
+  return tables;
+#else
+  return nullptr;
+#endif
+}
+}  // namespace detail
 
 AdamCoefficients AdamCoefficients::at_step(const Settings& s, int64_t t) {
   TG_CHECK(t >= 1, "AdamCoefficients::at_step: the step number t counts from 1, got {}", t);
@@ -128,13 +152,15 @@ void rmsprop_update(float* param, const float* grad, float* velocity, float* mom
   if (c.momentum > 0) {
     TG_CHECK(momentum != nullptr || count == 0, "rmsprop_update: momentum {} needs the momentum slot, given none",
              c.momentum);
+    auto* loop = lanes_updates() ? lanes_updates()->rmsprop_momentum : rmsprop_momentum_loop;
     parallel_blocks(count, kParallelUpdate, [&](int64_t b, int64_t e) {
-      rmsprop_momentum_loop(b, e, param, grad, velocity, momentum, c.learning_rate, c.rho, c.one_minus_rho, c.momentum,
+      loop(b, e, param, grad, velocity, momentum, c.learning_rate, c.rho, c.one_minus_rho, c.momentum,
                             c.epsilon);
     });
   } else {
+    auto* loop = lanes_updates() ? lanes_updates()->rmsprop : rmsprop_loop;
     parallel_blocks(count, kParallelUpdate, [&](int64_t b, int64_t e) {
-      rmsprop_loop(b, e, param, grad, velocity, c.learning_rate, c.rho, c.one_minus_rho, c.epsilon);
+      loop(b, e, param, grad, velocity, c.learning_rate, c.rho, c.one_minus_rho, c.epsilon);
     });
   }
 }

@@ -60,6 +60,12 @@ struct AdamCoefficients {
 /// variant is not offered, as nn::RMSprop has none):
 /// velocity = rho · velocity + (1 − rho) g²;  step = lr · g / sqrt(velocity + epsilon)
 /// w −= step, or with momentum > 0:  momentum_slot = momentum · momentum_slot + step; w −= momentum_slot
+///
+/// On x86-64 the division by the square root is a product with the processor's
+/// reciprocal-square-root estimate refined by one Newton step, in the widest vectors it runs:
+/// each step within 8 ulp of the exact one, and zeros, infinities and NaN as the exact formula
+/// gives them. The exact square root and division were the loop's cost (46 against 26-29 µs
+/// for 235,200 weights on 2 cores). Adam's loop stays exact: memory bounds it either way.
 struct RMSpropCoefficients {
   float learning_rate = 0.001f;  ///< Keras' RMSprop default
   float rho = 0.9f;              ///< decay of the mean square, in [0, 1)

@@ -1,5 +1,5 @@
 // The vector_math.h functions: the widest libmvec table this processor runs (AVX-512, AVX2 or
-// SSE, vector_math_<isa>.cpp), picked once; without libmvec, the C library's scalar functions.
+// SSE, lanes_<isa>.cpp), picked once; without libmvec, the C library's scalar functions.
 #include "tapegrad/autodiff/kernels/vector_math.h"
 
 #include <cmath>
@@ -10,26 +10,15 @@ namespace ad::kernels {
 
 namespace detail {
 
+const VectorMathTable* vector_math_tables(int* count) {
+  *count = lanes_width_count();
 #ifdef TAPEGRAD_LIBMVEC
-extern const VectorMathTable sse_vector_math, avx2_vector_math, avx512_vector_math;
-
-const VectorMathTable* vector_math_tables(int* count) {
   static const VectorMathTable tables[] = {sse_vector_math, avx2_vector_math, avx512_vector_math};
-  static const int usable = [] {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return 3;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 2;
-    return 1;
-  }();
-  *count = usable;
   return tables;
-}
 #else
-const VectorMathTable* vector_math_tables(int* count) {
-  *count = 0;
   return nullptr;
-}
 #endif
+}
 
 namespace {
 

@@ -1,21 +1,7 @@
-// The vector_math.h functions for one vector width, written once over a GCC/Clang vector type
-// (__m128, __m256 or __m512) and a set of libmvec functions of that width. Each of
-// vector_math_sse.cpp, vector_math_avx2.cpp and vector_math_avx512.cpp includes this header and
-// is compiled for its own instruction set (autodiff/CMakeLists.txt); vector_math.cpp picks the
-// widest table the processor runs, once.
-//
-// Everything here sits in an unnamed namespace on purpose: each file compiles its own copy for
-// its instruction set, and no copy may be shared with a file built for another one (the linker
-// would keep one of them for all).
+// The vector_math.h functions for one vector width, written once over the width's Lanes
+// (lanes.h); lanes_sse.cpp, lanes_avx2.cpp and lanes_avx512.cpp instantiate them.
 #pragma once
-#include <cstdint>
-#include <cstring>
-
-#if defined(__x86_64__) && defined(__GLIBC__)
-#if __GLIBC_PREREQ(2, 35)
-#define TAPEGRAD_LIBMVEC  // glibc's libmvec has tanhf, expf, log1pf and expm1f in 4, 8 and 16 lanes
-#endif
-#endif
+#include "tapegrad/autodiff/kernels/lanes.h"
 
 namespace ad::kernels::detail {
 
@@ -34,28 +20,14 @@ struct VectorMathTable {
 const VectorMathTable* vector_math_tables(int* count);
 
 #ifdef TAPEGRAD_LIBMVEC
+extern const VectorMathTable sse_vector_math, avx2_vector_math, avx512_vector_math;
+#endif
+
+#ifdef TAPEGRAD_LIBMVEC
 namespace {
 
 // Lanes is a struct with `using V` (the vector type) and static exp, log1p, expm1 and tanh
 // calling libmvec's functions of that width.
-
-template <class V>
-using LaneMask = decltype(V{} < V{});  // all-ones lanes where a comparison holds
-
-template <class V>
-inline V select_lanes(LaneMask<V> mask, V yes, V no) {
-  return (V)((mask & (LaneMask<V>)yes) | (~mask & (LaneMask<V>)no));
-}
-
-template <class V>
-inline V negative_abs(V v) {  // -|v| by setting the sign bit (-V{} is -0 in every lane); NaN stays NaN
-  return (V)((LaneMask<V>)v | (LaneMask<V>)(-V{}));
-}
-
-template <class V>
-inline V max_zero(V v) {  // max(v, 0) with 0 for NaN (as maxps): the NaN then comes through a second term
-  return select_lanes(v > V{}, v, V{});
-}
 
 // y[i] = f(x[i], extra[i]) a vector at a time; the last partial vector goes through the same
 // call with zeros padded in, so that a value never depends on its position.
@@ -119,7 +91,7 @@ void softplus_derivative_lanes(const float* y, const float* dy, float* dx, int64
 }
 
 template <class Lanes>
-VectorMathTable lanes_table(const char* name) {
+constexpr VectorMathTable lanes_table(const char* name) {
   return {name, tanh_lanes<Lanes>, exp_lanes<Lanes>, sigmoid_lanes<Lanes>, softplus_lanes<Lanes>,
           softplus_derivative_lanes<Lanes>};
 }

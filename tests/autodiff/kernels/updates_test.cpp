@@ -6,9 +6,12 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "../test_util.h"
+#include "tapegrad/autodiff/kernels/update_lanes.h"
 #include "tapegrad/autodiff/threading.h"
 
 namespace {
@@ -180,4 +183,131 @@ TEST_CASE("Adam's decaying moments are flushed to zero in every chunk of a paral
   ad::set_flush_denormals(true);
   if (!ad::denormals_flushed_here()) CHECK(kept == 2 * n);  // left as IEEE arithmetic gives them
 #endif
+}
+
+namespace {
+
+// The exact float formula of one RMSprop step on one weight, as Keras writes it.
+struct RmspropScalar {
+  float w, velocity, momentum;
+  void step(float g, float lr, float rho, float mu, float eps) {
+    velocity = rho * velocity + (1 - rho) * (g * g);
+    float delta = lr * g / std::sqrt(velocity + eps);
+    momentum = mu * momentum + delta;
+    w -= mu > 0 ? momentum : delta;
+  }
+};
+
+// One call of a table's RMSprop loop (with momentum when mu > 0) over arrays of n elements.
+void run_rmsprop(const k::detail::UpdateTable& t, std::vector<float>& w, const std::vector<float>& g,
+                 std::vector<float>& velocity, std::vector<float>& momentum, float lr, float rho, float mu, float eps) {
+  auto n = static_cast<int64_t>(w.size());
+  if (mu > 0)
+    t.rmsprop_momentum(0, n, w.data(), g.data(), velocity.data(), momentum.data(), lr, rho, 1 - rho, mu, eps);
+  else
+    t.rmsprop(0, n, w.data(), g.data(), velocity.data(), lr, rho, 1 - rho, eps);
+}
+
+std::vector<const k::detail::UpdateTable*> update_tables() {
+  int count = 0;
+  const k::detail::UpdateTable* tables = k::detail::update_tables(&count);
+  std::vector<const k::detail::UpdateTable*> all;
+  for (int i = 0; i < count; ++i) all.push_back(&tables[i]);
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("every width's RMSprop step is within a few ulp of the exact step (its reciprocal square root is an estimate refined once)") {
+  const int64_t n = 20000;
+  for (const k::detail::UpdateTable* t : update_tables()) {
+    for (float mu : {0.f, 0.5f}) {
+      std::string label = std::string(t->name) + (mu > 0 ? ", momentum" : "");
+      INFO(label);
+      // From w = 0 the new weight is minus the step itself, so no rounding of w hides its error.
+      std::vector<float> w(static_cast<size_t>(n), 0.f), g(static_cast<size_t>(n)), velocity(static_cast<size_t>(n)),
+          momentum(static_cast<size_t>(n), 0.f);
+      for (int64_t i = 0; i < n; ++i) {
+        // Gradients from 1e-6 to 1e3 and velocities around their squares, both signs.
+        g[static_cast<size_t>(i)] = (i % 2 ? -1.f : 1.f) * std::pow(10.f, -6.f + 9.f * static_cast<float>(i) / n);
+        velocity[static_cast<size_t>(i)] = 0.7f * g[static_cast<size_t>(i)] * g[static_cast<size_t>(i)];
+      }
+      std::vector<float> v0 = velocity;
+      const float lr = 0.01f, rho = 0.9f, eps = 1e-7f;
+      run_rmsprop(*t, w, g, velocity, momentum, lr, rho, mu, eps);
+      double worst = 0;
+      for (size_t i = 0; i < w.size(); ++i) {
+        double v = rho * static_cast<double>(v0[i]) + (1 - static_cast<double>(rho)) * g[i] * static_cast<double>(g[i]);
+        double exact = -lr * static_cast<double>(g[i]) / std::sqrt(v + static_cast<double>(eps));
+        worst = std::max(worst, std::fabs(w[i] - exact) / std::fabs(exact));
+      }
+      CHECK(worst < 8 * std::numeric_limits<float>::epsilon());  // 8 ulp; an unrefined estimate is off by 1e-4
+    }
+  }
+}
+
+TEST_CASE("every width's RMSprop step gives zeros, infinities and NaN as the exact float formula does") {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  // 19 gradients: the specials fall in different lanes of 4-, 8- and 16-wide vectors and the tail.
+  const std::vector<float> gradients = {0.f, -0.f, 1e20f, -1e20f, inf, -inf, nan, 1e-30f, 3.f, -3.f,
+                                        1e19f, 0.f, 1e-3f, -inf, 2.f, nan, 1e30f, -0.f, 5.f};
+  for (const k::detail::UpdateTable* t : update_tables()) {
+    for (float eps : {1e-7f, 0.f}) {
+      for (float mu : {0.f, 0.5f}) {
+        std::string label = std::string(t->name) + " epsilon " + std::to_string(eps) + (mu > 0 ? ", momentum" : "");
+        INFO(label);
+        size_t n = gradients.size();
+        std::vector<float> w(n, 0.25f), velocity(n, 0.f), momentum(n, 0.f);
+        std::vector<RmspropScalar> exact(n, RmspropScalar{0.25f, 0.f, 0.f});
+        for (int s = 0; s < 2; ++s) {
+          run_rmsprop(*t, w, gradients, velocity, momentum, 0.01f, 0.9f, mu, eps);
+          for (size_t i = 0; i < n; ++i) exact[i].step(gradients[i], 0.01f, 0.9f, mu, eps);
+        }
+        for (size_t i = 0; i < n; ++i) {
+          CAPTURE(gradients[i]);
+          float want = exact[i].w;
+          if (std::isnan(want)) {
+            CHECK(std::isnan(w[i]));
+          } else if (std::isinf(want)) {
+            CHECK(w[i] == want);
+          } else {
+            CHECK(w[i] == doctest::Approx(want).epsilon(1e-6));
+            CHECK(std::signbit(w[i]) == std::signbit(want));
+          }
+          CHECK((std::isnan(velocity[i]) ? std::isnan(exact[i].velocity) : velocity[i] == exact[i].velocity));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("an RMSprop step does not depend on the weight's position, and rmsprop_update runs the widest width") {
+  for (const k::detail::UpdateTable* t : update_tables()) {
+    INFO(t->name);
+    for (int step = 0; step < 200; ++step) {
+      float g = -4.f + 8.f * static_cast<float>(step) / 200.f;
+      float first = 0;
+      for (size_t n = 1; n <= 33; ++n) {  // every tail of 4-, 8- and 16-lane loops
+        std::vector<float> w(n, 1.f), grad(n, g), velocity(n, 0.5f), momentum(n, 0.f);
+        run_rmsprop(*t, w, grad, velocity, momentum, 0.01f, 0.9f, 0.f, 1e-7f);
+        if (n == 1) first = w[0];
+        for (size_t i = 0; i < n; ++i)
+          if (w[i] != first) FAIL_CHECK("g " << g << ": " << w[i] << " at " << i << " of " << n << ", " << first << " alone");
+      }
+    }
+  }
+  std::vector<const k::detail::UpdateTable*> tables = update_tables();
+  if (tables.empty()) return;
+  const int64_t n = 5000;  // split between the threads
+  std::vector<float> w(static_cast<size_t>(n)), g(static_cast<size_t>(n)), velocity(static_cast<size_t>(n), 0.1f);
+  for (int64_t i = 0; i < n; ++i) {
+    w[static_cast<size_t>(i)] = std::sin(static_cast<float>(i));
+    g[static_cast<size_t>(i)] = std::cos(static_cast<float>(i) * 0.37f);
+  }
+  std::vector<float> w2 = w, velocity2 = velocity;
+  auto c = k::RMSpropCoefficients::of({.learning_rate = 0.01});
+  k::rmsprop_update(w.data(), g.data(), velocity.data(), nullptr, n, c);
+  tables.back()->rmsprop(0, n, w2.data(), g.data(), velocity2.data(), c.learning_rate, c.rho, c.one_minus_rho, c.epsilon);
+  CHECK(w == w2);
+  CHECK(velocity == velocity2);
 }

@@ -1,5 +1,7 @@
-// The vector_math.h functions in 4 lanes, through libmvec's sse variants (_ZGVbN4v_*),
-// built for the baseline (SSE2) (autodiff/CMakeLists.txt) and used only where the processor has it.
+// The 4-lane kernels: libmvec's sse variants (_ZGVbN4v_*) and the 12-bit reciprocal-square-root
+// estimate (_mm_rsqrt_ps), built for the baseline, SSE2 (autodiff/CMakeLists.txt), and run only
+// where the processor has it.
+#include "tapegrad/autodiff/kernels/update_lanes.h"
 #include "tapegrad/autodiff/kernels/vector_math_lanes.h"
 
 #ifdef TAPEGRAD_LIBMVEC
@@ -18,9 +20,11 @@ struct Lanes4 {
   static V exp(V v) { return _ZGVbN4v_expf(v); }
   static V log1p(V v) { return _ZGVbN4v_log1pf(v); }
   static V expm1(V v) { return _ZGVbN4v_expm1f(v); }
+  static V rsqrt_estimate(V v) { return _mm_rsqrt_ps(v); }
 };
 }  // namespace
 
-extern const VectorMathTable sse_vector_math = lanes_table<Lanes4>("sse (4 lanes)");
+const VectorMathTable sse_vector_math = lanes_table<Lanes4>("sse (4 lanes)");
+const UpdateTable sse_updates = updates_table<Lanes4>("sse (4 lanes)");
 }  // namespace ad::kernels::detail
 #endif

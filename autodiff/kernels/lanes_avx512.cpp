@@ -1,5 +1,7 @@
-// The vector_math.h functions in 16 lanes, through libmvec's avx512 variants (_ZGVeN16v_*),
-// built for -mavx512f (autodiff/CMakeLists.txt) and used only where the processor has it.
+// The 16-lane kernels: libmvec's avx512 variants (_ZGVeN16v_*) and the 14-bit
+// reciprocal-square-root estimate (_mm512_rsqrt14_ps), built for -mavx512f
+// (autodiff/CMakeLists.txt) and run only where the processor has it.
+#include "tapegrad/autodiff/kernels/update_lanes.h"
 #include "tapegrad/autodiff/kernels/vector_math_lanes.h"
 
 #ifdef TAPEGRAD_LIBMVEC
@@ -18,9 +20,12 @@ struct Lanes16 {
   static V exp(V v) { return _ZGVeN16v_expf(v); }
   static V log1p(V v) { return _ZGVeN16v_log1pf(v); }
   static V expm1(V v) { return _ZGVeN16v_expm1f(v); }
+  // The zero-masked form: g++ 12's unmasked one trips -Wmaybe-uninitialized.
+  static V rsqrt_estimate(V v) { return _mm512_maskz_rsqrt14_ps(0xFFFF, v); }
 };
 }  // namespace
 
-extern const VectorMathTable avx512_vector_math = lanes_table<Lanes16>("avx512 (16 lanes)");
+const VectorMathTable avx512_vector_math = lanes_table<Lanes16>("avx512 (16 lanes)");
+const UpdateTable avx512_updates = updates_table<Lanes16>("avx512 (16 lanes)");
 }  // namespace ad::kernels::detail
 #endif

@@ -1,5 +1,7 @@
-// The vector_math.h functions in 8 lanes, through libmvec's avx2 variants (_ZGVdN8v_*),
-// built for -mavx2 -mfma (autodiff/CMakeLists.txt) and used only where the processor has it.
+// The 8-lane kernels: libmvec's avx2 variants (_ZGVdN8v_*) and the 12-bit reciprocal-square-root
+// estimate (_mm256_rsqrt_ps), built for -mavx2 -mfma (autodiff/CMakeLists.txt) and run only
+// where the processor has it.
+#include "tapegrad/autodiff/kernels/update_lanes.h"
 #include "tapegrad/autodiff/kernels/vector_math_lanes.h"
 
 #ifdef TAPEGRAD_LIBMVEC
@@ -18,9 +20,11 @@ struct Lanes8 {
   static V exp(V v) { return _ZGVdN8v_expf(v); }
   static V log1p(V v) { return _ZGVdN8v_log1pf(v); }
   static V expm1(V v) { return _ZGVdN8v_expm1f(v); }
+  static V rsqrt_estimate(V v) { return _mm256_rsqrt_ps(v); }
 };
 }  // namespace
 
-extern const VectorMathTable avx2_vector_math = lanes_table<Lanes8>("avx2 (8 lanes)");
+const VectorMathTable avx2_vector_math = lanes_table<Lanes8>("avx2 (8 lanes)");
+const UpdateTable avx2_updates = updates_table<Lanes8>("avx2 (8 lanes)");
 }  // namespace ad::kernels::detail
 #endif

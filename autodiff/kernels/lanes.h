@@ -1,0 +1,73 @@
+// Kernels written once over a GCC/Clang vector type (__m128, __m256 or __m512) and compiled once
+// per instruction set: each of lanes_sse.cpp, lanes_avx2.cpp and lanes_avx512.cpp defines a
+// Lanes struct for its width (libmvec's functions, the reciprocal-square-root estimate) and
+// instantiates the generic kernels of vector_math_lanes.h and update_lanes.h with it, built for
+// its own instruction set (autodiff/CMakeLists.txt). The callers pick the widest one the processor runs,
+// once (lanes_width_count).
+//
+// The generic code sits in unnamed namespaces on purpose: each file compiles its own copy for
+// its instruction set, and no copy may be shared with a file built for another one (the linker
+// would keep one of them for all).
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#if defined(__x86_64__) && defined(__GLIBC__)
+#if __GLIBC_PREREQ(2, 35)
+#define TAPEGRAD_LIBMVEC  // glibc's libmvec has tanhf, expf, log1pf and expm1f in 4, 8 and 16 lanes
+#endif
+#endif
+
+namespace ad::kernels::detail {
+
+/// How many of the widths (SSE 4 lanes, AVX2 8, AVX-512 16) this processor runs, in that order:
+/// the tables' last usable entry is the widest. 0 without TAPEGRAD_LIBMVEC (the kernels then
+/// run their scalar loops).
+int lanes_width_count();
+
+#ifdef TAPEGRAD_LIBMVEC
+namespace {
+
+template <class V>
+using LaneMask = decltype(V{} < V{});  // all-ones lanes where a comparison holds
+
+template <class V>
+inline V select_lanes(LaneMask<V> mask, V yes, V no) {
+  return (V)((mask & (LaneMask<V>)yes) | (~mask & (LaneMask<V>)no));
+}
+
+template <class V>
+inline V negative_abs(V v) {  // -|v| by setting the sign bit (-V{} is -0 in every lane); NaN stays NaN
+  return (V)((LaneMask<V>)v | (LaneMask<V>)(-V{}));
+}
+
+template <class V>
+inline V max_zero(V v) {  // max(v, 0) with 0 for NaN (as maxps): the NaN then comes through a second term
+  return select_lanes(v > V{}, v, V{});
+}
+
+template <class V>
+inline V splat(float x) {
+  return V{} + x;
+}
+
+// Whether 0 < d < inf, lane by lane (false for NaN).
+template <class V>
+inline LaneMask<V> positive_finite(V d) {
+  return (d > V{}) & (d < splat<V>(__builtin_huge_valf()));
+}
+
+// 1/sqrt(d) from the processor's estimate (12 or 14 bits) and one Newton step,
+// r(3 - d r²)/2, which squares the estimate's relative error. Where d is 0, infinite or NaN the
+// estimate itself (inf, 0, NaN) is the exact answer, and the Newton step would make it NaN.
+template <class Lanes, class V = typename Lanes::V>
+inline V reciprocal_sqrt(V d) {
+  V r = Lanes::rsqrt_estimate(d);
+  V refined = r * (splat<V>(1.5f) - (splat<V>(0.5f) * d) * (r * r));
+  return select_lanes(positive_finite(d), refined, r);
+}
+
+}  // namespace
+#endif
+
+}  // namespace ad::kernels::detail
