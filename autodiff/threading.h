@@ -123,8 +123,9 @@ void parallel_range(int64_t n, Body&& body) {
 }
 
 /// Calls body(begin, end) over [0, n): with at least `threshold` elements, in one contiguous
-/// block per thread whose bounds are multiples of 16 elements (64 bytes: no cache line is
-/// written by two threads), each block on the same thread slot every call
+/// block per thread whose bounds are multiples of 16 elements (64 bytes: in arrays aligned to
+/// 64 bytes, as tensors are, no cache line is written by two threads), each block on the same
+/// thread slot every call
 /// (tbb::static_partitioner). For loops that revisit the same arrays every step, as an
 /// optimizer's update does its state: each block stays in the cache of the core that wrote it.
 template <typename Body>

@@ -1,9 +1,9 @@
 // Kernels written once over a GCC/Clang vector type (__m128, __m256 or __m512) and compiled once
 // per instruction set: each of lanes_sse.cpp, lanes_avx2.cpp and lanes_avx512.cpp defines a
-// Lanes struct for its width (libmvec's functions, the reciprocal-square-root estimate) and
-// instantiates the generic kernels of vector_math_lanes.h and update_lanes.h with it, built for
-// its own instruction set (autodiff/CMakeLists.txt). The callers pick the widest one the processor runs,
-// once (lanes_width_count).
+// Lanes struct for its width (libmvec's functions, the reciprocal-square-root estimate, a test
+// that every lane of a mask is set) and instantiates the generic kernels of vector_math_lanes.h
+// and update_lanes.h with it, built for its own instruction set (autodiff/CMakeLists.txt). The
+// callers pick the widest one the processor runs, once (lanes_width_count).
 //
 // The generic code sits in unnamed namespaces on purpose: each file compiles its own copy for
 // its instruction set, and no copy may be shared with a file built for another one (the linker
@@ -51,20 +51,33 @@ inline V splat(float x) {
   return V{} + x;
 }
 
-// Whether 0 < d < inf, lane by lane (false for NaN).
+// Whether d is a normal positive float below infinity, lane by lane (false for 0, subnormals,
+// infinity and NaN).
 template <class V>
-inline LaneMask<V> positive_finite(V d) {
-  return (d > V{}) & (d < splat<V>(__builtin_huge_valf()));
+inline LaneMask<V> positive_normal(V d) {
+  return (d >= splat<V>(__FLT_MIN__)) & (d < splat<V>(__builtin_huge_valf()));
 }
 
 // 1/sqrt(d) from the processor's estimate (12 or 14 bits) and one Newton step,
-// r(3 - d r²)/2, which squares the estimate's relative error. Where d is 0, infinite or NaN the
-// estimate itself (inf, 0, NaN) is the exact answer, and the Newton step would make it NaN.
+// r(3 - d r²)/2, which squares the estimate's relative error. The step is written
+// r(1.5 - (0.5 d r) r) so that no intermediate leaves the normal range (d r ≈ sqrt(d), and
+// (0.5 d r) r ≈ 0.5): as 0.5 d · r² the product underflows (to 0 under flush-to-zero) for d
+// near either end of the range, and the result came out 1.5 times too large. A subnormal d
+// (kept when flush-to-zero is off) is scaled by 2^48 first and the result by 2^24. Where d is
+// 0, infinite or NaN the estimate itself (inf, 0, NaN) is the exact answer, and the Newton step
+// would make it NaN.
 template <class Lanes, class V = typename Lanes::V>
 inline V reciprocal_sqrt(V d) {
   V r = Lanes::rsqrt_estimate(d);
-  V refined = r * (splat<V>(1.5f) - (splat<V>(0.5f) * d) * (r * r));
-  return select_lanes(positive_finite(d), refined, r);
+  V refined = r * (splat<V>(1.5f) - (splat<V>(0.5f) * (d * r)) * r);
+  LaneMask<V> normal = positive_normal(d);
+  if (Lanes::all_set((V)normal)) return refined;  // nearly always: the rest costs as much again
+  LaneMask<V> subnormal = (d > V{}) & ~normal & (d < splat<V>(__builtin_huge_valf()));
+  V scaled = select_lanes(subnormal, d * 0x1p48f, d);
+  r = Lanes::rsqrt_estimate(scaled);
+  refined = r * (splat<V>(1.5f) - (splat<V>(0.5f) * (scaled * r)) * r);
+  V result = select_lanes(positive_normal(scaled), refined, r);
+  return select_lanes(subnormal, result * 0x1p24f, result);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ struct Lanes8 {
   static V log1p(V v) { return _ZGVdN8v_log1pf(v); }
   static V expm1(V v) { return _ZGVdN8v_expm1f(v); }
   static V rsqrt_estimate(V v) { return _mm256_rsqrt_ps(v); }
+  static bool all_set(V mask) { return _mm256_movemask_ps(mask) == 0xFF; }  // every lane all ones
 };
 }  // namespace
 

@@ -22,6 +22,9 @@ struct Lanes16 {
   static V expm1(V v) { return _ZGVeN16v_expm1f(v); }
   // The zero-masked form: g++ 12's unmasked one trips -Wmaybe-uninitialized.
   static V rsqrt_estimate(V v) { return _mm512_maskz_rsqrt14_ps(0xFFFF, v); }
+  static bool all_set(V mask) {  // every lane all ones
+    return _mm512_cmpneq_epi32_mask(_mm512_castps_si512(mask), _mm512_setzero_si512()) == 0xFFFF;
+  }
 };
 }  // namespace
 

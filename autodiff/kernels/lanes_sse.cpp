@@ -21,6 +21,7 @@ struct Lanes4 {
   static V log1p(V v) { return _ZGVbN4v_log1pf(v); }
   static V expm1(V v) { return _ZGVbN4v_expm1f(v); }
   static V rsqrt_estimate(V v) { return _mm_rsqrt_ps(v); }
+  static bool all_set(V mask) { return _mm_movemask_ps(mask) == 0xF; }  // every lane all ones
 };
 }  // namespace
 

@@ -3,7 +3,7 @@
 // widest. They multiply by the processor's reciprocal-square-root estimate refined by a Newton
 // step (within a few ulp of the exact quotient) instead of dividing by an exact square root,
 // which took the loop's time: alone on 2 cores, RMSprop over 235,200 weights took 46 µs with
-// them and 26-29 µs without. Adam's loop stays exact (updates.cpp): it moves 28 bytes a weight
+// them and 31-35 µs without. Adam's loop stays exact (updates.cpp): it moves 28 bytes a weight
 // against RMSprop's 20, and memory, not the division, bounds it (47-50 µs either way).
 #pragma once
 #include "tapegrad/autodiff/kernels/lanes.h"
@@ -29,8 +29,9 @@ extern const UpdateTable sse_updates, avx2_updates, avx512_updates;
 namespace {
 
 // Calls f(x) with x[a] the vector of arrays[a] at i, for i = begin, begin + lanes, ..., and
-// stores back the first `kWritten` arrays; the last partial vector is padded with zeros (which
-// no loop here turns into a fault) so that every element goes through the same arithmetic.
+// stores back the first `kWritten` arrays; the last partial vector is padded with zeros so that
+// every element goes through the same arithmetic. The padding lanes' results are dropped (with
+// epsilon 0 they compute 0·inf, which only raises the invalid-operation flag).
 template <class V, int kArrays, int kWritten, class F>
 inline void for_each_vector(int64_t begin, int64_t end, float* const (&arrays)[kArrays], F f) {
   constexpr int64_t kLanes = sizeof(V) / sizeof(float);

@@ -64,7 +64,7 @@ struct AdamCoefficients {
 /// On x86-64 the division by the square root is a product with the processor's
 /// reciprocal-square-root estimate refined by one Newton step, in the widest vectors it runs:
 /// each step within 8 ulp of the exact one, and zeros, infinities and NaN as the exact formula
-/// gives them. The exact square root and division were the loop's cost (46 against 26-29 µs
+/// gives them. The exact square root and division were the loop's cost (46 against 31-35 µs
 /// for 235,200 weights on 2 cores). Adam's loop stays exact: memory bounds it either way.
 struct RMSpropCoefficients {
   float learning_rate = 0.001f;  ///< Keras' RMSprop default

@@ -75,10 +75,12 @@ TEST_CASE("under a SerialScope the parallel loops run on the calling thread alon
   ad::set_num_threads(2);
   const int64_t n = ad::kParallelThreshold * 16;
   std::set<std::thread::id> threads;
+  std::vector<std::pair<int64_t, int64_t>> calls;
   std::mutex lock;
-  auto record = [&](int64_t, int64_t) {
+  auto record = [&](int64_t b, int64_t e) {
     std::lock_guard<std::mutex> guard(lock);
     threads.insert(std::this_thread::get_id());
+    calls.emplace_back(b, e);
   };
   {
     ad::SerialScope serial;
@@ -86,11 +88,14 @@ TEST_CASE("under a SerialScope the parallel loops run on the calling thread alon
     ad::parallel_rows(n / 16, 16, record);
     ad::parallel_blocks(n, 32, record);
   }
+  // One call each, over the whole range, on this thread.
+  using Calls = std::vector<std::pair<int64_t, int64_t>>;
+  CHECK(calls == Calls{{0, n}, {0, n / 16}, {0, n}});
   CHECK(threads == std::set<std::thread::id>{std::this_thread::get_id()});
-  // After the scope, the loops split again (given a few tries for the second thread to join).
-  threads.clear();
-  for (int attempt = 0; attempt < 200 && threads.size() < 2; ++attempt) ad::parallel_blocks(n, 32, record);
-  CHECK(threads.size() == 2);
+  // After the scope the loop splits again: one block per thread (whichever threads run them).
+  calls.clear();
+  ad::parallel_blocks(n, 32, record);
+  CHECK(calls.size() == 2);
   ad::set_num_threads(0);
 }
 

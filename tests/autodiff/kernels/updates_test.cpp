@@ -246,6 +246,49 @@ TEST_CASE("every width's RMSprop step is within a few ulp of the exact step (its
   }
 }
 
+TEST_CASE("every width's reciprocal square root holds over every float exponent, flushed or not") {
+  // rho = 0 and 1 - rho = 0 make the velocity 0, so the denominator is epsilon itself and, with
+  // g = 1 and lr = -1, the new weight is 1/sqrt(epsilon): every exponent of epsilon, 64
+  // mantissas each. Near both ends of the range 0.5·epsilon·r² underflows, which once made the
+  // step 1.5 times too large; subnormal epsilons (kept when flush-to-zero is off) once gave -inf.
+  std::vector<float> eps_values;
+  for (int e = -149; e <= 127; ++e)
+    for (int k = 0; k < 64; ++k) eps_values.push_back(std::ldexp(1.f + static_cast<float>(k) / 64.f, e));
+  for (const k::detail::UpdateTable* t : update_tables()) {
+    for (bool flushed : {false, true}) {
+      std::string label = std::string(t->name) + (flushed ? ", subnormals flushed" : ", subnormals kept");
+      INFO(label);
+      auto run = [&](float eps) {
+        float w = 0, g = 1, velocity = 0;
+        t->rmsprop(0, 1, &w, &g, &velocity, -1.f, 0.f, 0.f, eps);
+        return w;
+      };
+      double worst = 0;
+      float worst_at = 0;
+      for (float eps : eps_values) {
+        float w = 0;
+        if (flushed) {
+          ad::ComputeScope scope;  // flush-to-zero and denormals-are-zero, as inside the library's calls
+          w = run(eps);
+        } else {
+          w = run(eps);
+        }
+        bool subnormal = eps < std::numeric_limits<float>::min();
+        double exact = subnormal && flushed ? std::numeric_limits<double>::infinity()  // read as 0
+                                            : 1 / std::sqrt(static_cast<double>(eps));
+        if (exact > std::numeric_limits<float>::max()) {
+          if (!(w == std::numeric_limits<float>::infinity())) FAIL_CHECK("epsilon " << eps << " gives " << w << ", not inf");
+          continue;
+        }
+        double error = std::fabs(w - exact) / exact;
+        if (!(error <= worst)) worst = error, worst_at = eps;
+      }
+      CAPTURE(worst_at);
+      CHECK(worst <= 4 * std::numeric_limits<float>::epsilon());
+    }
+  }
+}
+
 TEST_CASE("every width's RMSprop step gives zeros, infinities and NaN as the exact float formula does") {
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   // 19 gradients: the specials fall in different lanes of 4-, 8- and 16-wide vectors and the tail.
