@@ -63,7 +63,9 @@ inline LaneMask<V> positive_normal(V d) {
 // r(1.5 - (0.5 d r) r) so that no intermediate leaves the normal range (d r ≈ sqrt(d), and
 // (0.5 d r) r ≈ 0.5): as 0.5 d · r² the product underflows (to 0 under flush-to-zero) for d
 // near either end of the range, and the result came out 1.5 times too large. A subnormal d
-// (kept when flush-to-zero is off) is scaled by 2^48 first and the result by 2^24. Where d is
+// (kept when flush-to-zero is off) is scaled by 2^48 first and the result by 2^24, a negative
+// one too (its estimate is then NaN, as the exact root's, where some processors' estimate of the
+// unscaled value is -inf). Where d is
 // 0, infinite or NaN the estimate itself (inf, 0, NaN) is the exact answer, and the Newton step
 // would make it NaN.
 template <class Lanes, class V = typename Lanes::V>
@@ -72,7 +74,8 @@ inline V reciprocal_sqrt(V d) {
   V refined = r * (splat<V>(1.5f) - (splat<V>(0.5f) * (d * r)) * r);
   LaneMask<V> normal = positive_normal(d);
   if (Lanes::all_set((V)normal)) return refined;  // nearly always: the rest costs as much again
-  LaneMask<V> subnormal = (d > V{}) & ~normal & (d < splat<V>(__builtin_huge_valf()));
+  V magnitude = -negative_abs(d);
+  LaneMask<V> subnormal = (magnitude > V{}) & (magnitude < splat<V>(__FLT_MIN__));  // either sign
   V scaled = select_lanes(subnormal, d * 0x1p48f, d);
   r = Lanes::rsqrt_estimate(scaled);
   refined = r * (splat<V>(1.5f) - (splat<V>(0.5f) * (scaled * r)) * r);
