@@ -3,6 +3,7 @@
 #include <fmt/args.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -134,11 +135,53 @@ void EarlyStopping::on_train_end(Model& model, const Logs& /*logs*/) {
 
 // ---- ModelCheckpoint ----
 
+namespace {
+
+// The widest field a path pattern may ask for: fmt would build the whole string, so
+// "{epoch:2000000000d}" asked for 2 GB. No path component may exceed 255 bytes anyway.
+constexpr int64_t kMaxFieldWidth = 4096;
+
+// Throws naming `who` when a replacement field of the fmt pattern `path` asks for a width or a
+// precision above kMaxFieldWidth (digit runs after a field's ':'; "{{" is a literal brace).
+void check_field_widths(const std::string& path, const char* who) {
+  bool in_spec = false;
+  for (size_t i = 0; i < path.size(); ++i) {
+    char c = path[i];
+    if (!in_spec) {
+      if (c == '{' && i + 1 < path.size() && path[i + 1] == '{') {
+        ++i;
+      } else if (c == '{') {
+        size_t close = path.find_first_of(":}", i);
+        if (close != std::string::npos && path[close] == ':') {
+          in_spec = true;
+          i = close;
+        }
+      }
+      continue;
+    }
+    if (c == '}') {
+      in_spec = false;
+    } else if (std::isdigit(static_cast<unsigned char>(c))) {
+      size_t end = i;
+      while (end < path.size() && std::isdigit(static_cast<unsigned char>(path[end]))) ++end;
+      std::string digits = path.substr(i, end - i);
+      digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size()));
+      TG_CHECK(digits.size() <= 4 && (digits.empty() || std::stoll(digits) <= kMaxFieldWidth),
+               "{}: the path '{}' asks for a field {} characters wide; at most {}", who, path,
+               path.substr(i, end - i), kMaxFieldWidth);
+      i = end - 1;
+    }
+  }
+}
+
+}  // namespace
+
 ModelCheckpoint::ModelCheckpoint(std::string path, ModelCheckpointOptions options)
     : path_(std::move(path)),
       options_(std::move(options)),
       improvement_("ModelCheckpoint", options_.monitor, options_.mode) {
   TG_CHECK(!path_.empty(), "ModelCheckpoint: the path is empty");
+  check_field_widths(path_, "ModelCheckpoint");
 }
 
 void ModelCheckpoint::on_train_begin(Model& /*model*/) {
@@ -236,6 +279,29 @@ std::vector<std::string> csv_columns(const Logs& logs) {
 }  // namespace
 
 void CSVLogger::on_epoch_end(Model& /*model*/, int epoch, const Logs& logs) {
+  if (columns_.empty() && !kept_.empty()) {
+    // Appending: the rows go under the file's own header, so they follow its columns ("NA"
+    // where this run lacks a figure); a figure the header has no column for cannot be written.
+    std::string header = kept_.substr(0, kept_.find('\n'));
+    if (!header.empty() && header.back() == '\r') header.pop_back();
+    std::vector<std::string> columns;
+    for (size_t begin = 0;;) {
+      size_t end = header.find(options_.separator, begin);
+      columns.push_back(header.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+      if (end == std::string::npos) break;
+      begin = end + 1;
+    }
+    TG_CHECK(columns.size() >= 1 && columns[0] == "epoch",
+             "CSVLogger: '{}' does not start with a header of this logger (its first line is {:?}); append to "
+             "a file it wrote",
+             path_, header);
+    std::vector<std::string> missing;
+    for (const auto& [name, value] : logs)
+      if (std::find(columns.begin(), columns.end(), name) == columns.end()) missing.push_back(name);
+    TG_CHECK(missing.empty(), "CSVLogger: '{}' has the columns [{}]; this run also logs [{}]: append to another file",
+             path_, fmt::join(columns, ", "), fmt::join(missing, ", "));
+    columns_ = std::move(columns);
+  }
   if (columns_.empty()) {
     std::vector<std::string> columns = csv_columns(logs);
     for (const std::string& column : columns) {

@@ -114,7 +114,8 @@ namespace callbacks {
 class ModelCheckpoint : public Callback {
  public:
   /// Saves to `path` (a pattern, see the class) after each epoch. Throws ad::Error for an
-  /// empty path or an unknown mode; a pattern the epoch's logs cannot fill throws when used.
+  /// empty path, an unknown mode, or a field wider than 4096 characters ("{epoch:9999999d}"
+  /// would build the whole string); a pattern the epoch's logs cannot fill throws when used.
   ModelCheckpoint(std::string path, ModelCheckpointOptions options = {});
   void on_train_begin(Model& model) override;
   void on_epoch_end(Model& model, int epoch, const Logs& logs) override;
@@ -147,7 +148,10 @@ struct CSVLoggerOptions {
   /// numbers written (digits, '.', '+', '-', letters of "nan", "inf", "NA"): the constructor
   /// throws naming it.
   char separator = ',';
-  bool append = false;  ///< keep the rows of an earlier run (and its header)
+  /// Keep the rows of an earlier run and its header: the new rows follow that header's columns
+  /// ("NA" for a figure this run lacks); a figure it has no column for throws ad::Error at the
+  /// first epoch's end, naming both, as does a file whose first line is no such header.
+  bool append = false;
 };
 
 namespace callbacks {

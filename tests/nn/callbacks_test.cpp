@@ -374,6 +374,56 @@ TEST_CASE("CSVLogger writes a header and one row per epoch with the History's nu
   }
 }
 
+TEST_CASE("CSVLogger appending follows the file's own header, and refuses a figure it has no column for") {
+  ScratchFolder folder;
+  const std::string path = folder.file("log.csv");
+  nn::Logs first{{"loss", 0.5}, {"accuracy", 0.25}, {"val_loss", 0.75}};
+  {
+    nn::callbacks::CSVLogger logger(path);
+    nn::Sequential model = line_model();
+    logger.on_train_begin(model);
+    logger.on_epoch_end(model, 0, first);
+  }
+  SUBCASE("a run with fewer figures writes NA under the old columns") {
+    nn::callbacks::CSVLogger logger(path, {.append = true});
+    nn::Sequential model = line_model();
+    logger.on_train_begin(model);
+    logger.on_epoch_end(model, 0, {{"val_loss", 0.125}, {"loss", 0.0625}});
+    std::vector<std::string> lines = split_lines(tests::read_text(path));
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0] == "epoch,loss,accuracy,val_loss");
+    CHECK(lines[2] == "0,0.0625,NA,0.125");
+  }
+  SUBCASE("a figure the header lacks is refused, naming the file, its columns and the figure") {
+    nn::callbacks::CSVLogger logger(path, {.append = true});
+    nn::Sequential model = line_model();
+    logger.on_train_begin(model);
+    CHECK_THROWS_WITH_AS(logger.on_epoch_end(model, 0, {{"loss", 0.5}, {"mae", 0.25}}),
+                         doctest::Contains(fmt::format("CSVLogger: '{}' has the columns [epoch, loss, accuracy, "
+                                                       "val_loss]; this run also logs [mae]", path).c_str()),
+                         ad::Error);
+  }
+  SUBCASE("a file that is not such a log is refused") {
+    tests::write_text(path, "name,value\nx,1\n");
+    nn::callbacks::CSVLogger logger(path, {.append = true});
+    nn::Sequential model = line_model();
+    logger.on_train_begin(model);
+    CHECK_THROWS_WITH_AS(logger.on_epoch_end(model, 0, first), doctest::Contains("does not start with a header"),
+                         ad::Error);
+  }
+}
+
+TEST_CASE("ModelCheckpoint refuses a path field wider than 4096 characters before training") {
+  for (const char* path : {"ckpt-{epoch:2000000000d}.model", "ckpt-{epoch:>99999}.model", "m-{loss:.5000f}.model",
+                           "m-{loss:04097.2f}.model"}) {
+    CAPTURE(path);
+    CHECK_THROWS_WITH_AS(nn::ModelCheckpoint(path), doctest::Contains("asks for a field"), ad::Error);
+  }
+  for (const char* path : {"ckpt-{epoch:03d}-{val_loss:.3f}.model", "{{literal 99999}}-{epoch}.model",
+                           "m-{epoch:4096d}.model", "m-{loss:00004096.2f}.model"})
+    CHECK_NOTHROW(nn::ModelCheckpoint(path));
+}
+
 TEST_CASE("CSVLogger writes NA for a figure an epoch lacks and honours the separator") {
   ScratchFolder folder;
   const std::string path = folder.file("log.tsv");
