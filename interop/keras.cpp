@@ -59,7 +59,7 @@ void save_keras(const nn::Sequential& model, const std::string& path) {
   archive.add("metadata.json", metadata.dump());
   archive.add("config.json", config.dump());
   archive.add("model.weights.h5", weights.finish());
-  nn::write_file_atomically(path, archive.finish());
+  nn::write_file_atomically(path, archive.finish(), "save_keras");
 }
 
 nn::Sequential load_keras(const std::string& path, const KerasLimits& limits) {

@@ -136,7 +136,7 @@ void save_onnx(const nn::Sequential& model, const std::string& path) {
   }
   std::string bytes;
   TG_CHECK(onnx.SerializeToString(&bytes), "save_onnx: '{}': cannot serialize the model", path);
-  nn::write_file_atomically(path, bytes);
+  nn::write_file_atomically(path, bytes, "save_onnx");
 }
 
 }  // namespace interop

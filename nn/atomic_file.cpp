@@ -75,8 +75,8 @@ int remove_stale_temporaries(const std::string& path) {
   return removed;
 }
 
-AtomicFile::AtomicFile(std::string path, TemporaryKind kind) : path_(std::move(path)) {
-  TG_CHECK(!fs::path(path_).filename().empty(), "AtomicFile: '{}' names a folder, not a file", path_);
+AtomicFile::AtomicFile(std::string path, TemporaryKind kind, const char* who) : path_(std::move(path)), who_(who) {
+  TG_CHECK(!fs::path(path_).filename().empty(), "{}: '{}' names a folder, not a file", who_, path_);
   remove_stale_temporaries(path_);
   if (kind == TemporaryKind::unnamed_if_supported) {
     fd_ = ::open(folder_of(path_).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
@@ -85,7 +85,7 @@ AtomicFile::AtomicFile(std::string path, TemporaryKind kind) : path_(std::move(p
       return;
     }
     if (!unnamed_unsupported(errno))
-      ad::fail("AtomicFile: cannot create a temporary file beside '{}': {}", path_, system_error_text());
+      ad::fail("{}: cannot create a temporary file beside '{}': {}", who_, path_, system_error_text());
   }
   open_named();
 }
@@ -102,7 +102,7 @@ void AtomicFile::open_named() {
     }
     if (errno != EEXIST) break;
   }
-  ad::fail("AtomicFile: cannot create a temporary file beside '{}': {}", path_, system_error_text());
+  ad::fail("{}: cannot create a temporary file beside '{}': {}", who_, path_, system_error_text());
 }
 
 // Gives the unnamed file its hidden temporary name, so that rename() can put it over the target
@@ -123,7 +123,7 @@ void AtomicFile::link_unnamed() {
   }
   std::string reason = system_error_text();
   discard();
-  ad::fail("AtomicFile: cannot give the temporary file of '{}' a name: {}", path_, reason);
+  ad::fail("{}: cannot give the temporary file of '{}' a name: {}", who_, path_, reason);
 }
 
 AtomicFile::~AtomicFile() { discard(); }
@@ -137,14 +137,14 @@ void AtomicFile::discard() noexcept {
 }
 
 void AtomicFile::write(std::span<const std::byte> bytes) {
-  TG_CHECK(fd_ >= 0, "AtomicFile: '{}' is already committed or discarded", path_);
+  TG_CHECK(fd_ >= 0, "{}: '{}' is already committed or discarded", who_, path_);
   while (!bytes.empty()) {
     ssize_t written = ::write(fd_, bytes.data(), bytes.size());
     if (written < 0 && errno == EINTR) continue;
     if (written <= 0) {
       std::string reason = system_error_text();
       discard();
-      ad::fail("AtomicFile: cannot write '{}': {}", path_, reason);
+      ad::fail("{}: cannot write '{}': {}", who_, path_, reason);
     }
     bytes = bytes.subspan(static_cast<size_t>(written));
   }
@@ -153,13 +153,13 @@ void AtomicFile::write(std::span<const std::byte> bytes) {
 void AtomicFile::write(std::string_view text) { write(std::as_bytes(std::span(text))); }
 
 void AtomicFile::commit() {
-  TG_CHECK(fd_ >= 0, "AtomicFile: '{}' is already committed or discarded", path_);
+  TG_CHECK(fd_ >= 0, "{}: '{}' is already committed or discarded", who_, path_);
   // The data must be on disk before the rename makes it visible, or a crash could leave an
   // empty file under the final name.
   if (::fsync(fd_) != 0) {
     std::string reason = system_error_text();
     discard();
-    ad::fail("AtomicFile: cannot flush '{}': {}", path_, reason);
+    ad::fail("{}: cannot flush '{}': {}", who_, path_, reason);
   }
   if (unnamed_) link_unnamed();
   const bool closed = ::close(fd_) == 0;
@@ -167,12 +167,12 @@ void AtomicFile::commit() {
   if (!closed) {
     std::string reason = system_error_text();
     discard();
-    ad::fail("AtomicFile: cannot flush '{}': {}", path_, reason);
+    ad::fail("{}: cannot flush '{}': {}", who_, path_, reason);
   }
   if (::rename(temporary_.c_str(), path_.c_str()) != 0) {
     std::string reason = system_error_text();
     discard();
-    ad::fail("AtomicFile: cannot rename the temporary file over '{}': {}", path_, reason);
+    ad::fail("{}: cannot rename the temporary file over '{}': {}", who_, path_, reason);
   }
   temporary_.clear();
   // Make the rename itself durable; a folder that cannot be synced is not worth failing for.
@@ -183,8 +183,8 @@ void AtomicFile::commit() {
   }
 }
 
-void write_file_atomically(const std::string& path, std::string_view contents) {
-  AtomicFile out(path);
+void write_file_atomically(const std::string& path, std::string_view contents, const char* who) {
+  AtomicFile out(path, TemporaryKind::unnamed_if_supported, who);
   out.write(contents);
   out.commit();
 }

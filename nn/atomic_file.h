@@ -47,8 +47,10 @@ enum class TemporaryKind {
 class AtomicFile {
  public:
   /// Opens the temporary beside `path`, first removing stale ones of dead writers; throws
-  /// ad::Error naming it when it cannot.
-  explicit AtomicFile(std::string path, TemporaryKind kind = TemporaryKind::unnamed_if_supported);
+  /// ad::Error naming it when it cannot. Error messages start with `who`: the caller's name
+  /// ("save_keras"), which the user called.
+  explicit AtomicFile(std::string path, TemporaryKind kind = TemporaryKind::unnamed_if_supported,
+                      const char* who = "AtomicFile");
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -71,6 +73,7 @@ class AtomicFile {
   void link_unnamed();
 
   std::string path_;
+  const char* who_;  ///< first word of every error message
   std::string temporary_;
   int fd_ = -1;
   bool unnamed_ = false;
@@ -82,7 +85,9 @@ class AtomicFile {
 /// process only delays the removal to a later save.
 int remove_stale_temporaries(const std::string& path);
 
-/// The whole of `contents` as the file at `path`, atomically (see AtomicFile).
-void write_file_atomically(const std::string& path, std::string_view contents);
+/// The whole of `contents` as the file at `path`, atomically (see AtomicFile); error messages
+/// start with `who`, the caller's name.
+void write_file_atomically(const std::string& path, std::string_view contents,
+                           const char* who = "write_file_atomically");
 
 }  // namespace nn

@@ -255,7 +255,7 @@ void CSVLogger::on_train_begin(Model& /*model*/) {
     if (!kept_.empty() && kept_.back() != '\n') kept_ += '\n';
   }
   // Fail now, not after the first epoch's work, when the file cannot be written.
-  write_file_atomically(path_, kept_);
+  write_file_atomically(path_, kept_, "CSVLogger");
 }
 
 namespace {
@@ -323,7 +323,7 @@ void CSVLogger::on_epoch_end(Model& /*model*/, int epoch, const Logs& logs) {
   std::string text = kept_;
   if (kept_.empty()) text += fmt::format("{}\n", fmt::join(columns_, std::string(1, options_.separator)));
   for (const std::string& r : rows_) text += r + '\n';
-  write_file_atomically(path_, text);
+  write_file_atomically(path_, text, "CSVLogger");
 }
 
 // ---- TerminateOnNaN ----

@@ -208,7 +208,7 @@ std::string history_svg(const History& history, const PlotOptions& options) {
 }
 
 void plot_history(const History& history, const std::string& path, const PlotOptions& options) {
-  write_file_atomically(path, history_svg(history, options));
+  write_file_atomically(path, history_svg(history, options), "plot_history");
 }
 
 }  // namespace nn

@@ -315,7 +315,7 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
   unsigned char length_bytes[8];
   for (int i = 0; i < 8; ++i) length_bytes[i] = static_cast<unsigned char>(text.size() >> (8 * i));
 
-  AtomicFile out(path);
+  AtomicFile out(path, TemporaryKind::unnamed_if_supported, "save_safetensors");
   out.write(std::as_bytes(std::span(length_bytes)));
   out.write(text);
   for (const NamedTensor& t : tensors) out.write(std::as_bytes(t.tensor.values()));

@@ -263,6 +263,10 @@ TEST_CASE("save_keras refuses an unbuilt model and names Keras cannot read, and 
   interop::save_keras(model, folder.file("m.keras"));
   interop::save_keras(model, folder.file("m.keras"));
   CHECK(folder.entries() == std::vector<std::string>{"m.keras"});
+  std::string missing = folder.file("no/folder/m.keras");
+  CHECK_THROWS_WITH_AS(interop::save_keras(model, missing),
+                       doctest::Contains(("save_keras: cannot create a temporary file beside '" + missing).c_str()),
+                       ad::Error);
   model.layer(1).set_name("block/dense");
   CHECK_THROWS_WITH_AS(interop::save_keras(model, folder.file("n.keras")), doctest::Contains("'block/dense'"),
                        ad::Error);

@@ -223,4 +223,9 @@ TEST_CASE("plot_history writes the picture to a file") {
   text << in.rdbuf();
   CHECK(text.str() == nn::history_svg(history_of({{"loss", {1, 0.5}}})));
   CHECK(folder.entries() == std::vector<std::string>{"curves.svg"});
+  // A file that cannot be written is refused by the function the user called.
+  std::string missing = folder.file("no/such/folder/curves.svg");
+  CHECK_THROWS_WITH_AS(nn::plot_history(history_of({{"loss", {1, 0.5}}}), missing),
+                       doctest::Contains(("plot_history: cannot create a temporary file beside '" + missing).c_str()),
+                       ad::Error);
 }
