@@ -16,6 +16,12 @@ constexpr int kMinWidth = 320, kMinHeight = 200;
 // Room around the axes: value labels left, title above, epoch labels and axis name below, and
 // the legend's own column on the right.
 constexpr double kLeft = 58, kTop = 40, kBottom = 52, kLegendWidth = 170, kGap = 16;
+// The legend's text starts this far into its column; its glyphs (13 px DejaVu Sans) average
+// about this wide. A column grows for longer labels, up to this share of the picture; a label
+// still too long ends in "…" inside the column rather than being cut at the picture's edge
+// (SVG's textLength would squeeze it, but not every renderer honours it). A wider picture shows
+// it whole.
+constexpr double kLegendTextLeft = 42, kLegendTextRight = 10, kGlyphWidth = 8, kLegendShareMax = 0.45;
 // With more epochs than this, points are not marked (they would merge into the line).
 constexpr size_t kMarkPointsUpTo = 40;
 
@@ -104,7 +110,20 @@ std::string history_svg(const History& history, const PlotOptions& options) {
   Axis y = value_axis(lowest, highest);
 
   const double width = options.width, height = options.height;
-  const double x0 = kLeft, x1 = width - kLegendWidth - kGap, y0 = height - kBottom, y1 = kTop;
+  // Each legend label's estimated width: its code points (not bytes) times the average glyph.
+  std::vector<double> label_width;
+  double widest = 0;
+  for (size_t s = 0; s < keys.size(); ++s) {
+    double glyphs = 0;
+    for (char c : keys[s]) glyphs += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    bool drawn = std::any_of(series[s]->begin(), series[s]->end(), [](double v) { return std::isfinite(v); });
+    label_width.push_back(kGlyphWidth * (glyphs + (drawn ? 0 : 12)));  // " (no values)"
+    widest = std::max(widest, label_width.back());
+  }
+  const double legend_width = std::min(std::max(kLegendWidth, kLegendTextLeft + widest + kLegendTextRight + 4),
+                                       std::max(kLegendWidth, kLegendShareMax * width));
+  const double label_room = legend_width - 4 - kLegendTextLeft - kLegendTextRight;
+  const double x0 = kLeft, x1 = width - legend_width - kGap, y0 = height - kBottom, y1 = kTop;
   auto px = [&](double epoch) { return x0 + (x1 - x0) * (epoch - x_lo) / (x_hi - x_lo); };
   auto py = [&](double v) { return y0 - (y0 - y1) * (v - y.lo) / (y.hi - y.lo); };
 
@@ -193,14 +212,21 @@ std::string history_svg(const History& history, const PlotOptions& options) {
   double lx = x1 + kGap, ly = y1;
   svg += fmt::format("<g class=\"legend\">\n<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
                      "fill=\"white\" stroke=\"#ccc\"/>\n",
-                     lx, ly, kLegendWidth - 4, 12 + 20.0 * static_cast<double>(keys.size()));
+                     lx, ly, legend_width - 4, 12 + 20.0 * static_cast<double>(keys.size()));
   for (size_t s = 0; s < keys.size(); ++s) {
     double row = ly + 18 + 20.0 * static_cast<double>(s);
     bool drawn = std::any_of(series[s]->begin(), series[s]->end(), [](double v) { return std::isfinite(v); });
+    std::string label = keys[s] + (drawn ? "" : " (no values)");
+    if (label_width[s] > label_room) {
+      // As many whole code points as fit before the "…".
+      size_t keep = static_cast<size_t>(std::max(1.0, std::floor(label_room / kGlyphWidth) - 1)), end = 0;
+      for (size_t points = 0; end < label.size(); ++end)
+        if ((static_cast<unsigned char>(label[end]) & 0xC0) != 0x80 && points++ == keep) break;
+      label = label.substr(0, end) + "\u2026";
+    }
     svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"{3}\" "
-                       "stroke-width=\"2\"{4}/>\n<text x=\"{5:.1f}\" y=\"{6:.1f}\">{7}{8}</text>\n",
-                       lx + 8, row, lx + 36, colours[s], dashes[s], lx + 42, row + 4, escape_xml(keys[s]),
-                       drawn ? "" : " (no values)");
+                       "stroke-width=\"2\"{4}/>\n<text x=\"{5:.1f}\" y=\"{6:.1f}\">{7}</text>\n",
+                       lx + 8, row, lx + 36, colours[s], dashes[s], lx + kLegendTextLeft, row + 4, escape_xml(label));
     if (marked) svg += fmt::format("<g stroke=\"{0}\" fill=\"{0}\">{1}</g>\n", colours[s], marker(lx + 22, row, s));
   }
   svg += "</g>\n";

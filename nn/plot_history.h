@@ -15,7 +15,9 @@
 /// prefix) solid in the same colour. The x axis shows epoch numbers counted from 1 (as the
 /// progress bar and history.csv count them) with integer ticks; the y axis runs from 0 (or the
 /// lowest value, when one is negative) to 1, or to a rounded-up maximum when a value exceeds 1.
-/// The legend sits in a column of its own right of the axes, so it never covers a curve. Points
+/// The legend sits in a column of its own right of the axes, so it never covers a curve; the
+/// column widens for long figure names, up to 45% of the picture, beyond which a name ends in
+/// "…" inside it. Points
 /// are marked when there are few epochs (always for a single epoch, which has no line), and a
 /// NaN or infinite value breaks its curve: the finite stretches either side are drawn apart.
 #pragma once

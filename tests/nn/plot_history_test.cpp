@@ -199,6 +199,36 @@ TEST_CASE("the legend has a column of its own that does not overlap the axes") {
   }
 }
 
+TEST_CASE("a long legend label widens the legend's column, or ends in an ellipsis inside it, never cut at the edge") {
+  const std::string key = "val_sparse_top_k_categorical_accuracy_of_the_second_head";  // 56 characters
+  nn::History h = history_of({{"loss", ramp(10, 1, 0)}, {key, ramp(10, 0, 1)}});
+  SUBCASE("a wide picture widens the column until the label fits, and the axes stay left of it") {
+    std::string svg = nn::history_svg(h, {.width = 1400, .height = 300});
+    Box axes = rect(svg.substr(svg.find("class=\"axes\"") - 6));
+    Box legend = rect(group(svg, "legend"));
+    CHECK(legend.w >= 42 + 8.0 * static_cast<double>(key.size()));
+    CHECK(legend.x >= axes.x + axes.w);
+    CHECK(legend.x + legend.w <= 1400);
+    CHECK(labels(group(svg, "legend")) == std::vector<std::string>{"loss", key});
+  }
+  SUBCASE("a narrow picture keeps the column inside and ends the label in an ellipsis that fits") {
+    std::string svg = nn::history_svg(h, {.width = 400, .height = 240});
+    Box legend = rect(group(svg, "legend"));
+    CHECK(legend.x + legend.w <= 400);
+    std::vector<std::string> shown = labels(group(svg, "legend"));
+    REQUIRE(shown.size() == 2);
+    CHECK(shown[0] == "loss");  // short labels are left alone
+    const std::string ellipsis = "\u2026";
+    REQUIRE(shown[1].size() > ellipsis.size());
+    CHECK(shown[1].ends_with(ellipsis));
+    std::string kept = shown[1].substr(0, shown[1].size() - ellipsis.size());
+    CHECK(key.starts_with(kept));
+    CHECK(kept.size() >= 10);
+    // Its estimated width (8 px a glyph, from x = legend.x + 42) stays inside the column.
+    CHECK(legend.x + 42 + 8.0 * static_cast<double>(kept.size() + 1) <= legend.x + legend.w);
+  }
+}
+
 TEST_CASE("options choose the keys, their order and the title; text is escaped") {
   nn::History h = history_of({{"loss", {1, 0.5}}, {"val_loss", {1.1, 0.6}}, {"accuracy", {0.5, 0.7}}});
   std::string svg = nn::history_svg(h, {.title = "loss <&> more", .keys = {"val_loss", "loss"}});
