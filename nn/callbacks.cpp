@@ -248,6 +248,7 @@ void CSVLogger::on_train_begin(Model& /*model*/) {
   columns_.clear();
   rows_.clear();
   kept_.clear();
+  line_end_ = "\n";
   if (options_.append && std::filesystem::exists(path_)) {
     std::ifstream in(path_, std::ios::binary);
     TG_CHECK(in.is_open(), "CSVLogger: cannot read '{}' to append to it", path_);
@@ -279,11 +280,15 @@ std::vector<std::string> csv_columns(const Logs& logs) {
 }  // namespace
 
 void CSVLogger::on_epoch_end(Model& /*model*/, int epoch, const Logs& logs) {
+  const std::string separator(1, options_.separator);
   if (columns_.empty() && !kept_.empty()) {
     // Appending: the rows go under the file's own header, so they follow its columns ("NA"
-    // where this run lacks a figure); a figure the header has no column for cannot be written.
+    // where this run lacks a figure), with its line ends.
     std::string header = kept_.substr(0, kept_.find('\n'));
-    if (!header.empty() && header.back() == '\r') header.pop_back();
+    if (!header.empty() && header.back() == '\r') {
+      header.pop_back();
+      line_end_ = "\r\n";
+    }
     std::vector<std::string> columns;
     for (size_t begin = 0;;) {
       size_t end = header.find(options_.separator, begin);
@@ -292,14 +297,13 @@ void CSVLogger::on_epoch_end(Model& /*model*/, int epoch, const Logs& logs) {
       begin = end + 1;
     }
     TG_CHECK(columns.size() >= 1 && columns[0] == "epoch",
-             "CSVLogger: '{}' does not start with a header of this logger (its first line is {:?}); append to "
-             "a file it wrote",
-             path_, header);
-    std::vector<std::string> missing;
-    for (const auto& [name, value] : logs)
-      if (std::find(columns.begin(), columns.end(), name) == columns.end()) missing.push_back(name);
-    TG_CHECK(missing.empty(), "CSVLogger: '{}' has the columns [{}]; this run also logs [{}]: append to another file",
-             path_, fmt::join(columns, ", "), fmt::join(missing, ", "));
+             "CSVLogger: '{}' does not start with a header of this logger, \"epoch\" then the figures separated "
+             "by {:?} (its first line is {:?}); append to a file it wrote with the same separator",
+             path_, options_.separator, header);
+    for (size_t i = 1; i < columns.size(); ++i)
+      TG_CHECK(std::find(columns.begin(), columns.begin() + static_cast<std::ptrdiff_t>(i), columns[i]) ==
+                   columns.begin() + static_cast<std::ptrdiff_t>(i),
+               "CSVLogger: '{}' names the column '{}' twice in its header", path_, columns[i]);
     columns_ = std::move(columns);
   }
   if (columns_.empty()) {
@@ -312,6 +316,14 @@ void CSVLogger::on_epoch_end(Model& /*model*/, int epoch, const Logs& logs) {
     }
     columns_ = std::move(columns);
   }
+  // A figure without a column (appending to another run's file, or first logged after epoch 0)
+  // cannot be written; Keras' CSVLogger (a csv.DictWriter) refuses it too.
+  std::vector<std::string> missing;
+  for (const auto& [name, value] : logs)
+    if (std::find(columns_.begin(), columns_.end(), name) == columns_.end()) missing.push_back(name);
+  TG_CHECK(missing.empty(), "CSVLogger: '{}' has the columns [{}]; epoch {} also logs [{}]{}", path_,
+           fmt::join(columns_, ", "), epoch, fmt::join(missing, ", "),
+           kept_.empty() ? "" : ": append to another file");
   std::string row = fmt::format("{}", epoch);  // Keras' CSVLogger writes epochs from 0
   for (size_t i = 1; i < columns_.size(); ++i) {
     auto found = logs.find(columns_[i]);
@@ -321,8 +333,8 @@ void CSVLogger::on_epoch_end(Model& /*model*/, int epoch, const Logs& logs) {
   rows_.push_back(std::move(row));
 
   std::string text = kept_;
-  if (kept_.empty()) text += fmt::format("{}\n", fmt::join(columns_, std::string(1, options_.separator)));
-  for (const std::string& r : rows_) text += r + '\n';
+  if (kept_.empty()) text += fmt::format("{}{}", fmt::join(columns_, separator), line_end_);
+  for (const std::string& r : rows_) text += r + line_end_;
   write_file_atomically(path_, text, "CSVLogger");
 }
 

@@ -149,15 +149,17 @@ struct CSVLoggerOptions {
   /// throws naming it.
   char separator = ',';
   /// Keep the rows of an earlier run and its header: the new rows follow that header's columns
-  /// ("NA" for a figure this run lacks); a figure it has no column for throws ad::Error at the
-  /// first epoch's end, naming both, as does a file whose first line is no such header.
+  /// ("NA" for a figure this run lacks) and line ends; a file whose first line is no such header
+  /// (another separator, a repeated column) throws ad::Error at the first epoch's end.
   bool append = false;
 };
 
 namespace callbacks {
 
 /// One row per epoch: epoch (from 0, as Keras writes it), loss, the other training figures,
-/// val_loss, the other validation figures; "NA" where an epoch lacks a figure. The whole file is rewritten
+/// val_loss, the other validation figures; "NA" where an epoch lacks a figure. The columns are
+/// fixed by the first epoch (or the appended file's header): a figure first logged later throws
+/// ad::Error naming it, as Keras' CSVLogger refuses it. The whole file is rewritten
 /// atomically after each epoch, so a reader never sees half a row.
 class CSVLogger : public Callback {
  public:
@@ -170,6 +172,7 @@ class CSVLogger : public Callback {
   std::string path_;
   CSVLoggerOptions options_;
   std::string kept_;  ///< an earlier run's text, with append
+  std::string line_end_ = "\n";  ///< the kept file's ("\r\n" when its header ends so)
   std::vector<std::string> columns_;
   std::vector<std::string> rows_;
 };

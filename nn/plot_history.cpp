@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "tapegrad/nn/atomic_file.h"
+#include "tapegrad/nn/utf8_text.h"
 
 namespace nn {
 
@@ -44,6 +45,30 @@ std::string escape_xml(const std::string& text) {
 }
 
 bool is_validation(const std::string& key) { return key.rfind("val_", 0) == 0; }
+
+// A text's width in average Latin glyphs: a code point of one or two UTF-8 bytes counts 1, one
+// of three or four (CJK ideographs, kana, hangul, emoji: full-width at about 1.6 glyphs) counts
+// 2. An overestimate only shortens a label sooner.
+double glyph_units(const std::string& text) {
+  double units = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if ((c & 0xC0) == 0x80) continue;
+    units += c >= 0xE0 ? 2 : 1;
+  }
+  return units;
+}
+
+// Text drawn into the SVG must be valid UTF-8 without control characters, which XML forbids.
+void check_svg_text(const std::string& text, const char* what) {
+  check_utf8(text, "plot_history", what);
+  auto bad = std::find_if(text.begin(), text.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7F;
+  });
+  TG_CHECK(bad == text.end(), "plot_history: {} {:?} holds the control character {:#04x}, which SVG cannot show", what,
+           text, static_cast<unsigned>(static_cast<unsigned char>(*bad)));
+}
 std::string figure_of(const std::string& key) { return is_validation(key) ? key.substr(4) : key; }
 
 // Every key, training figures first with loss leading, then the validation twins in that order.
@@ -88,6 +113,8 @@ std::string history_svg(const History& history, const PlotOptions& options) {
            kMinWidth, kMinHeight);
   std::vector<std::string> keys = options.keys.empty() ? default_keys(history) : options.keys;
   TG_CHECK(!keys.empty(), "plot_history: the history has no figures to draw");
+  check_svg_text(options.title, "the title");
+  for (const std::string& key : keys) check_svg_text(key, "a figure name");
   std::vector<const std::vector<double>*> series;
   size_t points = 0;
   double lowest = INFINITY, highest = -INFINITY;
@@ -110,14 +137,12 @@ std::string history_svg(const History& history, const PlotOptions& options) {
   Axis y = value_axis(lowest, highest);
 
   const double width = options.width, height = options.height;
-  // Each legend label's estimated width: its code points (not bytes) times the average glyph.
+  // Each legend label's estimated width in average glyphs (glyph_units), times their width.
   std::vector<double> label_width;
   double widest = 0;
   for (size_t s = 0; s < keys.size(); ++s) {
-    double glyphs = 0;
-    for (char c : keys[s]) glyphs += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
     bool drawn = std::any_of(series[s]->begin(), series[s]->end(), [](double v) { return std::isfinite(v); });
-    label_width.push_back(kGlyphWidth * (glyphs + (drawn ? 0 : 12)));  // " (no values)"
+    label_width.push_back(kGlyphWidth * (glyph_units(keys[s]) + (drawn ? 0 : 12)));  // " (no values)"
     widest = std::max(widest, label_width.back());
   }
   const double legend_width = std::min(std::max(kLegendWidth, kLegendTextLeft + widest + kLegendTextRight + 4),
@@ -218,10 +243,16 @@ std::string history_svg(const History& history, const PlotOptions& options) {
     bool drawn = std::any_of(series[s]->begin(), series[s]->end(), [](double v) { return std::isfinite(v); });
     std::string label = keys[s] + (drawn ? "" : " (no values)");
     if (label_width[s] > label_room) {
-      // As many whole code points as fit before the "…".
-      size_t keep = static_cast<size_t>(std::max(1.0, std::floor(label_room / kGlyphWidth) - 1)), end = 0;
-      for (size_t points = 0; end < label.size(); ++end)
-        if ((static_cast<unsigned char>(label[end]) & 0xC0) != 0x80 && points++ == keep) break;
+      // As many whole code points as fit before the "…" (one glyph unit).
+      double room = std::max(1.0, std::floor(label_room / kGlyphWidth) - 1), used = 0;
+      size_t end = 0;
+      while (end < label.size()) {
+        size_t next = end + 1;
+        while (next < label.size() && (static_cast<unsigned char>(label[next]) & 0xC0) == 0x80) ++next;
+        used += glyph_units(label.substr(end, next - end));
+        if (used > room && end > 0) break;
+        end = next;
+      }
       label = label.substr(0, end) + "\u2026";
     }
     svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"{3}\" "

@@ -286,23 +286,23 @@ SafetensorsFile load_safetensors(const std::string& path, SafetensorsLimits limi
 }
 
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+                      const std::map<std::string, std::string>& metadata, const char* who) {
   // Insertion order keeps the header readable: tensors in data order, metadata first.
   for (const auto& [key, value] : metadata) {
-    check_utf8(key, fmt::format("save_safetensors: '{}'", path), "a metadata key");
-    check_utf8(value, fmt::format("save_safetensors: '{}'", path), fmt::format("the metadata value of '{}'", key));
+    check_utf8(key, fmt::format("{}: '{}'", who, path), "a metadata key");
+    check_utf8(value, fmt::format("{}: '{}'", who, path), fmt::format("the metadata value of '{}'", key));
   }
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header[kMetadataKey] = metadata;
   std::set<std::string> seen;
   uint64_t offset = 0;
   for (const NamedTensor& t : tensors) {
-    TG_CHECK(!t.name.empty(), "save_safetensors: '{}': a tensor has an empty name", path);
-    TG_CHECK(t.name != kMetadataKey, "save_safetensors: '{}': the name {} is reserved", path,
+    TG_CHECK(!t.name.empty(), "{}: '{}': a tensor has an empty name", who, path);
+    TG_CHECK(t.name != kMetadataKey, "{}: '{}': the name {} is reserved", who, path,
              kMetadataKey);
-    TG_CHECK(seen.insert(t.name).second, "save_safetensors: '{}': two tensors are named '{}'", path,
+    TG_CHECK(seen.insert(t.name).second, "{}: '{}': two tensors are named '{}'", who, path,
              t.name);
-    check_utf8(t.name, fmt::format("save_safetensors: '{}'", path), "a tensor name");
+    check_utf8(t.name, fmt::format("{}: '{}'", who, path), "a tensor name");
     const uint64_t bytes = static_cast<uint64_t>(t.tensor.size()) * kFloatBytes;
     header[t.name] = {{"dtype", "F32"},
                       {"shape", t.tensor.shape()},
@@ -315,7 +315,7 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
   unsigned char length_bytes[8];
   for (int i = 0; i < 8; ++i) length_bytes[i] = static_cast<unsigned char>(text.size() >> (8 * i));
 
-  AtomicFile out(path, TemporaryKind::unnamed_if_supported, "save_safetensors");
+  AtomicFile out(path, TemporaryKind::unnamed_if_supported, who);
   out.write(std::as_bytes(std::span(length_bytes)));
   out.write(text);
   for (const NamedTensor& t : tensors) out.write(std::as_bytes(t.tensor.values()));

@@ -59,8 +59,10 @@ struct SafetensorsLimits {
 };
 
 /// Writes the tensors (unique, non-empty names; "__metadata__" is reserved) and the metadata.
+/// Error messages start with `who`: the function the user called (save_weights, Model::save).
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
-                      const std::map<std::string, std::string>& metadata = {});
+                      const std::map<std::string, std::string>& metadata = {},
+                      const char* who = "save_safetensors");
 
 /// Reads and checks a file; every problem throws ad::Error naming the file and what is wrong.
 SafetensorsFile load_safetensors(const std::string& path, SafetensorsLimits limits = {});

@@ -146,7 +146,7 @@ int64_t parse_iterations(const std::string& text, const std::string& path) {
 void save_weights(const Model& model, const std::string& path) {
   TG_CHECK(model.built(), "save_weights: '{}': the model is not built, so it has no weights yet",
            path);
-  save_safetensors(path, named_weights(model, "save_weights"));
+  save_safetensors(path, named_weights(model, "save_weights"), {}, "save_weights");
 }
 
 void load_weights(Model& model, const std::string& path) {
@@ -191,7 +191,7 @@ void Model::save(const std::string& path) const {
     for (NamedTensor& slot : named_slots(*state, weights)) tensors.push_back(std::move(slot));
     metadata["optimizer_iterations"] = std::to_string(state->iterations);
   }
-  save_safetensors(path, tensors, metadata);
+  save_safetensors(path, tensors, metadata, "Model::save");
 }
 
 Sequential load_model(const std::string& path) {

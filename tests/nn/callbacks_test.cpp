@@ -400,17 +400,53 @@ TEST_CASE("CSVLogger appending follows the file's own header, and refuses a figu
     logger.on_train_begin(model);
     CHECK_THROWS_WITH_AS(logger.on_epoch_end(model, 0, {{"loss", 0.5}, {"mae", 0.25}}),
                          doctest::Contains(fmt::format("CSVLogger: '{}' has the columns [epoch, loss, accuracy, "
-                                                       "val_loss]; this run also logs [mae]", path).c_str()),
+                                                       "val_loss]; epoch 0 also logs [mae]: append to another file",
+                                                       path).c_str()),
                          ad::Error);
   }
-  SUBCASE("a file that is not such a log is refused") {
+  SUBCASE("a file that is not such a log is refused, naming the separator expected") {
     tests::write_text(path, "name,value\nx,1\n");
     nn::callbacks::CSVLogger logger(path, {.append = true});
     nn::Sequential model = line_model();
     logger.on_train_begin(model);
     CHECK_THROWS_WITH_AS(logger.on_epoch_end(model, 0, first), doctest::Contains("does not start with a header"),
                          ad::Error);
+    nn::callbacks::CSVLogger tabs(path, {.separator = '\t', .append = true});
+    tests::write_text(path, "epoch,loss\n0,1\n");
+    tabs.on_train_begin(model);
+    CHECK_THROWS_WITH_AS(tabs.on_epoch_end(model, 0, {{"loss", 0.5}}),
+                         doctest::Contains("separated by '\\t'"), ad::Error);
   }
+  SUBCASE("a header naming a column twice is refused") {
+    tests::write_text(path, "epoch,loss,loss\n0,1,1\n");
+    nn::callbacks::CSVLogger logger(path, {.append = true});
+    nn::Sequential model = line_model();
+    logger.on_train_begin(model);
+    CHECK_THROWS_WITH_AS(logger.on_epoch_end(model, 0, {{"loss", 0.5}}),
+                         doctest::Contains("names the column 'loss' twice"), ad::Error);
+  }
+  SUBCASE("a file with CRLF line ends gets CRLF rows") {
+    tests::write_text(path, "epoch,loss\r\n0,1\r\n");
+    nn::callbacks::CSVLogger logger(path, {.append = true});
+    nn::Sequential model = line_model();
+    logger.on_train_begin(model);
+    logger.on_epoch_end(model, 0, {{"loss", 0.5}});
+    CHECK(tests::read_text(path) == "epoch,loss\r\n0,1\r\n0,0.5\r\n");
+  }
+}
+
+TEST_CASE("CSVLogger refuses a figure first logged after the first epoch, naming it and the epoch") {
+  ScratchFolder folder;
+  const std::string path = folder.file("log.csv");
+  nn::Sequential model = line_model();
+  nn::callbacks::CSVLogger logger(path);
+  logger.on_train_begin(model);
+  logger.on_epoch_end(model, 0, {{"loss", 0.5}});
+  CHECK_THROWS_WITH_AS(logger.on_epoch_end(model, 1, {{"loss", 0.25}, {"val_loss", 0.75}}),
+                       doctest::Contains(fmt::format("CSVLogger: '{}' has the columns [epoch, loss]; epoch 1 also "
+                                                     "logs [val_loss]", path).c_str()),
+                       ad::Error);
+  CHECK(tests::read_text(path) == "epoch,loss\n0,0.5\n");  // the file keeps the rows written
 }
 
 TEST_CASE("ModelCheckpoint refuses a path field wider than 4096 characters before training") {

@@ -229,6 +229,29 @@ TEST_CASE("a long legend label widens the legend's column, or ends in an ellipsi
   }
 }
 
+TEST_CASE("wide characters count double in the legend's room, and names SVG cannot show are refused") {
+  // 24 CJK ideographs (3 UTF-8 bytes each, full-width glyphs): at 320 pixels they must end in an
+  // ellipsis within the column, counting each as two average glyphs.
+  std::string wide;
+  for (int i = 0; i < 24; ++i) wide += "\u691c";
+  std::string svg = nn::history_svg(history_of({{wide, ramp(5, 1, 0)}}), {.width = 320, .height = 200});
+  Box legend = rect(group(svg, "legend"));
+  std::vector<std::string> shown = labels(group(svg, "legend"));
+  REQUIRE(shown.size() == 1);
+  REQUIRE(shown[0].ends_with("\u2026"));
+  size_t ideographs = (shown[0].size() - 3) / 3;
+  CHECK(ideographs >= 3);
+  CHECK(legend.x + 42 + 8.0 * (2.0 * static_cast<double>(ideographs) + 1) <= legend.x + legend.w);
+  CHECK(legend.x + legend.w <= 320);
+  for (const std::string& bad : {std::string("a\x01b"), std::string("bad\xff"), std::string("tab\there")}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(nn::history_svg(history_of({{bad, ramp(5, 1, 0)}})), doctest::Contains("plot_history: "),
+                         ad::Error);
+  }
+  CHECK_THROWS_WITH_AS(nn::history_svg(history_of({{"loss", ramp(5, 1, 0)}}), {.title = "bell\a"}),
+                       doctest::Contains("the title"), ad::Error);
+}
+
 TEST_CASE("options choose the keys, their order and the title; text is escaped") {
   nn::History h = history_of({{"loss", {1, 0.5}}, {"val_loss", {1.1, 0.6}}, {"accuracy", {0.5, 0.7}}});
   std::string svg = nn::history_svg(h, {.title = "loss <&> more", .keys = {"val_loss", "loss"}});

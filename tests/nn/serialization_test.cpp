@@ -210,6 +210,14 @@ TEST_CASE("save_weights and load_weights carry weights between models of one arc
   nn::save_weights(source, folder.file("w.safetensors"));
   nn::load_weights(target, folder.file("w.safetensors"));
   check_same_weights(target, source);
+  // A file that cannot be written is refused by the function the user called.
+  std::string missing = folder.file("no/folder/w.safetensors");
+  CHECK_THROWS_WITH_AS(nn::save_weights(source, missing),
+                       doctest::Contains(("save_weights: cannot create a temporary file beside '" + missing).c_str()),
+                       ad::Error);
+  CHECK_THROWS_WITH_AS(source.save(missing),
+                       doctest::Contains(("Model::save: cannot create a temporary file beside '" + missing).c_str()),
+                       ad::Error);
 }
 
 TEST_CASE("weights of another architecture are refused and the model is left untouched") {
