@@ -248,7 +248,7 @@ void CSVLogger::on_train_begin(Model& /*model*/) {
   columns_.clear();
   rows_.clear();
   kept_.clear();
-  line_end_ = "\n";
+  crlf_ = false;
   if (options_.append && std::filesystem::exists(path_)) {
     std::ifstream in(path_, std::ios::binary);
     TG_CHECK(in.is_open(), "CSVLogger: cannot read '{}' to append to it", path_);
@@ -287,7 +287,7 @@ void CSVLogger::on_epoch_end(Model& /*model*/, int epoch, const Logs& logs) {
     std::string header = kept_.substr(0, kept_.find('\n'));
     if (!header.empty() && header.back() == '\r') {
       header.pop_back();
-      line_end_ = "\r\n";
+      crlf_ = true;
     }
     std::vector<std::string> columns;
     for (size_t begin = 0;;) {
@@ -332,9 +332,10 @@ void CSVLogger::on_epoch_end(Model& /*model*/, int epoch, const Logs& logs) {
   }
   rows_.push_back(std::move(row));
 
+  const char* line_end = crlf_ ? "\r\n" : "\n";
   std::string text = kept_;
-  if (kept_.empty()) text += fmt::format("{}{}", fmt::join(columns_, separator), line_end_);
-  for (const std::string& r : rows_) text += r + line_end_;
+  if (kept_.empty()) text += fmt::format("{}{}", fmt::join(columns_, separator), line_end);
+  for (const std::string& r : rows_) text += r + line_end;
   write_file_atomically(path_, text, "CSVLogger");
 }
 

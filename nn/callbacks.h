@@ -172,7 +172,7 @@ class CSVLogger : public Callback {
   std::string path_;
   CSVLoggerOptions options_;
   std::string kept_;  ///< an earlier run's text, with append
-  std::string line_end_ = "\n";  ///< the kept file's ("\r\n" when its header ends so)
+  bool crlf_ = false;  ///< the kept file's lines end in "\r\n"
   std::vector<std::string> columns_;
   std::vector<std::string> rows_;
 };
