@@ -48,6 +48,16 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::rename(tmp, path);
 }
 
+// "momentum" and "nesterov" are SGD with Keras' usual momentum of 0.9; every optimizer gets --lr.
+nn::OptimizerRef make_optimizer(const Options& o) {
+  if (o.optimizer == "sgd") return nn::SGD(o.learning_rate);
+  if (o.optimizer == "momentum") return nn::SGD(o.learning_rate, {.momentum = 0.9});
+  if (o.optimizer == "nesterov") return nn::SGD(o.learning_rate, {.momentum = 0.9, .nesterov = true});
+  nn::OptimizerRef optimizer(o.optimizer);
+  optimizer.get()->learning_rate = o.learning_rate;
+  return optimizer;
+}
+
 int run(const Options& o) {
   // Before the data is read: an unwritable folder found when the results are saved costs the run.
   if (std::string why = apps::unwritable_folder_reason(o.out); !why.empty()) throw std::runtime_error("--out: " + why);
@@ -72,9 +82,7 @@ int run(const Options& o) {
   });
   model.build({28, 28}, o.seed);
   fmt::print("{}\n", model.summary());
-  nn::OptimizerRef optimizer = o.optimizer == "sgd" ? nn::OptimizerRef(nn::SGD(o.learning_rate)) : nn::OptimizerRef(o.optimizer);
-  if (o.optimizer != "sgd") optimizer.get()->learning_rate = o.learning_rate;
-  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = optimizer, .metrics = {"accuracy"}});
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = make_optimizer(o), .metrics = {"accuracy"}});
 
   std::filesystem::path out(o.out);  // checked writable when the options were read
   auto start = std::chrono::steady_clock::now();
@@ -131,8 +139,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", o.batch_size, "samples per step")->capture_default_str()->check(apps::integer_from(1));
   app.add_option("--lr", o.learning_rate, "learning rate")->capture_default_str()
       ->check(apps::number_in({.low = 0, .low_excluded = true}));
-  app.add_option("--optimizer", o.optimizer, "sgd, adam or rmsprop")->capture_default_str()
-      ->check(CLI::IsMember({"sgd", "adam", "rmsprop"}));
+  app.add_option("--optimizer", o.optimizer, "sgd, momentum (SGD with momentum 0.9), nesterov (the same, Nesterov's form), adam or rmsprop")
+      ->capture_default_str()->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adam", "rmsprop"}));
   app.add_option("--threads", o.threads, "threads for everything (0: all cores)")->capture_default_str()
       ->check(apps::integer_from(0));
   app.add_option("--seed", o.seed, "seed of the initial weights and the shuffling")->capture_default_str()

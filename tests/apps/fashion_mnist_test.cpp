@@ -123,6 +123,26 @@ TEST_CASE("fashion_mnist trained compiled and eagerly reaches the same test accu
   CHECK(std::abs(compiled - eager) <= 0.005);
 }
 
+TEST_CASE("fashion_mnist trains with each optimizer it offers") {
+  if (!dataset_installed()) {
+    MESSAGE("Debian's dataset-fashion-mnist is not installed: skipped");
+    return;
+  }
+  // Learning rates each optimizer is usually run with; one epoch on 3,000 images takes every one
+  // of them far above chance (0.1).
+  for (auto [optimizer, lr] : {std::pair{"momentum", 0.01}, {"nesterov", 0.01}, {"adam", 0.001}, {"rmsprop", 0.001}}) {
+    tests::ScratchFolder out;
+    AppRun run = run_app("fashion_mnist", fmt::format("--epochs 1 --train-limit 3000 --seed 3 --optimizer {} --lr {} --out '{}'",
+                                                      optimizer, lr, out.path().string()));
+    CAPTURE(optimizer);
+    CAPTURE(run.output);
+    REQUIRE(run.exit_code == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(run.output, m, std::regex(R"(test accuracy ([0-9.]+))")));
+    CHECK(std::stod(m[1]) > 0.6);
+  }
+}
+
 TEST_CASE("fashion_mnist rejects bad options and a missing dataset with a clear message") {
   check_options_refused("fashion_mnist", {
       {"--batch-size 0", "--batch-size: must be a positive integer, got '0'"},
@@ -135,6 +155,7 @@ TEST_CASE("fashion_mnist rejects bad options and a missing dataset with a clear 
       {"--threads -1", "--threads: must be an integer of 0 or more, got '-1'"},
       {"--seed x1", "--seed: must be an integer of 0 or more, got 'x1'"},
       {"--train-limit -5", "--train-limit: must be an integer of 0 or more, got '-5'"},
+      {"--optimizer lion", "--optimizer: lion not in {sgd,momentum,nesterov,adam,rmsprop}"},
       {"--data /nonexistent/fashion", "--data: must be an existing folder, got '/nonexistent/fashion' (no such folder)"},
   });
 
