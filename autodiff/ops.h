@@ -150,10 +150,13 @@ struct CrossentropyOptions {
 };
 /// prediction and target of equal shape, target in [0,1].
 Var binary_crossentropy(const Var& prediction, const Var& target, CrossentropyOptions options = {});
-/// prediction [n,classes] (probabilities or logits), target one-hot [n,classes].
+/// prediction [n,classes] (probabilities or logits), target one-hot [n,classes]. Probabilities:
+/// each row is divided by its sum before it is clipped, as Keras does, so rows that do not sum
+/// to 1 are read as distributions (a row summing to 0 gives NaN, as in Keras).
 Var categorical_crossentropy(const Var& prediction, const Var& target, CrossentropyOptions options = {});
 /// prediction [n,classes], labels: n class indices (as floats holding integers); throws ad::Error
-/// naming the label for one outside [0, classes).
+/// naming the label for one outside [0, classes). Probabilities: each row divided by its sum
+/// first, as for categorical_crossentropy.
 Var sparse_categorical_crossentropy(const Var& prediction, const Tensor& labels,
                                     CrossentropyOptions options = {});
 /// @}

@@ -125,7 +125,8 @@ class BinaryCrossentropy : public CrossentropyLoss {
 };
 
 /// Keras' CategoricalCrossentropy: -Σ t log p over classes, targets one-hot (or any
-/// distribution) of the output's shape [classes].
+/// distribution) of the output's shape [classes]. From probabilities each row of p is divided
+/// by its sum first, as Keras does.
 class CategoricalCrossentropy : public CrossentropyLoss {
  public:
   /// Keras' defaults: probabilities, not logits.
@@ -138,7 +139,8 @@ class CategoricalCrossentropy : public CrossentropyLoss {
 };
 
 /// Keras' SparseCategoricalCrossentropy: -log p[label], targets class indices [n] (floats
-/// holding integers in [0, classes)).
+/// holding integers in [0, classes)). From probabilities each row of p is divided by its sum
+/// first, as Keras does.
 class SparseCategoricalCrossentropy : public CrossentropyLoss {
  public:
   /// Keras' defaults: probabilities, not logits.

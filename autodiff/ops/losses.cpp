@@ -1,6 +1,7 @@
 // The losses as single ops: value and gradient side by side, each the mean over samples.
 // Targets are data: they get no gradient, and NaN or out-of-range targets are errors.
-// Probabilities are clipped to [eps, 1-eps] (eps = 1e-7, as Keras does) before a log;
+// Probabilities are clipped to [eps, 1-eps] (eps = 1e-7, as Keras does) before a log, the
+// categorical ones after each row is divided by its sum (Keras too);
 // from_logits variants use the stable log-sum-exp form and have gradient p - target.
 // A NaN prediction gives a NaN loss and a NaN gradient (never a clipped or 0 one).
 // Each loss L(prediction, target) has its gradient op L_grad(prediction, target, dloss) =
@@ -24,6 +25,16 @@ float clip_probability(float p) { return p < kEpsilon ? kEpsilon : (p > 1 - kEps
 // Where a probability was clipped the loss is flat: gradient 0. False for NaN, whose gradient
 // stays NaN.
 bool clipped(float p) { return p < kEpsilon || p > 1 - kEpsilon; }
+
+// The categorical cross-entropies from probabilities divide each row by its sum before they
+// clip, as Keras does (output / sum(output, axis=-1)), so that a row that is not a distribution
+// (sigmoid outputs, scores) is read as one. A row of softmax outputs is unchanged up to rounding.
+// A row summing to 0 gives NaN, as in Keras.
+float row_sum(const float* row, int64_t width) {
+  double sum = 0;
+  for (int64_t j = 0; j < width; ++j) sum += row[j];
+  return static_cast<float>(sum);
+}
 
 // ---- Checks: shapes in the shape rules, target data in the kernels ----
 
@@ -191,7 +202,11 @@ struct CategoricalCrossentropy : Crossentropy<CategoricalCrossentropy> {
           total -= t.data[i * w + j] * kernels::log_probability(p.data[i * w + j], row);
       }
     } else {
-      for (int64_t i = 0; i < p.size; ++i) total -= t.data[i] * std::log(clip_probability(p.data[i]));
+      for (int64_t i = 0; i < rows; ++i) {
+        const float* row = p.data + i * w;
+        float sum = row_sum(row, w);
+        for (int64_t j = 0; j < w; ++j) total -= t.data[i * w + j] * std::log(clip_probability(row[j] / sum));
+      }
     }
     return static_cast<float>(total / static_cast<double>(rows));
   }
@@ -212,8 +227,17 @@ struct CategoricalCrossentropy : Crossentropy<CategoricalCrossentropy> {
       });
       return;
     }
-    parallel_range(p.size, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) d[i] = clipped(x[i]) ? 0.f : -scale * y[i] / x[i];
+    parallel_rows(rows, w, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        const float* row = x + i * w;
+        float sum = row_sum(row, w), unclipped_target = 0;
+        for (int64_t j = 0; j < w; ++j)
+          if (!clipped(row[j] / sum)) unclipped_target += y[i * w + j];
+        for (int64_t j = 0; j < w; ++j) {
+          float own = clipped(row[j] / sum) ? 0.f : -y[i * w + j] / row[j];
+          d[i * w + j] = scale * (own + unclipped_target / sum);
+        }
+      }
     });
   }
 };
@@ -246,7 +270,7 @@ struct SparseCategoricalCrossentropy : Crossentropy<SparseCategoricalCrossentrop
       const float* row = p.data + i * classes;
       float z = row[static_cast<int64_t>(labels.data[i])];
       if (from_logits) total -= kernels::log_probability(z, kernels::log_sum_exp(row, classes));
-      else total -= std::log(clip_probability(z));
+      else total -= std::log(clip_probability(z / row_sum(row, classes)));
     }
     return static_cast<float>(total / static_cast<double>(n));
   }
@@ -262,10 +286,12 @@ struct SparseCategoricalCrossentropy : Crossentropy<SparseCategoricalCrossentrop
           kernels::LogSumExp row = kernels::log_sum_exp(x + i * w, w);
           for (int64_t j = 0; j < w; ++j) d[i * w + j] = scale * std::exp(kernels::log_probability(x[i * w + j], row));
           d[i * w + l] -= scale;
-        } else {
-          for (int64_t j = 0; j < w; ++j) d[i * w + j] = 0.f;
-          float q = x[i * w + l];
-          d[i * w + l] = clipped(q) ? 0.f : -scale / q;
+        } else {  // d/dp_j of -log(p_l / Σp): 1/Σp for every j, less 1/p_l at the label
+          const float* row = x + i * w;
+          float sum = row_sum(row, w);
+          bool flat = clipped(row[l] / sum);
+          for (int64_t j = 0; j < w; ++j) d[i * w + j] = flat ? 0.f : scale / sum;
+          if (!flat) d[i * w + l] -= scale / row[l];
         }
       }
     });

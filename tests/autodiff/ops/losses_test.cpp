@@ -78,6 +78,38 @@ TEST_CASE("the probability losses clip at 1e-7 so certainty gives a finite loss 
   CHECK(test::all_finite(categorical.second));
 }
 
+// Keras divides each row of probabilities by its sum before it clips and takes the log, in
+// both categorical cross-entropies; a row that is already a distribution is unchanged.
+TEST_CASE("the categorical cross-entropies from probabilities divide each row by its sum, as Keras does") {
+  Tensor unnormalised = Tensor::from({2, 2}, {0.2f, 0.6f, 1, 3});  // sums 0.8 and 4
+  Tensor labels = Tensor::from({2}, {1, 0});
+  Tensor onehot = Tensor::from({2, 2}, {0, 1, 1, 0});
+  auto sparse = [&](const Var& p) { return ad::sparse_categorical_crossentropy(p, labels); };
+  auto categorical = [&](const Var& p) { return ad::categorical_crossentropy(p, ad::constant(onehot)); };
+  double expected = (-std::log(0.75) - std::log(0.25)) / 2;
+  // d/dp_j of -log(p_l / Σp) / rows: (1/Σp - [j = l]/p_l) / 2.
+  Tensor expected_grad = Tensor::from({2, 2}, {1.25f / 2, (1.25f - 1 / 0.6f) / 2, (0.25f - 1) / 2, 0.25f / 2});
+  for (const auto& loss : {std::function<Var(const Var&)>(sparse), std::function<Var(const Var&)>(categorical)}) {
+    auto [value, grad] = loss_and_gradient(loss, unnormalised);
+    CHECK(value == doctest::Approx(expected).epsilon(1e-6));
+    for (int64_t i = 0; i < 4; ++i) CHECK(grad[i] == doctest::Approx(expected_grad[i]).epsilon(1e-5));
+    // Scaling a row changes neither the loss nor, beyond the scale, the gradient.
+    Tensor scaled = Tensor::from({2, 2}, {1, 3, 5, 15});
+    auto [scaled_value, scaled_grad] = loss_and_gradient(loss, scaled);
+    CHECK(scaled_value == doctest::Approx(value).epsilon(1e-6));
+    for (int64_t i = 0; i < 4; ++i) CHECK(scaled_grad[i] * 5 == doctest::Approx(grad[i]).epsilon(1e-5));
+    // A row of zeros is no distribution: NaN, as in Keras.
+    auto [zero_value, zero_grad] = loss_and_gradient(loss, Tensor::zeros({2, 2}));
+    CHECK(std::isnan(zero_value));
+    CHECK(std::isnan(zero_grad[1]));
+  }
+  // Keras' CategoricalCrossentropy example (rows that sum to 1, a 0 clipped to 1e-7).
+  auto keras = loss_and_gradient(
+      [](const Var& p) { return ad::categorical_crossentropy(p, ad::constant(Tensor::from({2, 3}, {0, 1, 0, 0, 0, 1}))); },
+      Tensor::from({2, 3}, {0.05f, 0.95f, 0, 0.1f, 0.8f, 0.1f}));
+  CHECK(keras.first == doctest::Approx(1.1769392).epsilon(1e-6));
+}
+
 TEST_CASE("the losses take the mean over samples and targets get no gradient") {
   ad::Tape tape;
   Var p = ad::param(Tensor::from({2, 2}, {1, 2, 3, 4}));

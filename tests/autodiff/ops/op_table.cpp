@@ -143,11 +143,18 @@ Tensor ref_pointwise_loss(const Tensor& p, const Tensor& t, const std::function<
 
 double ref_logistic(double x) { return 1 / (1 + std::exp(-x)); }
 
+// From probabilities, each row divided by its sum first (Keras); the table's probabilities stay
+// far from the clipping bounds.
 Tensor ref_categorical(const Tensor& p, const Tensor& onehot, bool logits) {
   Tensor q = logits ? ref_log_softmax(p) : p;
-  int64_t n = p.shape()[0];
+  int64_t n = p.shape()[0], w = p.shape()[1];
   double s = 0;
-  for (int64_t i = 0; i < p.size(); ++i) s -= onehot[i] * (logits ? double(q[i]) : std::log(double(q[i])));
+  for (int64_t i = 0; i < n; ++i) {
+    double row_sum = 0;
+    for (int64_t j = 0; j < w; ++j) row_sum += p[i * w + j];
+    for (int64_t j = 0; j < w; ++j)
+      s -= onehot[i * w + j] * (logits ? double(q[i * w + j]) : std::log(double(q[i * w + j]) / row_sum));
+  }
   return Tensor::scalar(float(s / double(n)));
 }
 
