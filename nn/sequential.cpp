@@ -88,23 +88,28 @@ void Sequential::add(LayerRef layer) {
   }
 }
 
-Layer& Sequential::layer(size_t index) {
+Layer& Sequential::layer(size_t index) & { return *layer_pointer(index); }
+Layer& Sequential::layer(const std::string& name) & { return *layer_pointer(name); }
+LayerPtr Sequential::layer(size_t index) && { return layer_pointer(index); }
+LayerPtr Sequential::layer(const std::string& name) && { return layer_pointer(name); }
+
+const LayerPtr& Sequential::layer_pointer(size_t index) {
   TG_CHECK(index < layers_.size(), "Sequential.layer: index {} out of range, the model has {} layers{}", index,
            layers_.size(), input_layer_ ? " after its InputLayer" : "");
   mark_weights_reached();
-  return *layers_[index];
+  return layers_[index];
 }
 
-Layer& Sequential::layer(const std::string& name) {
+const LayerPtr& Sequential::layer_pointer(const std::string& name) {
   std::vector<std::string> names;
   if (input_layer_) {
-    if (input_layer_->name() == name) return *input_layer_;
+    if (input_layer_->name() == name) return input_layer_;
     names.push_back(input_layer_->name());
   }
   for (const LayerPtr& l : layers_) {
     if (l->name() == name) {
       mark_weights_reached();
-      return *l;
+      return l;
     }
     names.push_back(l->name());
   }

@@ -55,9 +55,20 @@ class Sequential : public Model {
   /// saved models keep the InputLayer.
   using Model::layers;
   /// The InputLayer the model starts with, or null.
-  const LayerPtr& input_layer() const { return input_layer_; }
-  Layer& layer(size_t index);              ///< layers()[index]
-  Layer& layer(const std::string& name);   ///< any layer, the InputLayer included
+  const LayerPtr& input_layer() const& { return input_layer_; }
+  /// On a temporary model, a copy of the pointer (a reference would outlive the model).
+  LayerPtr input_layer() const&& { return input_layer_; }
+  /// A layer by position (layers()[index]) or by name (any layer, the InputLayer included).
+  /// Throws ad::Error for an index out of range or a name no layer has, listing the names.
+  /// @{
+  Layer& layer(size_t index) &;
+  Layer& layer(const std::string& name) &;
+  /// @}
+  /// On a temporary model, the layer's shared pointer: a reference would outlive the model.
+  /// @{
+  LayerPtr layer(size_t index) &&;
+  LayerPtr layer(const std::string& name) &&;
+  /// @}
 
   /// Per-sample shapes of the first layer's inputs and the last layer's outputs.
   /// @{
@@ -83,6 +94,11 @@ class Sequential : public Model {
  private:
   /// The layers applied to x in order; the last one without its activation when `logits`.
   Var run(const Var& x, bool logits);
+  /// What layer() returns a reference or a copy of; marks the weights reached.
+  /// @{
+  const LayerPtr& layer_pointer(size_t index);
+  const LayerPtr& layer_pointer(const std::string& name);
+  /// @}
 
   LayerPtr input_layer_;            ///< kept apart from layers_, as Keras' model.layers leaves it out
 };

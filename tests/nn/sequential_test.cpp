@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <type_traits>
+#include <utility>
+
 #include "tapegrad/nn/layers/all.h"
 #include "tapegrad/nn/optimizers/sgd.h"
 #include "tapegrad/nn/sequential.h"
@@ -48,6 +51,23 @@ TEST_CASE("summary cuts a long layer name to its column, as Keras does") {
   nn::Sequential model({dense});
   CHECK(model.summary().find("\n a_very_long_layer_name_ind  (None, 2)                 8         \n") !=
         std::string::npos);
+}
+
+// A reference into a temporary model would dangle once the statement ends: on a temporary,
+// layer() hands out the layer's shared pointer instead, which keeps it alive.
+TEST_CASE("layer() on a temporary model returns a pointer that outlives the model") {
+  static_assert(std::is_same_v<decltype(std::declval<nn::Sequential&>().layer(0)), nn::Layer&>);
+  static_assert(std::is_same_v<decltype(std::declval<nn::Sequential>().layer(0)), nn::LayerPtr>);
+  static_assert(std::is_same_v<decltype(std::declval<nn::Sequential>().layer("dense")), nn::LayerPtr>);
+  static_assert(std::is_same_v<decltype(std::declval<nn::Sequential>().input_layer()), nn::LayerPtr>);
+  auto make = [] { return nn::Sequential({nn::InputLayer({4}), nn::Dense(3, "relu")}); };
+  nn::LayerPtr dense = make().layer(0);
+  nn::LayerPtr input = make().layer("input_layer");
+  CHECK(dense->name() == "dense");
+  CHECK(dense->output_activation() == "relu");
+  CHECK(input->name() == "input_layer");
+  CHECK(make().input_layer()->name() == "input_layer");
+  CHECK_THROWS_WITH_AS(make().layer(1), doctest::Contains("index 1 out of range"), ad::Error);
 }
 
 TEST_CASE("a model without an input shape has no summary until built") {

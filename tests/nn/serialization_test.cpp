@@ -490,5 +490,5 @@ TEST_CASE("save refuses layer names that load_model could not find the weights b
   CHECK_THROWS_WITH_AS(model.save(folder.file("m.model")), doctest::Contains("two layers are named 'dense_1'"), ad::Error);
   model.layer(0).set_name("first");
   model.save(folder.file("m.model"));
-  CHECK(nn::load_model(folder.file("m.model")).layer(0).name() == "first");
+  CHECK(nn::load_model(folder.file("m.model")).layer(0)->name() == "first");
 }
