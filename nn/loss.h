@@ -15,8 +15,10 @@
 /// figures alike, eager or compiled: the same numbers where the probabilities are not near 0
 /// or 1, a gradient that stays finite when one rounds to 0 or 1, and no cap on the loss of a
 /// confident mistake (logits [20, 0] with label 1 give 20, not the 16.1 of -log 1e-7). Keras
-/// does the same (its softmax and sigmoid keep their logits on the output tensor, and its
-/// cross-entropies take them: `_keras_logits`); PyTorch's cross_entropy takes logits only.
+/// with its TensorFlow backend (tf.keras, the book's) does the same: its softmax and sigmoid
+/// keep their logits on the output tensor and its cross-entropies take them (`_keras_logits`).
+/// Keras 3 on JAX or NumPy clips the probabilities instead, so saturated outputs give other
+/// losses there. PyTorch's cross_entropy takes logits only.
 /// The probability form, clipped to [1e-7, 1 - 1e-7] as Keras clips (so that log never sees
 /// 0), applies only where the model's outputs really are the probabilities the loss gets: a
 /// last activation other than softmax/sigmoid, or a direct call of compute().

@@ -104,8 +104,9 @@ void check_metric_name(const std::string& name) {
 MetricPtr make_metric(const std::string& name, const Loss& loss, const Shape& output_shape, const Shape& target_shape) {
   check_metric_name(name);
   if (name == "accuracy" || name == "acc") {
-    // Keras' rule: one output (or a binary cross-entropy) -> binary; targets of lower rank or a
-    // single column against several outputs -> sparse; otherwise one-hot.
+    // tf.keras' rule: one output (or a binary cross-entropy) -> binary; targets of lower rank
+    // or a single column against several outputs -> sparse; otherwise one-hot. (Keras 3 drops
+    // the loss from the rule; see metrics.h.)
     int64_t output_last = output_shape.empty() ? 1 : output_shape.back();
     size_t output_rank = output_shape.size() + 1;  // with the batch axis
     int64_t target_last = target_shape.empty() ? 1 : target_shape.back();

@@ -1,7 +1,10 @@
 /// @file
 /// Metrics by Keras name, averaged over the samples seen since the last reset (an epoch, or an
 /// evaluate call). "accuracy" becomes binary, categorical or sparse categorical accuracy from
-/// the loss and the shapes, as Keras decides. A prediction holding a NaN counts as wrong in the
+/// the loss and the shapes, as tf.keras decides (the book's Keras): binary for one output or a
+/// binary cross-entropy. Keras 3 looks at the shapes only and gives several sigmoid outputs
+/// under binary_crossentropy (multi-label) categorical accuracy, the arg-max's; ask for
+/// "categorical_accuracy" to get that. A prediction holding a NaN counts as wrong in the
 /// accuracies (no class), and makes mae and mse NaN.
 ///
 /// @code
@@ -48,7 +51,9 @@ class Metric {
 using MetricPtr = std::shared_ptr<Metric>;
 
 /// Per output: 1 when output and target fall on the same side of the threshold; averaged over
-/// a sample's outputs (Keras' binary_accuracy).
+/// a sample's outputs. Keras' binary_accuracy for targets of 0 and 1; Keras compares a soft
+/// target (0.9, 0.3) with the thresholded output as it is, so counts it wrong whatever the
+/// output, where this thresholds the target too.
 class BinaryAccuracy : public Metric {
  public:
   /// Outputs above `threshold` count as 1 (Keras' default 0.5, for probabilities).
