@@ -57,6 +57,17 @@ pid_t writer_of(std::string_view tail) {
 // EOPNOTSUPP (or EINVAL on some).
 bool unnamed_unsupported(int error) { return error == EOPNOTSUPP || error == EISDIR || error == EINVAL; }
 
+// A save replaces only a regular file (or a symbolic link, which the rename replaces, not what
+// it points to): renaming over a device, a pipe or a socket would swap a file in for it, and
+// run as root, turn /dev/null into a regular file.
+void check_replaceable(const std::string& path, const char* who) {
+  std::error_code error;
+  const fs::file_status status = fs::symlink_status(path, error);
+  if (error || !fs::exists(status) || fs::is_regular_file(status) || fs::is_symlink(status)) return;
+  if (fs::is_directory(status)) ad::fail("{}: '{}' is a folder, not a file", who, path);
+  ad::fail("{}: '{}' exists and is not a regular file (a device, pipe or socket): it is not replaced", who, path);
+}
+
 }  // namespace
 
 int remove_stale_temporaries(const std::string& path) {
@@ -77,6 +88,7 @@ int remove_stale_temporaries(const std::string& path) {
 
 AtomicFile::AtomicFile(std::string path, TemporaryKind kind, const char* who) : path_(std::move(path)), who_(who) {
   TG_CHECK(!fs::path(path_).filename().empty(), "{}: '{}' names a folder, not a file", who_, path_);
+  check_replaceable(path_, who_);
   remove_stale_temporaries(path_);
   if (kind == TemporaryKind::unnamed_if_supported) {
     fd_ = ::open(folder_of(path_).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
@@ -168,6 +180,12 @@ void AtomicFile::commit() {
     std::string reason = system_error_text();
     discard();
     ad::fail("{}: cannot flush '{}': {}", who_, path_, reason);
+  }
+  try {
+    check_replaceable(path_, who_);  // again: something may have appeared there since
+  } catch (...) {
+    discard();
+    throw;
   }
   if (::rename(temporary_.c_str(), path_.c_str()) != 0) {
     std::string reason = system_error_text();

@@ -42,8 +42,10 @@ enum class TemporaryKind {
 ///   out.commit();
 ///
 /// Errors (ad::Error, naming the target and the system's reason): the folder does not exist or
-/// is not writable, a write or sync fails, or the target cannot be replaced (a folder of that
-/// name).
+/// is not writable, a write or sync fails, or the target cannot be replaced: a folder of that
+/// name, or anything else that is not a regular file (a device such as /dev/null, a pipe, a
+/// socket), checked when opened and again before the rename. A symbolic link is replaced by the
+/// file, its target untouched.
 class AtomicFile {
  public:
   /// Opens the temporary beside `path`, first removing stale ones of dead writers; throws

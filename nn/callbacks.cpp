@@ -249,7 +249,12 @@ void CSVLogger::on_train_begin(Model& /*model*/) {
   rows_.clear();
   kept_.clear();
   crlf_ = false;
-  if (options_.append && std::filesystem::exists(path_)) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path_, error);
+  if (options_.append && std::filesystem::exists(status)) {
+    // Read only a log: a device such as /dev/zero never ends, a folder cannot be read.
+    TG_CHECK(std::filesystem::is_regular_file(status), "CSVLogger: cannot append to '{}': it is {}", path_,
+             std::filesystem::is_directory(status) ? "a folder" : "not a regular file (a device, pipe or socket)");
     std::ifstream in(path_, std::ios::binary);
     TG_CHECK(in.is_open(), "CSVLogger: cannot read '{}' to append to it", path_);
     kept_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

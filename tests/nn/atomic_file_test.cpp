@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -155,4 +156,35 @@ TEST_CASE("a save killed at random moments leaves the old or the new file whole,
     // Killed mid-write, a named temporary stays: this shows the kills land during writes.
     CHECK(leftovers > 0);
   }
+}
+
+// A FIFO stands in for a device such as /dev/null: renaming the temporary over it would put a
+// regular file in its place. A symbolic link is replaced as a link; what it points to stays.
+TEST_CASE("a save refuses to replace what is not a regular file, and replaces a symbolic link, not its target") {
+  ScratchFolder folder;
+  const std::string fifo = folder.file("pipe");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(nn::write_file_atomically(fifo, "x", "Model.save"),
+                       doctest::Contains(("Model.save: '" + fifo + "' exists and is not a regular file").c_str()), ad::Error);
+  CHECK(std::filesystem::is_fifo(fifo));
+  CHECK(folder.entries() == std::vector<std::string>{"pipe"});  // no temporary left behind
+
+  // The FIFO appears after the file was opened: commit() looks again before it renames.
+  const std::string late = folder.file("late");
+  {
+    nn::AtomicFile out(late, nn::TemporaryKind::named, "CSVLogger");
+    out.write("epoch\n");
+    REQUIRE(::mkfifo(late.c_str(), 0600) == 0);
+    CHECK_THROWS_WITH_AS(out.commit(), doctest::Contains(("CSVLogger: '" + late + "' exists and is not a regular file").c_str()),
+                         ad::Error);
+  }
+  CHECK(std::filesystem::is_fifo(late));
+
+  const std::string target = folder.file("target.txt"), link = folder.file("link.txt");
+  nn::write_file_atomically(target, "old");
+  std::filesystem::create_symlink(target, link);
+  nn::write_file_atomically(link, "new");
+  CHECK_FALSE(std::filesystem::is_symlink(link));
+  CHECK(tests::read_text(link) == "new");
+  CHECK(tests::read_text(target) == "old");
 }

@@ -1,8 +1,10 @@
 #include "tapegrad/nn/callbacks.h"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <sstream>
 
@@ -486,6 +488,25 @@ TEST_CASE("CSVLogger fails before training when its file cannot be written") {
                        doctest::Contains(fmt::format("CSVLogger: cannot create a temporary file beside '{}'", path).c_str()),
                        ad::Error);
   CHECK(flat(model.get_weights()) == flat(before));
+}
+
+// Appending reads the old log first: a device such as /dev/zero would be read without end, a
+// folder gave the stream library's message without the path. A FIFO stands in for the device.
+TEST_CASE("CSVLogger appending refuses a folder or what is not a regular file, naming it") {
+  ScratchFolder folder;
+  const Line d = line_data();
+  nn::Sequential model = line_model();
+  const std::string fifo = folder.file("pipe.csv");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(fit(model, d, 1, {nn::CSVLogger(fifo, {.append = true})}),
+                       doctest::Contains(fmt::format("CSVLogger: cannot append to '{}': it is not a regular file", fifo).c_str()),
+                       ad::Error);
+  const std::string sub = folder.file("sub");
+  std::filesystem::create_directory(sub);
+  CHECK_THROWS_WITH_AS(fit(model, d, 1, {nn::CSVLogger(sub, {.append = true})}),
+                       doctest::Contains(fmt::format("CSVLogger: cannot append to '{}': it is a folder", sub).c_str()),
+                       ad::Error);
+  CHECK(std::filesystem::is_fifo(fifo));
 }
 
 TEST_CASE("TerminateOnNaN stops a run whose loss becomes NaN or infinite") {
