@@ -14,7 +14,9 @@ Batches::Batches(ad::Tensor x, ad::Tensor y, const BatchOptions& options)
            ad::to_string(x_.shape()), ad::to_string(y_.shape()));
   TG_CHECK(options.batch_size > 0, "Batches: batch_size must be positive, got {}", options.batch_size);
   const int64_t n = x_.dim(0);
-  count_ = options.drop_remainder ? n / options.batch_size : (n + options.batch_size - 1) / options.batch_size;
+  // n / batch_size, plus one for a partial last batch: (n + batch_size - 1) would overflow for
+  // a batch_size near INT64_MAX.
+  count_ = n / options.batch_size + (!options.drop_remainder && n % options.batch_size != 0 ? 1 : 0);
   if (options.shuffle) order_ = permutation(n, options.seed);
 }
 
@@ -26,7 +28,7 @@ Batches::Batches(ad::Tensor x, const BatchOptions& options) : Batches(x, x, opti
 Batch Batches::operator[](int64_t index) const {
   TG_CHECK(index >= 0 && index < count_, "Batches: batch {} is outside [0,{})", index, count_);
   const int64_t begin = index * options_.batch_size;
-  const int64_t end = std::min(begin + options_.batch_size, x_.dim(0));
+  const int64_t end = begin + std::min(options_.batch_size, x_.dim(0) - begin);
   if (!options_.shuffle) return {.x = x_.rows(begin, end), .y = has_labels_ ? y_.rows(begin, end) : ad::Tensor()};
   std::span<const int64_t> rows(order_.data() + begin, static_cast<size_t>(end - begin));
   return {.x = gather_rows(x_, rows), .y = has_labels_ ? gather_rows(y_, rows) : ad::Tensor()};

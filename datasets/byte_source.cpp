@@ -36,6 +36,9 @@ ByteSource::ByteSource(std::string path, std::string who)
     : path_(std::move(path)), who_(std::move(who)), file_(nullptr, &std::fclose) {
   std::error_code error;
   if (std::filesystem::is_directory(path_, error)) fail("is a folder, not a file");
+  // Opening a FIFO waits for a writer, possibly forever; a device has no size to check against.
+  if (std::filesystem::exists(path_, error) && !std::filesystem::is_regular_file(path_, error))
+    fail("not a regular file (a device, pipe or socket)");
   errno = 0;
   file_.reset(std::fopen(path_.c_str(), "rb"));
   if (!file_) fail("cannot open: {}", system_error_text(errno));

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <unordered_map>
 
 #include "tapegrad/autodiff/error.h"
 
@@ -118,14 +119,14 @@ CsvTable parse_csv(std::string_view text, const CsvOptions& options, std::string
   TG_CHECK(tokenizer.next(header), "load_csv: {}: the file is empty; expected a header line of column names", name);
 
   std::vector<std::string> columns;
+  std::unordered_map<std::string, size_t> column_of;  // one lookup per name: a wide header stays linear
   for (size_t c = 0; c < header.size(); ++c) {
     std::string column(trim(header[c].text));
     TG_CHECK(!column.empty(), "load_csv: {}: line {}, column {}: the header has an empty column name", name,
              header[c].line, c + 1);
-    for (size_t earlier = 0; earlier < columns.size(); ++earlier)
-      TG_CHECK(columns[earlier] != column,
-               "load_csv: {}: line {}: the column name \"{}\" appears twice (columns {} and {})", name, header[c].line,
-               column, earlier + 1, c + 1);
+    auto [earlier, first] = column_of.emplace(column, c);
+    TG_CHECK(first, "load_csv: {}: line {}: the column name \"{}\" appears twice (columns {} and {})", name,
+             header[c].line, column, earlier->second + 1, c + 1);
     columns.push_back(std::move(column));
   }
 
@@ -176,6 +177,9 @@ CsvTable load_csv(const std::string& path, const CsvOptions& options) {
   std::error_code error;
   TG_CHECK(std::filesystem::exists(path, error), "load_csv: {}: no such file", path);
   TG_CHECK(!std::filesystem::is_directory(path, error), "load_csv: {}: is a folder, not a file", path);
+  // A device such as /dev/zero never ends and a FIFO may never be written: only files are read.
+  TG_CHECK(std::filesystem::is_regular_file(path, error),
+           "load_csv: {}: not a regular file (a device, pipe or socket)", path);
   std::ifstream in(path, std::ios::binary);
   TG_CHECK(in.good(), "load_csv: {}: cannot open the file", path);
   std::ostringstream text;

@@ -33,6 +33,9 @@ Standardizer Standardizer::fit(const ad::Tensor& x) {
   // Two passes in double: the mean first, then squared deviations from it, which stays accurate
   // for columns whose mean is large against their spread.
   std::vector<double> mean(static_cast<size_t>(columns)), square(static_cast<size_t>(columns));
+  for (int64_t i = 0; i < x.size(); ++i)
+    TG_CHECK(std::isfinite(x[i]), "Standardizer::fit: row {}, column {} is {}; the mean and deviation need finite values",
+             i / columns, i % columns, x[i]);
   for (int64_t i = 0; i < x.size(); ++i) mean[static_cast<size_t>(i % columns)] += x[i];
   for (double& m : mean) m /= static_cast<double>(rows);
   for (int64_t i = 0; i < x.size(); ++i) {

@@ -22,7 +22,9 @@ struct Standardizer {
   ad::Tensor mean;   ///< [columns]
   ad::Tensor scale;  ///< [columns]: the population standard deviation, or 1 for a constant column
 
-  /// x is [rows, columns], or [rows] for one column; it needs at least one row.
+  /// x is [rows, columns], or [rows] for one column; it needs at least one row. Throws ad::Error
+  /// naming the row and column of a NaN or infinite value, which would make that column's
+  /// statistics (and every value transform gives it) NaN; scikit-learn refuses infinities too.
   static Standardizer fit(const ad::Tensor& x);
   /// (x - mean) / scale, column by column; x has the fitted column count.
   ad::Tensor transform(const ad::Tensor& x) const;

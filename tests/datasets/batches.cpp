@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "tapegrad/autodiff/error.h"
 
@@ -44,6 +45,20 @@ TEST_CASE("drop_remainder skips the last partial batch") {
   CHECK(datasets::Batches(y, {.batch_size = 11}).size() == 1);
   CHECK(datasets::Batches(y, {.batch_size = 11, .drop_remainder = true}).size() == 0);
   CHECK(datasets::Batches(counting(0), {.batch_size = 3}).size() == 0);
+}
+
+// (n + batch_size - 1) / batch_size overflowed here and gave no batch at all.
+TEST_CASE("a batch size up to INT64_MAX gives one batch of every row") {
+  ad::Tensor y = counting(8);
+  for (int64_t batch_size : {int64_t{9}, int64_t{1} << 62, std::numeric_limits<int64_t>::max()}) {
+    CAPTURE(batch_size);
+    for (bool shuffle : {false, true}) {
+      datasets::Batches batches(y, {.batch_size = batch_size, .shuffle = shuffle});
+      REQUIRE(batches.size() == 1);
+      CHECK(batches[0].x.dim(0) == 8);
+    }
+    CHECK(datasets::Batches(y, {.batch_size = batch_size, .drop_remainder = true}).size() == 0);
+  }
 }
 
 TEST_CASE("shuffled batches are a seeded permutation of the rows, features and labels together") {

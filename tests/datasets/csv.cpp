@@ -2,7 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <random>
+
+#include <fmt/format.h>
 
 #include "tapegrad/autodiff/error.h"
 #include "files.h"
@@ -123,6 +127,23 @@ TEST_CASE("load_csv reads a file from disk and names it in errors") {
   CHECK_THROWS_WITH_AS(datasets::load_csv(absent), ("load_csv: " + absent + ": no such file").c_str(), ad::Error);
   CHECK_THROWS_WITH_AS(datasets::load_csv(folder.path().string()),
                        ("load_csv: " + folder.path().string() + ": is a folder, not a file").c_str(), ad::Error);
+  // A FIFO (as a device such as /dev/zero) is refused before it is opened: opening would wait
+  // for a writer, and a device is read without end.
+  std::string fifo = folder.file("pipe.csv");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(datasets::load_csv(fifo),
+                       ("load_csv: " + fifo + ": not a regular file (a device, pipe or socket)").c_str(), ad::Error);
+}
+
+// The duplicate check compared each name with every earlier one: 100,000 columns took seconds.
+TEST_CASE("load_csv finds a repeated column name in a very wide header, naming both columns") {
+  std::string header;
+  for (int c = 0; c < 200000; ++c) header += fmt::format("{}c{}", c ? "," : "", c);
+  std::string row;
+  for (int c = 0; c < 200000; ++c) row += c ? ",1" : "1";
+  CHECK(parse_csv(header + "\n" + row + "\n", {}, "t.csv").feature_names.size() == 200000);
+  CHECK(error_of(header + ",c123456\n") ==
+        "load_csv: t.csv: line 1: the column name \"c123456\" appears twice (columns 123457 and 200001)");
 }
 
 TEST_CASE("random text made of CSV's special characters either parses or throws ad::Error") {

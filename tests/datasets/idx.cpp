@@ -1,6 +1,7 @@
 #include "tapegrad/datasets/idx.h"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include "tapegrad/autodiff/error.h"
 #include "files.h"
@@ -150,6 +151,11 @@ TEST_CASE("load_idx names the file when it is missing or its gzip stream is dama
   SUBCASE("missing") {
     std::string path = folder.file("t10k-images-idx3-ubyte.gz");
     CHECK(error_of(path, {}) == "load_idx: " + path + ": cannot open: No such file or directory");
+  }
+  SUBCASE("a FIFO: opening it would wait for a writer") {
+    std::string path = folder.file("pipe-idx1-ubyte");
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    CHECK(error_of(path, {}) == "load_idx: " + path + ": not a regular file (a device, pipe or socket)");
   }
   SUBCASE("truncated gzip") {
     std::string path = folder.file("cut.gz");

@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
 
 #include "tapegrad/autodiff/error.h"
 
@@ -58,4 +61,15 @@ TEST_CASE("Standardizer refuses empty data and data with another column count") 
   auto scaler = datasets::Standardizer::fit(ad::Tensor::from({2, 2}, {1, 2, 3, 4}));
   CHECK_THROWS_WITH_AS(scaler.transform(ad::Tensor({2, 3})),
                        "Standardizer::transform: fitted on 2 columns, got shape [2,3]", ad::Error);
+}
+
+// A NaN or infinity made its column's mean NaN and every transformed value of it NaN, silently.
+TEST_CASE("Standardizer::fit refuses a NaN or infinite value, naming its row and column") {
+  for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
+    CAPTURE(bad);
+    ad::Tensor x = ad::Tensor::from({3, 2}, {1, 2, 3, 4, 5, 6});
+    x[3] = bad;
+    CHECK_THROWS_WITH_AS(datasets::Standardizer::fit(x),
+                         doctest::Contains(fmt::format("Standardizer::fit: row 1, column 1 is {}", bad).c_str()), ad::Error);
+  }
 }
