@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
   app.add_option("--optimizer", o.optimizer, "sgd, momentum (SGD with momentum 0.9), nesterov (the same, Nesterov's form), adam or rmsprop")
       ->capture_default_str()->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adam", "rmsprop"}));
   app.add_option("--threads", o.threads, "threads for everything (0: all cores)")->capture_default_str()
-      ->check(apps::integer_from(0));
+      ->check(apps::integer_from(0, 1024));
   app.add_option("--seed", o.seed, "seed of the initial weights and the shuffling")->capture_default_str()
       ->check(apps::integer_from<uint64_t>(0));
   app.add_option("--out", o.out, "folder for the model, history.csv and learning_curves.svg (created if missing)")

@@ -43,7 +43,8 @@ void write_flags([[maybe_unused]] unsigned flags) {
 }  // namespace
 
 void set_num_threads(int threads) {
-  TG_CHECK(threads >= 0, "set_num_threads: thread count must be >= 0 (0 = all cores), got {}", threads);
+  TG_CHECK(threads >= 0 && threads <= kMaxThreads,
+           "set_num_threads: thread count must be in [0, {}] (0 = all cores), got {}", kMaxThreads, threads);
   thread_limit.reset();
   if (threads > 0)
     thread_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,

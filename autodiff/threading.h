@@ -27,7 +27,11 @@
 
 namespace ad {
 
-/// 0 means all cores (the default).
+/// The most threads set_num_threads() takes: TBB and the executor keep per-thread state sized
+/// by the limit (10 million threads took 1.3 GB for one element-wise op; 2^30 ran out of memory).
+inline constexpr int kMaxThreads = 4096;
+/// 0 means all cores (the default); more threads than cores are allowed, up to kMaxThreads.
+/// Throws ad::Error for a count outside [0, kMaxThreads].
 void set_num_threads(int threads);
 /// The thread count now in effect (set_num_threads' value, or the number of cores).
 int num_threads();

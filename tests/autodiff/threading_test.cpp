@@ -18,17 +18,22 @@
 using ad::Tensor;
 using ad::Var;
 
-TEST_CASE("set_num_threads decides num_threads and rejects a negative count") {
+TEST_CASE("set_num_threads decides num_threads and rejects a negative or huge count") {
   int all = ad::num_threads();
   CHECK(all >= 1);
   ad::set_num_threads(1);
   CHECK(ad::num_threads() == 1);
+  ad::set_num_threads(ad::kMaxThreads);  // more than the cores: allowed
+  CHECK(ad::num_threads() == ad::kMaxThreads);
   ad::set_num_threads(0);
   CHECK(ad::num_threads() == all);
-  std::string message = test::error_of([] { ad::set_num_threads(-2); });
-  CHECK(test::contains(message, "set_num_threads"));
-  CHECK(test::contains(message, "-2"));
-  CHECK(ad::num_threads() == all);
+  for (int bad : {-2, ad::kMaxThreads + 1, 10'000'000, 1 << 30}) {
+    CAPTURE(bad);
+    std::string message = test::error_of([bad] { ad::set_num_threads(bad); });
+    CHECK(test::contains(message, "set_num_threads: thread count must be in [0, 4096]"));
+    CHECK(test::contains(message, std::to_string(bad)));
+    CHECK(ad::num_threads() == all);
+  }
 }
 
 TEST_CASE("parallel_range and parallel_rows visit every index exactly once") {
