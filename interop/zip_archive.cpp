@@ -62,9 +62,16 @@ std::string ZipReader::read(const std::string& name, uint64_t max_bytes) const {
   std::string bytes(st.size, '\0');
   zip_int64_t got = bytes.empty() ? 0 : zip_fread(file, bytes.data(), bytes.size());
   std::string reason = got < 0 ? zip_file_strerror(file) : "";
+  // libzip compares the entry's CRC-32 only when a read reaches the end of its data: one more
+  // read, which must find nothing, makes it check (a flipped byte loaded silently before).
+  char past_end = 0;
+  zip_int64_t extra = got == static_cast<zip_int64_t>(bytes.size()) ? zip_fread(file, &past_end, 1) : 0;
+  if (extra < 0) reason = zip_file_strerror(file);
   zip_fclose(file);
   TG_CHECK(got == static_cast<zip_int64_t>(bytes.size()), "ZipReader: '{}': entry '{}': read {} of {} bytes{}{}",
            path_, name, got, bytes.size(), reason.empty() ? "" : ": ", reason);
+  TG_CHECK(extra == 0, "ZipReader: '{}': entry '{}': {}", path_, name,
+           extra < 0 ? reason : fmt::format("holds more than the {} bytes it declares", bytes.size()));
   return bytes;
 }
 

@@ -246,6 +246,33 @@ TEST_CASE("load_keras reads float64 weights and refuses integer ones and shapes 
                        ad::Error);
 }
 
+// libzip checks an entry's CRC-32 only when a read reaches the end of its data; reading exactly
+// the declared size stopped short of it, so a flipped byte in the weights loaded silently.
+TEST_CASE("a byte changed inside an archive entry is caught by its CRC-32, in the reader and in load_keras") {
+  ScratchFolder folder;
+  auto flip_in_file = [](const std::string& path, const std::string& needle) {
+    std::string bytes = tests::read_text(path);
+    size_t at = bytes.find(needle);
+    REQUIRE(at != std::string::npos);
+    bytes[at + needle.size() / 2] ^= 0x01;
+    nn::write_file_atomically(path, bytes);
+  };
+  const std::string payload = "a payload long enough to find again in the archive";
+  std::string path = archive(folder, {{"note.txt", payload}});
+  CHECK(interop::ZipReader(path).read("note.txt", 1 << 20) == payload);
+  flip_in_file(path, payload);
+  CHECK_THROWS_WITH_AS(interop::ZipReader(path).read("note.txt", 1 << 20),
+                       doctest::Contains("entry 'note.txt': CRC error"), ad::Error);
+
+  nn::Sequential model = trained_classifier();
+  Saved parts = saved_parts(folder, model);
+  std::string keras = folder.file("m.keras");
+  interop::save_keras(model, keras);
+  // A stretch of the stored weights (the archive stores entries uncompressed, as Keras does).
+  flip_in_file(keras, parts.weights.substr(parts.weights.size() - 64, 32));
+  CHECK_THROWS_WITH_AS(interop::load_keras(keras), doctest::Contains("CRC error"), ad::Error);
+}
+
 TEST_CASE("an archive entry larger than its limit is refused before it is read") {
   ScratchFolder folder;
   nn::Sequential model = trained_classifier();
