@@ -114,6 +114,19 @@ void Tape::record(Node&& node) {
   nodes_.push_back(std::move(node));
 }
 
+// A gradient reaching an op result recorded on another tape (an outer one, or one since cleared
+// or destroyed) would stop there: that op's node is not on this tape, so the parameters behind
+// it would silently get no gradient. Throws instead, naming the op.
+void Tape::check_same_tape(const Node& node, int input) const {
+  const VarState& in = *node.inputs[static_cast<size_t>(input)].ref();
+  if (in.node < 0 || !in.requires_grad) return;  // a leaf: it keeps its gradient itself
+  if (in.tape == this && in.tape_generation == generation_) return;
+  fail("backward: input {} of {} (shape {}) was computed on {}; gradients do not cross tapes: record the "
+       "whole computation, from the parameters to the loss, on one tape (or detach() that input)",
+       input, node.name(), to_string(in.value.shape()),
+       in.tape ? "another tape, still active" : "a tape since cleared or destroyed");
+}
+
 void Tape::backward_from(int64_t last) {
   for (int64_t i = last; i >= 0; --i) {
     const Node& node = nodes_[static_cast<size_t>(i)];
@@ -121,7 +134,10 @@ void Tape::backward_from(int64_t last) {
     if (out.grad.size() == 0 && out.value.size() != 0) continue;  // not on a path to the output
     Gradients grads = run_backward(node);
     for (int k = 0; k < node.num_inputs && k < static_cast<int>(grads.size()); ++k)
-      if (grads[static_cast<size_t>(k)].defined() && !(node.op->data_inputs >> k & 1u)) accumulate_grad(node, k, std::move(grads[static_cast<size_t>(k)]));
+      if (grads[static_cast<size_t>(k)].defined() && !(node.op->data_inputs >> k & 1u)) {
+        check_same_tape(node, k);
+        accumulate_grad(node, k, std::move(grads[static_cast<size_t>(k)]));
+      }
   }
 }
 

@@ -137,10 +137,14 @@ class Tape {
   static Tape* active();
   /// Appends a node and ties its output to it.
   void record(Node&& node);
-  /// Reverse sweep from nodes_[last] down, starting with output's gradient already set.
+  /// Reverse sweep from nodes_[last] down, starting with output's gradient already set. Throws
+  /// ad::Error, naming the op, when a gradient reaches an op result recorded on another tape (an
+  /// outer one, or one cleared or destroyed): it could not flow on to the parameters behind it.
   void backward_from(int64_t last);
 
  private:
+  void check_same_tape(const Node& node, int input) const;
+
   std::vector<Node> nodes_;
   Tape* previous_;
   uint64_t generation_;

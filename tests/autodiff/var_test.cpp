@@ -253,6 +253,51 @@ TEST_CASE("backward after the tape was cleared or destroyed is an error") {
   CHECK_FALSE(x.has_grad());
 }
 
+// Each tape walks only its own nodes: a gradient reaching a value recorded on another tape
+// stopped there, and the parameters behind it silently got none.
+TEST_CASE("a gradient that would have to cross to another tape is an error naming the op") {
+  Var w = ad::param(Tensor::ones({2}));
+  SUBCASE("an outer tape, still active") {
+    ad::Tape outer;
+    Var l = ad::sum(ad::square(w));
+    ad::Tape inner;
+    Var m = ad::sum(w * l);
+    std::string message = error_of([&] { m.backward(); });
+    CHECK(contains(message, "backward: input 1 of mul (shape [])"));
+    CHECK(contains(message, "another tape, still active"));
+  }
+  SUBCASE("a tape since destroyed") {
+    ad::Tape outer;
+    Var l;
+    {
+      ad::Tape inner;
+      l = ad::sum(ad::square(w));
+    }
+    std::string message = error_of([&] { (l * 2.f).backward(); });
+    CHECK(contains(message, "a tape since cleared or destroyed"));
+  }
+  SUBCASE("a tape since cleared") {
+    ad::Tape tape;
+    Var h = ad::square(w);
+    tape.clear();
+    CHECK(contains(error_of([&] { ad::sum(h).backward(); }), "input 0 of sum"));
+  }
+  // What still works: the same computation on one tape, and a detached value from another.
+  SUBCASE("one tape") {
+    ad::Tape tape;
+    Var l = ad::sum(ad::square(w));
+    ad::sum(w * l).backward();
+    CHECK(w.grad().to_vector() == std::vector<float>{6, 6});
+  }
+  SUBCASE("detached") {
+    ad::Tape outer;
+    Var l = ad::sum(ad::square(w));
+    ad::Tape inner;
+    ad::sum(w * l.detach()).backward();
+    CHECK(w.grad().to_vector() == std::vector<float>{2, 2});
+  }
+}
+
 TEST_CASE("every registered op has a name of its own") {
   std::set<std::string> names;
   for (const ad::OpDef* op : ad::registered_ops()) {

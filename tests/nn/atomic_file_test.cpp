@@ -179,6 +179,7 @@ TEST_CASE("a save refuses to replace what is not a regular file, and replaces a 
                          ad::Error);
   }
   CHECK(std::filesystem::is_fifo(late));
+  CHECK(folder.entries() == std::vector<std::string>{"late", "pipe"});  // the temporary was removed
 
   const std::string target = folder.file("target.txt"), link = folder.file("link.txt");
   nn::write_file_atomically(target, "old");

@@ -332,12 +332,13 @@ TEST_CASE("saving replaces the old file atomically and leaves no temporary behin
     CHECK(nn::load_safetensors(path).tensor("w").size() == 5);
     CHECK(folder.entries() == std::vector<std::string>{"model.safetensors"});
   }
-  SUBCASE("a failed rename removes the temporary") {
-    // A non-empty folder under the target name: rename(2) cannot replace it.
+  SUBCASE("a folder under the target name is refused and leaves no temporary") {
+    // A non-empty folder under the target name: rename(2) could not replace it; it is refused
+    // before anything is written (a refusal at the rename is tested in atomic_file_test.cpp).
     const std::string blocked = folder.file("blocked");
     std::filesystem::create_directories(std::filesystem::path(blocked) / "inside");
     CHECK_THROWS_WITH_AS(nn::save_safetensors(blocked, {{"w", Tensor::ones({1})}}),
-                         doctest::Contains(("cannot rename the temporary file over '" + blocked).c_str()),
+                         doctest::Contains(("save_safetensors: '" + blocked + "' is a folder, not a file").c_str()),
                          ad::Error);
     CHECK(folder.entries() == std::vector<std::string>{"blocked", "model.safetensors"});
     CHECK(std::filesystem::is_directory(std::filesystem::path(blocked) / "inside"));
