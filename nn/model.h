@@ -291,6 +291,8 @@ class Model {
   std::vector<Var> weight_handles() const;
   Logs evaluate_batches(StepRunner& runner, const Tensor& x, const Tensor& y, int batch_size,
                         ProgressBar* progress);
+  /// "layer/weight holds <value> at flat index i" for the first weight holding NaN or Inf, or "".
+  std::string first_non_finite_weight() const;
 
   std::string name_;
   /// The seed of weights the model drew itself and nothing outside has reached since.

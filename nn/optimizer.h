@@ -35,6 +35,10 @@ class Optimizer {
   virtual Json get_config() const = 0;
   /// An independent copy, slots included (copied, not shared).
   virtual std::shared_ptr<Optimizer> clone() const = 0;
+  /// The slots that hold running means of squared gradients ({"v"} for Adam, {"velocity"} for
+  /// RMSprop): never negative, so load_model refuses a file whose values there are negative
+  /// or NaN (the update would take their square root).
+  virtual std::vector<std::string> squared_gradient_slots() const { return {}; }
 
   /// build(params) unless the slots already belong to these parameters: what fit, the step
   /// runners and load_model call before they reach the slots. Throws ad::Error when the slots

@@ -36,6 +36,19 @@ std::vector<NamedTensor> named_weights(const Model& model, const std::string& wh
   return named;
 }
 
+// A mean of squared gradients (Adam's v, RMSprop's velocity) that is negative or NaN is no
+// state an optimizer reaches: its update would take the square root of it.
+void check_squared_gradient_slots(Optimizer& optimizer, const std::vector<NamedTensor>& weights,
+                                  const std::string& path) {
+  for (size_t i = 0; i < weights.size(); ++i)
+    for (const std::string& name : optimizer.squared_gradient_slots()) {
+      const Tensor& slot = optimizer.slot(i, name);
+      for (int64_t k = 0; k < slot.size(); ++k)
+        TG_CHECK(slot[k] >= 0, "load_model: '{}': optimizer slot '{}/{}' holds {} at flat index {}: a mean of "
+                 "squared gradients is never negative or NaN", path, weights[i].name, name, slot[k], k);
+    }
+}
+
 // The optimizer's state: one tensor per parameter and slot, named after the parameter.
 std::vector<NamedTensor> named_slots(Optimizer& optimizer, const std::vector<NamedTensor>& weights) {
   std::vector<NamedTensor> named;
@@ -237,7 +250,10 @@ Sequential load_model(const std::string& path) {
 
   assign_from(file, weights);
   assign_from(file, slots);
-  if (model.compiled()) model.optimizer()->iterations = iterations;
+  if (model.compiled()) {
+    check_squared_gradient_slots(*model.optimizer(), weights, path);
+    model.optimizer()->iterations = iterations;
+  }
   return model;
 }
 

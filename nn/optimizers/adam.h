@@ -34,6 +34,7 @@ class Adam : public Optimizer {
   void apply(const std::vector<Var>& params) override;
   Json get_config() const override;
   OptimizerPtr clone() const override { return clone_as<Adam>(); }
+  std::vector<std::string> squared_gradient_slots() const override { return {"v"}; }
   /// The options given.
   const AdamOptions& options() const { return options_; }
 

@@ -35,6 +35,7 @@ class RMSprop : public Optimizer {
   void apply(const std::vector<Var>& params) override;
   Json get_config() const override;
   OptimizerPtr clone() const override { return clone_as<RMSprop>(); }
+  std::vector<std::string> squared_gradient_slots() const override { return {"velocity"}; }
   /// The options given.
   const RMSpropOptions& options() const { return options_; }
 

@@ -84,6 +84,21 @@ Logs Model::evaluate_batches(StepRunner& runner, const Tensor& x, const Tensor& 
   return logs;
 }
 
+std::string Model::first_non_finite_weight() const {
+  for (const LayerPtr& layer : layers_) {
+    std::vector<Var> weights = layer->weights();
+    std::vector<std::string> names = layer->weight_names();
+    for (size_t w = 0; w < weights.size(); ++w) {
+      const Tensor& value = weights[w].value();
+      for (int64_t i = 0; i < value.size(); ++i)
+        if (!std::isfinite(value[i]))
+          return fmt::format("{}/{} holds {} at flat index {}", layer->name(), w < names.size() ? names[w] : "?",
+                             shortest_text(value[i]), i);
+    }
+  }
+  return "";
+}
+
 History Model::fit(const Tensor& x_all, const Tensor& y_all, FitOptions options) {
   const char* who = "fit";
   ad::ComputeScope flush_subnormals;  // for the whole call: losses, metrics, updates
@@ -154,6 +169,12 @@ History Model::fit(const Tensor& x_all, const Tensor& y_all, FitOptions options)
       progress.update(step + 1, logs);
       if (!std::isfinite(batch_loss) && !stop_training) {
         progress.finish(logs);  // ends the progress line, so that the error does not run into it
+        // Weights that held NaN/Inf before the batch (loaded or set that way) explain it better
+        // than the learning rate does.
+        if (std::string weight = first_non_finite_weight(); !weight.empty())
+          ad::fail("fit: the loss became {} at epoch {}, batch {}: the weights were not finite before that batch "
+                   "({}); load or set finite weights",
+                   shortest_text(batch_loss), epoch + 1, step + 1, weight);
         ad::fail("fit: the loss became {} at epoch {}, batch {} (weights kept from before that batch); lower the "
                  "learning rate ({}) or check x and y for NaN/Inf",
                  shortest_text(batch_loss), epoch + 1, step + 1, optimizer()->learning_rate);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <sstream>
 #include <tuple>
 
@@ -351,6 +352,28 @@ TEST_CASE("a loss that becomes NaN ends the progress line before fit reports it"
   CAPTURE(message);
   CHECK((message.find("the loss became nan ") != std::string::npos ||
          message.find("the loss became inf ") != std::string::npos));
+}
+
+// Loaded or set weights that hold NaN or Inf: the learning rate is not the thing to change.
+TEST_CASE("a loss made non-finite by non-finite weights names the weight, not the learning rate") {
+  Line d = line_data();
+  for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    CAPTURE(bad);
+    nn::Sequential model = line_model();
+    std::vector<Tensor> weights = model.get_weights();
+    weights.back()[0] = bad;  // the last layer's bias
+    model.set_weights(weights);
+    std::string message;
+    try {
+      model.fit(d.x, d.y, {.epochs = 1, .batch_size = 4, .verbose = 0});
+    } catch (const ad::Error& e) {
+      message = e.what();
+    }
+    CAPTURE(message);
+    CHECK(message.find("the weights were not finite before that batch") != std::string::npos);
+    CHECK(message.find(fmt::format("/bias holds {} at flat index 0", bad)) != std::string::npos);
+    CHECK(message.find("learning rate") == std::string::npos);
+  }
 }
 
 TEST_CASE("a model without layers says so instead of training") {

@@ -156,6 +156,35 @@ TEST_CASE("the optimizer state matters: a fresh optimizer continues differently"
   CHECK(fresh.get_weights()[0].to_vector() != original.get_weights()[0].to_vector());
 }
 
+// A negative or NaN mean of squared gradients is no state Adam or RMSprop reaches; loaded, it
+// made every later update of that weight NaN. Momentum may be negative and still loads.
+TEST_CASE("load_model refuses a negative or NaN mean of squared gradients, naming the slot") {
+  const Classification data = classification(48, 5);
+  struct Case {
+    nn::OptimizerRef optimizer;
+    const char* slot;
+    float bad;
+  };
+  for (const Case& c : {Case{nn::Adam(0.01), "v", -1.f}, Case{nn::OptimizerRef("rmsprop"), "velocity", std::nanf("")}}) {
+    CAPTURE(c.slot);
+    ScratchFolder folder;
+    nn::Sequential model = classifier(c.optimizer);
+    train(model, data, 1, 3);
+    model.optimizer()->slot(1, c.slot)[2] = c.bad;
+    model.save(folder.file("m.model"));
+    CHECK_THROWS_WITH_AS(nn::load_model(folder.file("m.model")),
+                         doctest::Contains(fmt::format("optimizer slot 'dense/bias/{}' holds {} at flat index 2", c.slot,
+                                                       c.bad).c_str()),
+                         ad::Error);
+  }
+  ScratchFolder folder;
+  nn::Sequential momentum = classifier(nn::SGD(0.05, {.momentum = 0.9}));
+  train(momentum, data, 1, 3);
+  momentum.optimizer()->slot(1, "momentum")[2] = -1;
+  momentum.save(folder.file("m.model"));
+  CHECK(nn::load_model(folder.file("m.model")).optimizer()->slot(1, "momentum")[2] == -1);
+}
+
 TEST_CASE("a built model that was never compiled saves and loads without optimizer state") {
   ScratchFolder folder;
   nn::Sequential model({nn::Flatten({2, 3}), nn::Dense(4, "tanh"), nn::Dense(2)});
