@@ -130,7 +130,10 @@ TEST_CASE("fashion_mnist trains with each optimizer it offers") {
   }
   // Learning rates each optimizer is usually run with; one epoch on 3,000 images takes every one
   // of them far above chance (0.1).
-  for (auto [optimizer, lr] : {std::pair{"momentum", 0.01}, {"nesterov", 0.01}, {"adam", 0.001}, {"rmsprop", 0.001}}) {
+  for (const auto& setting : {std::pair{"momentum", 0.01}, {"nesterov", 0.01}, {"adam", 0.001}, {"rmsprop", 0.001}}) {
+    // Named copies, not a structured binding: clang 14 cannot capture those (CAPTURE does).
+    const std::string optimizer = setting.first;
+    const double lr = setting.second;
     tests::ScratchFolder out;
     AppRun run = run_app("fashion_mnist", fmt::format("--epochs 1 --train-limit 3000 --seed 3 --optimizer {} --lr {} --out '{}'",
                                                       optimizer, lr, out.path().string()));
