@@ -49,6 +49,16 @@ void check_squared_gradient_slots(Optimizer& optimizer, const std::vector<NamedT
     }
 }
 
+// load_safetensors(path), its errors led by the function the user called:
+// "load_model: load_safetensors: 'm.model': ...".
+SafetensorsFile read_file_for(const std::string& path, const char* who) {
+  try {
+    return load_safetensors(path);
+  } catch (const ad::Error& e) {
+    ad::fail("{}: {}", who, e.what());
+  }
+}
+
 // The optimizer's state: one tensor per parameter and slot, named after the parameter.
 std::vector<NamedTensor> named_slots(Optimizer& optimizer, const std::vector<NamedTensor>& weights) {
   std::vector<NamedTensor> named;
@@ -165,7 +175,7 @@ void save_weights(const Model& model, const std::string& path) {
 void load_weights(Model& model, const std::string& path) {
   TG_CHECK(model.built(), "load_weights: '{}': build the model before loading weights into it",
            path);
-  const SafetensorsFile file = load_safetensors(path);
+  const SafetensorsFile file = read_file_for(path, "load_weights");
   std::vector<NamedTensor> weights = named_weights(model, "load_weights");
   check_tensors(file, weights, "load_weights", path, "weights", "");
   assign_from(file, weights);
@@ -210,7 +220,7 @@ void Model::save(const std::string& path) const {
 Sequential load_model(const std::string& path) {
   // Every tensor is checked against the file's size before it is allocated, so this allocates
   // no more than the file holds (twice that for 16-bit dtypes).
-  const SafetensorsFile file = load_safetensors(path);
+  const SafetensorsFile file = read_file_for(path, "load_model");
   check_format(file, path);
   Json config = parse_json(metadata_field(file, path, "config"), fmt::format("load_model: '{}': the saved config", path));
   // The layers and compile settings first, without weights: the config's input shape is held
@@ -226,12 +236,12 @@ Sequential load_model(const std::string& path) {
     model = Sequential::from_config(architecture);
     TG_CHECK(!input_shape.empty(), "the saved config has no input shape to build from");
     check_weight_shapes(model, input_shape, file);
+    model.build(input_shape, 0);
   } catch (const ad::Error& e) {
     ad::fail("load_model: '{}': cannot rebuild the model from its config: {}", path, e.what());
   } catch (const Json::exception& e) {
     ad::fail("load_model: '{}': cannot rebuild the model from its config: {}", path, e.what());
   }
-  model.build(input_shape, 0);
 
   // Check every tensor before any value is copied.
   std::vector<NamedTensor> weights = named_weights(model, "load_model");

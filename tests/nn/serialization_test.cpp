@@ -362,6 +362,34 @@ TEST_CASE("a model file that does not match its own config is refused naming the
   }
 }
 
+// The messages lead with the function the user called and name the file, also when the file
+// is no safetensors file at all or its config rebuilds a model without layers.
+TEST_CASE("load_model's and load_weights' errors start with their own name and name the file") {
+  ScratchFolder folder;
+  const std::string junk = folder.file("junk.model");
+  tests::write_text(junk, "abc");
+  CHECK_THROWS_WITH_AS(nn::load_model(junk), doctest::Contains(("load_model: load_safetensors: '" + junk).c_str()),
+                       ad::Error);
+  nn::Sequential model({nn::Dense(2, {.input_shape = {3}})});
+  CHECK_THROWS_WITH_AS(nn::load_weights(model, junk),
+                       doctest::Contains(("load_weights: load_safetensors: '" + junk).c_str()), ad::Error);
+
+  const std::string empty = folder.file("empty.model");
+  nn::save_safetensors(empty, {},
+                       {{"format", "tapegrad.sequential"},
+                        {"format_version", "1"},
+                        {"config", R"({"name": "sequential", "layers": [], "input_shape": [3]})"}});
+  std::string message;
+  try {
+    nn::load_model(empty);
+  } catch (const ad::Error& e) {
+    message = e.what();
+  }
+  CAPTURE(message);
+  CHECK(message.starts_with("load_model: '" + empty + "': cannot rebuild the model from its config"));
+  CHECK(message.find("no layers") != std::string::npos);
+}
+
 TEST_CASE("a small model file whose config claims huge or bad sizes is refused before anything is allocated") {
   ScratchFolder folder;
   nn::Sequential model({nn::Dense(3, {.activation = "relu", .input_shape = {4}}), nn::Dense(2)});
