@@ -63,7 +63,12 @@ void save_keras(const nn::Sequential& model, const std::string& path) {
 }
 
 nn::Sequential load_keras(const std::string& path, const KerasLimits& limits) {
-  TG_CHECK(std::filesystem::is_regular_file(path), "load_keras: '{}': no such file", path);
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  TG_CHECK(std::filesystem::exists(status), "load_keras: '{}': no such file", path);
+  TG_CHECK(!std::filesystem::is_directory(status), "load_keras: '{}': is a folder, not a file", path);
+  TG_CHECK(std::filesystem::is_regular_file(status), "load_keras: '{}': not a regular file (a device, pipe or socket)",
+           path);
   ZipReader archive(path);
   for (const char* entry : {"config.json", "model.weights.h5"})
     TG_CHECK(archive.contains(entry), "load_keras: '{}': the archive has no {} (it holds: {})", path, entry,
@@ -95,10 +100,14 @@ nn::Sequential load_keras(const std::string& path, const KerasLimits& limits) {
   }
   std::vector<nn::LayerRef> layers;
   for (const KerasLayer& entry : spec.layers) layers.emplace_back(entry.layer);
-  nn::Sequential model(std::move(layers), spec.name);
-  model.build(spec.input_shape);
-  model.set_weights(values);
-  return model;
+  try {  // the model's own checks (two layers of one name, say), named after the file
+    nn::Sequential model(std::move(layers), spec.name);
+    model.build(spec.input_shape);
+    model.set_weights(values);
+    return model;
+  } catch (const ad::Error& e) {
+    ad::fail("load_keras: '{}': {}", path, e.what());
+  }
 }
 
 }  // namespace interop

@@ -201,8 +201,10 @@ KerasSequential read_keras_sequential(const json& root, const std::string& sourc
              keras_class_field.dump());
     std::string keras_class = keras_class_field.get<std::string>();
     const json& c = object_field(entry, "config", where);
-    std::string name = c.is_object() && c.contains("name") && c["name"].is_string() ? c["name"].get<std::string>()
-                                                                                   : snake_case(keras_class);
+    // A layer without a name gets Keras' default; a name that is not text is refused, not replaced.
+    TG_CHECK(!c.is_object() || !c.contains("name") || c["name"].is_string(), "load_keras: {}: name {} is not a string",
+             where, c.is_object() && c.contains("name") ? c["name"].dump() : "");
+    std::string name = c.is_object() && c.contains("name") ? c["name"].get<std::string>() : snake_case(keras_class);
     where = fmt::format("'{}' layer '{}' ({})", source, name, keras_class);
     if (keras_class == "InputLayer") {
       TG_CHECK(i == 0, "load_keras: {}: an InputLayer after the first layer", where);

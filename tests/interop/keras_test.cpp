@@ -1,6 +1,7 @@
 #include "tapegrad/interop/keras.h"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <hdf5.h>
 
@@ -207,6 +208,29 @@ TEST_CASE("load_keras refuses bad archives with errors naming the file, layer an
                          ad::Error);
   }
   CHECK_THROWS_WITH_AS(load(dense_config(), "not hdf5"), doctest::Contains("not a readable HDF5 file"), ad::Error);
+
+  // A folder or a FIFO under the name; a layer name that is not text (it was replaced by a
+  // default); two layers of one name (the message lacked the file).
+  CHECK_THROWS_WITH_AS(interop::load_keras(folder.path().string()), doctest::Contains("is a folder, not a file"),
+                       ad::Error);
+  REQUIRE(::mkfifo(folder.file("pipe.keras").c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(interop::load_keras(folder.file("pipe.keras")), doctest::Contains("not a regular file"), ad::Error);
+  json numbered = dense_config();
+  numbered["config"]["layers"][1]["config"]["name"] = 7;
+  CHECK_THROWS_WITH_AS(load(numbered, weights), doctest::Contains("layer 1: name 7 is not a string"), ad::Error);
+  json twice = dense_config();
+  twice["config"]["layers"].push_back(twice["config"]["layers"][1]);
+  twice["config"]["layers"][2]["config"]["units"] = 3;
+  interop::Hdf5Writer two;
+  for (const char* group : {"layers/dense", "layers/dense_1"}) {
+    two.group(fmt::format("{}/vars", group), "d");
+    two.write_floats(fmt::format("{}/vars/0", group), group == std::string("layers/dense") ? kernel : ad::Tensor::ones({3, 3}));
+    two.write_floats(fmt::format("{}/vars/1", group), ad::Tensor::zeros({3}));
+  }
+  CHECK_THROWS_WITH_AS(load(twice, two.finish()),
+                       doctest::Contains(("load_keras: '" + folder.file("crafted.keras") +
+                                          "': Sequential.add: layer name 'd' is already used").c_str()),
+                       ad::Error);
 }
 
 TEST_CASE("load_keras reads float64 weights and refuses integer ones and shapes without stored data") {
