@@ -89,6 +89,8 @@ EarlyStopping::EarlyStopping(EarlyStoppingOptions options)
            options_.patience);
   TG_CHECK(options_.start_from_epoch >= 0,
            "EarlyStopping: start_from_epoch is {}; it must be 0 or more", options_.start_from_epoch);
+  // No figure beats a NaN baseline: training would stop after patience epochs whatever it did.
+  TG_CHECK(!options_.baseline || !std::isnan(*options_.baseline), "EarlyStopping: baseline is NaN; give a number");
 }
 
 void EarlyStopping::on_train_begin(Model& /*model*/) {

@@ -57,7 +57,7 @@ struct EarlyStoppingOptions {
   int patience = 0;      ///< epochs without improvement before stopping
   double min_delta = 0;  ///< a change smaller than this is no improvement
   std::string mode = "auto";  ///< "min", "max" or "auto" (see Improvement)
-  std::optional<double> baseline = std::nullopt;  ///< training stops unless the figure beats this
+  std::optional<double> baseline = std::nullopt;  ///< training stops unless the figure beats this (not NaN)
   /// Puts back the weights of the best epoch when training ends, whether it stopped early or not.
   bool restore_best_weights = false;
   int start_from_epoch = 0;  ///< epochs of warm-up that are not watched

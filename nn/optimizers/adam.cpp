@@ -12,7 +12,9 @@ Adam::Adam(double lr, AdamOptions options) : options_(options) {
            "Adam: learning_rate must be a number >= 0 that a float holds (below 3.4e38), got {}", lr);
   TG_CHECK(options.beta_1 >= 0 && options.beta_1 < 1, "Adam: beta_1 must be in [0, 1), got {}", options.beta_1);
   TG_CHECK(options.beta_2 >= 0 && options.beta_2 < 1, "Adam: beta_2 must be in [0, 1), got {}", options.beta_2);
-  TG_CHECK(options.epsilon > 0, "Adam: epsilon must be positive, got {}", options.epsilon);
+  // An infinite epsilon would make every step 0: training that silently does nothing.
+  TG_CHECK(options.epsilon > 0 && std::isfinite(options.epsilon), "Adam: epsilon must be positive and finite, got {}",
+           options.epsilon);
   learning_rate = lr;
 }
 

@@ -20,7 +20,7 @@ namespace nn {
 struct AdamOptions {
   double beta_1 = 0.9;  ///< decay of the first moment m, in [0, 1)
   double beta_2 = 0.999;  ///< decay of the second moment v, in [0, 1)
-  double epsilon = 1e-7;  ///< added to sqrt(v) against division by zero; positive
+  double epsilon = 1e-7;  ///< added to sqrt(v) against division by zero; positive and finite
 };
 
 /// Adam (Keras' Adam, "adam"): per-parameter steps scaled by running moments of the gradient.

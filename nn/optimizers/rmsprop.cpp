@@ -13,7 +13,9 @@ RMSprop::RMSprop(double lr, RMSpropOptions options) : options_(options) {
   TG_CHECK(options.rho >= 0 && options.rho < 1, "RMSprop: rho must be in [0, 1), got {}", options.rho);
   TG_CHECK(options.momentum >= 0 && options.momentum <= 1, "RMSprop: momentum must be in [0, 1], got {}",
            options.momentum);
-  TG_CHECK(options.epsilon > 0, "RMSprop: epsilon must be positive, got {}", options.epsilon);
+  // An infinite epsilon would make every step 0: training that silently does nothing.
+  TG_CHECK(options.epsilon > 0 && std::isfinite(options.epsilon), "RMSprop: epsilon must be positive and finite, got {}",
+           options.epsilon);
   learning_rate = lr;
 }
 

@@ -20,7 +20,7 @@ namespace nn {
 struct RMSpropOptions {
   double rho = 0.9;  ///< decay of the mean square, in [0, 1)
   double momentum = 0;  ///< in [0, 1]; above 0 adds the "momentum" slot
-  double epsilon = 1e-7;  ///< added to the mean square under the root; positive
+  double epsilon = 1e-7;  ///< added to the mean square under the root; positive and finite
 };
 
 /// RMSprop (Keras' RMSprop, "rmsprop"): steps divided by a running root mean square of the

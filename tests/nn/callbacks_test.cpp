@@ -204,6 +204,8 @@ TEST_CASE("a monitored figure missing from the logs is an error naming the figur
                        doctest::Contains("mode is 'maximum'; it must be"), ad::Error);
   CHECK_THROWS_WITH_AS(nn::EarlyStopping({.patience = -1}), doctest::Contains("patience is -1"),
                        ad::Error);
+  CHECK_THROWS_WITH_AS(nn::EarlyStopping({.baseline = std::nan("")}), doctest::Contains("EarlyStopping: baseline is NaN"),
+                       ad::Error);
   CHECK_THROWS_WITH_AS(nn::ModelCheckpoint("m.model", {.mode = ""}),
                        doctest::Contains("ModelCheckpoint: mode is ''"), ad::Error);
 }

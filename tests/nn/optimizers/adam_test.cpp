@@ -1,6 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "tapegrad/nn/optimizers/adam.h"
+#include "tapegrad/nn/optimizers/rmsprop.h"
 #include "two_steps.h"
 
 TEST_CASE("Adam's first two updates follow Keras' bias-corrected form") {
@@ -16,10 +20,16 @@ TEST_CASE("Adam's first two updates follow Keras' bias-corrected form") {
   CHECK(adam.slot(0, "v")[0] == doctest::Approx(2.8975e-4).epsilon(1e-5));
 }
 
-TEST_CASE("Adam rejects betas outside [0, 1) and a non-positive epsilon") {
+TEST_CASE("Adam rejects betas outside [0, 1) and a non-positive or infinite epsilon") {
   CHECK_THROWS_WITH_AS(nn::Adam(0.001, {.beta_1 = 1}), doctest::Contains("beta_1 must be in [0, 1), got 1"), ad::Error);
   CHECK_THROWS_WITH_AS(nn::Adam(0.001, {.beta_2 = -0.1}), doctest::Contains("beta_2"), ad::Error);
   CHECK_THROWS_WITH_AS(nn::Adam(0.001, {.epsilon = 0}), doctest::Contains("epsilon must be positive"), ad::Error);
+  for (double bad : {std::numeric_limits<double>::infinity(), std::nan("")}) {
+    CHECK_THROWS_WITH_AS(nn::Adam(0.001, {.epsilon = bad}), doctest::Contains("Adam: epsilon must be positive and finite"),
+                         ad::Error);
+    CHECK_THROWS_WITH_AS(nn::RMSprop(0.001, {.epsilon = bad}),
+                         doctest::Contains("RMSprop: epsilon must be positive and finite"), ad::Error);
+  }
 }
 
 TEST_CASE("Adam refuses to update parameters it was not built for") {
