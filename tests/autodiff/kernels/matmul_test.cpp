@@ -59,8 +59,12 @@ TEST_CASE("the matmul kernel matches three plain loops in every variant") {
   struct Size {
     int64_t m, k, n;
   };
-  // Small products take the kernel's own loops, larger ones oneDNN: both are covered.
-  const Size sizes[] = {{1, 1, 1}, {3, 5, 2}, {1, 7, 4}, {6, 7, 1}, {5, 1, 3}, {15, 16, 16}, {17, 33, 9}, {64, 48, 40}, {40, 300, 20}};
+  // Small products take the kernel's own loops, larger ones oneDNN: both are covered. The loops
+  // have a path for products at most 16 wide and 64 deep, in widths of 4, 8 and 16 lanes
+  // ({4, 9, 7}, {15, 16, 16}, {1, 64, 16} at the edge), and a general one ({3, 4, 20} too wide,
+  // {1, 65, 5} and {2, 100, 17} too deep).
+  const Size sizes[] = {{1, 1, 1},  {3, 5, 2},  {1, 7, 4},   {6, 7, 1},    {5, 1, 3},    {4, 9, 7},   {15, 16, 16},
+                        {1, 64, 16}, {3, 4, 20}, {1, 65, 5}, {2, 100, 17}, {17, 33, 9}, {64, 48, 40}, {40, 300, 20}};
   const Activation activations[] = {Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh,
                                     Activation::Softplus};
   uint64_t seed = 1;
@@ -84,7 +88,7 @@ TEST_CASE("a matmul reads a block of columns of a wider a through lda, in the lo
   struct Size {
     int64_t m, k, n;
   };
-  for (Size size : {Size{3, 5, 2}, Size{32, 392, 300}, Size{392, 32, 300}})
+  for (Size size : {Size{3, 5, 2}, Size{2, 70, 20}, Size{32, 392, 300}, Size{392, 32, 300}})
     for (bool trans_a : {false, true})
       for (bool accumulate : {false, true}) {
         int64_t m = size.m, k = size.k, n = size.n, stored_row = trans_a ? m : k;
