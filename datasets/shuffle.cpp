@@ -1,6 +1,7 @@
 #include "tapegrad/datasets/shuffle.h"
 
 #include <cstring>
+#include <exception>
 #include <numeric>
 
 namespace datasets {
@@ -24,6 +25,20 @@ void check_paired(const ad::Tensor& x, const ad::Tensor& y, const char* who) {
            y.dim(0), ad::to_string(x.shape()), ad::to_string(y.shape()));
 }
 
+// 0 .. n-1, for `who`: an ad::Error names the length when it is negative or does not fit in memory.
+std::vector<int64_t> identity_order(int64_t n, const char* who) {
+  TG_CHECK(n >= 0, "{}: negative length {}", who, n);
+  std::vector<int64_t> order;
+  try {
+    order.resize(static_cast<size_t>(n));
+  } catch (const std::exception&) {  // std::bad_alloc, or std::length_error past max_size()
+    ad::fail("{}: cannot allocate an order of {} indices ({:.3g} bytes)", who, n,
+             static_cast<double>(n) * sizeof(int64_t));
+  }
+  std::iota(order.begin(), order.end(), int64_t{0});
+  return order;
+}
+
 }  // namespace
 
 void shuffle_in_place(std::span<int64_t> order, ad::Rng& rng) {
@@ -32,19 +47,14 @@ void shuffle_in_place(std::span<int64_t> order, ad::Rng& rng) {
 }
 
 std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
-  TG_CHECK(n >= 0, "permutation: negative length {}", n);
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), int64_t{0});
+  std::vector<int64_t> order = identity_order(n, "permutation");
   ad::Rng rng(seed);
   shuffle_in_place(order, rng);
   return order;
 }
 
-EpochOrder::EpochOrder(int64_t n, EpochOrderOptions options) : rng_(options.seed), shuffle_(options.shuffle) {
-  TG_CHECK(n >= 0, "EpochOrder: negative sample count {}", n);
-  order_.resize(static_cast<size_t>(n));
-  std::iota(order_.begin(), order_.end(), int64_t{0});
-}
+EpochOrder::EpochOrder(int64_t n, EpochOrderOptions options)
+    : order_(identity_order(n, "EpochOrder")), rng_(options.seed), shuffle_(options.shuffle) {}
 
 std::span<const int64_t> EpochOrder::next() {
   if (shuffle_) shuffle_in_place(order_, rng_);

@@ -116,5 +116,13 @@ TEST_CASE("EpochOrder starts at permutation(n, seed) and shuffles on with the sa
     CHECK(std::vector<int64_t>(view.begin(), view.end()) == identity(5));
   }
   CHECK(datasets::EpochOrder(0).next().empty());
-  CHECK_THROWS_WITH_AS(datasets::EpochOrder(-1), doctest::Contains("EpochOrder: negative sample count -1"), ad::Error);
+  CHECK_THROWS_WITH_AS(datasets::EpochOrder(-1), doctest::Contains("EpochOrder: negative length -1"), ad::Error);
+}
+
+TEST_CASE("an order too long for memory is an ad::Error naming the function and the length") {
+  // 2^61 indices are past the vector's max_size: refused before any allocation is tried (a
+  // length that merely exceeds memory, such as 2^40, takes the same path through bad_alloc).
+  const int64_t n = int64_t{1} << 61;
+  CHECK_THROWS_WITH_AS(datasets::permutation(n, 1), doctest::Contains("permutation: cannot allocate an order of 2305843009213693952 indices"), ad::Error);
+  CHECK_THROWS_WITH_AS(datasets::EpochOrder(n, {}), doctest::Contains("EpochOrder: cannot allocate an order of 2305843009213693952"), ad::Error);
 }
