@@ -172,7 +172,7 @@ float CompiledStep::train(const Tensor& x, const Tensor& y, Tensor& predictions)
   step.bind(graph::Role::Input, 0, x);
   step.bind(graph::Role::Target, 0, y);
   Optimizer& optimizer = *model_.optimizer();
-  step.run({.learning_rate = static_cast<float>(optimizer.learning_rate), .iteration = optimizer.iterations + 1});
+  step.run({.learning_rate = static_cast<float>(optimizer.learning_rate), .iteration = optimizer.next_step()});
   ++optimizer.iterations;
   last_ = &step;
   if (e->copy_predictions)

@@ -13,7 +13,14 @@
 
 namespace nn {
 
+int64_t Optimizer::next_step() const {
+  TG_CHECK(iterations >= 0, "{}: iterations is {}; it counts the updates applied so far and cannot be negative",
+           type(), iterations);
+  return iterations + 1;
+}
+
 void Optimizer::check_built(const std::vector<Var>& params) const {
+  next_step();
   TG_CHECK(slots_.size() == params.size(), "{}.apply: built for {} parameters, given {} (call build() first)", type(),
            slots_.size(), params.size());
   for (size_t i = 0; i < params.size(); ++i)

@@ -62,10 +62,13 @@ class Optimizer {
   /// @}
 
   int64_t iterations = 0;  ///< updates applied so far (Keras' optimizer.iterations; Adam's t)
+  /// The number of the next update, iterations + 1 (Adam's t, from 1). Throws ad::Error naming
+  /// the optimizer when iterations was set below 0; every update (eager or compiled) asks it.
+  int64_t next_step() const;
   double learning_rate = 0.01;  ///< the step size; callbacks may change it between steps
 
  protected:
-  /// Throws unless build() was called for parameters of these shapes.
+  /// Throws unless build() was called for parameters of these shapes and iterations is >= 0.
   void check_built(const std::vector<Var>& params) const;
   /// Replaces the slots by copies of their data: a clone must not share storage with the
   /// original (Tensor copies do share it).

@@ -28,7 +28,7 @@ void Adam::apply(const std::vector<Var>& params) {
                                                             .beta_1 = options_.beta_1,
                                                             .beta_2 = options_.beta_2,
                                                             .epsilon = options_.epsilon},
-                                                           iterations + 1);
+                                                           next_step());
   for (size_t p = 0; p < params.size(); ++p) {
     Var param = params[p];
     if (!param.has_grad()) continue;

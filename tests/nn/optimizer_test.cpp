@@ -3,7 +3,11 @@
 #include <cmath>
 #include <limits>
 
+#include "tapegrad/nn/compiled_step.h"
+#include "tapegrad/nn/eager_step.h"
+#include "tapegrad/nn/layers/dense.h"
 #include "tapegrad/nn/optimizer.h"
+#include "tapegrad/nn/sequential.h"
 #include "tapegrad/nn/optimizers/adam.h"
 #include "tapegrad/nn/optimizers/rmsprop.h"
 #include "tapegrad/nn/optimizers/sgd.h"
@@ -62,4 +66,31 @@ TEST_CASE("a learning rate that a float cannot hold is refused, since the update
     CHECK_THROWS_WITH_AS(nn::RMSprop{lr}, doctest::Contains("RMSprop: learning_rate must be"), ad::Error);
   }
   CHECK(nn::SGD{3e38}.learning_rate == 3e38);  // the largest floats are still taken
+}
+
+TEST_CASE("an optimizer whose iterations were set below 0 refuses to update, naming itself, eagerly and compiled") {
+  // Adam's bias correction needs t = iterations + 1 >= 1; the others refuse it too, so that a
+  // corrupt count never trains on silently in one path and fails in the other.
+  for (const char* name : {"sgd", "adam", "rmsprop"}) {
+    for (bool compiled : {false, true}) {
+      nn::Sequential model({nn::Dense(2, "relu"), nn::Dense(1)});
+      model.build({3}, 1);
+      model.compile({.loss = "mse", .optimizer = name});
+      model.optimizer()->iterations = -1;
+      std::string type = model.optimizer()->type();
+      CAPTURE(type);
+      CAPTURE(compiled);
+      ad::Tensor x = ad::Tensor::full({4, 3}, 0.5f), y = ad::Tensor::full({4, 1}, 1.f), predictions;
+      std::unique_ptr<nn::StepRunner> step;
+      if (compiled)
+        step = std::make_unique<nn::CompiledStep>(model);
+      else
+        step = std::make_unique<nn::EagerStep>(model);
+      const std::string expected = type + ": iterations is -1; it counts the updates applied so far";
+      CHECK_THROWS_WITH_AS(step->train(x, y, predictions), doctest::Contains(expected.c_str()), ad::Error);
+      model.optimizer()->iterations = 0;
+      CHECK(std::isfinite(step->train(x, y, predictions)));
+      CHECK(model.optimizer()->iterations == 1);
+    }
+  }
 }
