@@ -136,7 +136,10 @@ std::string history_svg(const History& history, const PlotOptions& options) {
   double x_lo = first < last ? first : first - 0.5, x_hi = first < last ? last : last + 0.5;
   Axis y = value_axis(lowest, highest);
 
-  const double width = options.width, height = options.height;
+  // A legend of more rows than the asked height holds makes the picture taller (the axes too),
+  // rather than drawing rows past its bottom edge.
+  const double legend_bottom = kTop + 12 + 20.0 * static_cast<double>(keys.size()) + 8;
+  const double width = options.width, height = std::max<double>(options.height, legend_bottom);
   // Each legend label's estimated width in average glyphs (glyph_units), times their width.
   std::vector<double> label_width;
   double widest = 0;

@@ -33,7 +33,7 @@ struct PlotOptions {
   /// The title above the axes.
   std::string title = "Learning curves";
   int width = 760;    ///< pixels, of the whole picture (axes, labels and legend); at least 320
-  int height = 440;   ///< pixels; at least 200
+  int height = 440;   ///< pixels; at least 200; taller when the legend has more rows than fit (20 px a key)
   /// The history keys to draw, in legend order; empty: every key, training figures first (loss
   /// before the others), then their "val_" twins in the same order.
   std::vector<std::string> keys{};
