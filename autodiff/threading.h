@@ -33,7 +33,9 @@ inline constexpr int kMaxThreads = 4096;
 /// 0 means all cores (the default); more threads than cores are allowed, up to kMaxThreads.
 /// Throws ad::Error for a count outside [0, kMaxThreads].
 void set_num_threads(int threads);
-/// The thread count now in effect (set_num_threads' value, or the number of cores).
+/// The thread count now in effect: set_num_threads' value, or the number of cores. TBB may
+/// allow fewer than asked: it caps its parallelism at its own limit (257 on a 2-core machine
+/// when 4096 was asked), and this reports what TBB allows.
 int num_threads();
 
 /// On by default; off: the library leaves the threads' floating-point flags as they are.
