@@ -48,11 +48,12 @@ void Var::backward_from_seed(Tensor grad_output) const {
   if (!s.requires_grad) fail("backward: value of shape {} does not require a gradient (no parameter leads to it)",
                              to_string(s.value.shape()));
   if (s.node < 0) {  // a leaf: its gradient is the output gradient itself
-    if (s.grad.shape() == s.value.shape()) {
+    if (s.grad_reached) {
       for (int64_t i = 0; i < s.grad.size(); ++i) s.grad[i] += grad_output[i];
     } else {
       s.grad = std::move(grad_output);
     }
+    s.grad_reached = true;
     return;
   }
   // A tape nulls its outputs' tape pointer when cleared or destroyed.
@@ -60,13 +61,20 @@ void Var::backward_from_seed(Tensor grad_output) const {
            "backward: the tape that recorded this value was cleared or destroyed");
   // Intermediate gradients belong to one pass: clear them, then seed the output.
   const auto& nodes = s.tape->nodes();
-  for (int64_t i = 0; i <= s.node; ++i) nodes[static_cast<size_t>(i)].output.ref()->grad = Tensor();
+  for (int64_t i = 0; i <= s.node; ++i) {
+    VarState& out = *nodes[static_cast<size_t>(i)].output.ref();
+    out.grad = Tensor();
+    out.grad_reached = false;
+  }
   s.grad = std::move(grad_output);
+  s.grad_reached = true;
   s.tape->backward_from(s.node);
 }
 
 void Var::zero_grad() {
-  if (state_) state_->grad = Tensor();
+  if (!state_) return;
+  state_->grad = Tensor();
+  state_->grad_reached = false;
 }
 
 Var Var::detach() const { return Var(value(), false); }
@@ -131,7 +139,7 @@ void Tape::backward_from(int64_t last) {
   for (int64_t i = last; i >= 0; --i) {
     const Node& node = nodes_[static_cast<size_t>(i)];
     const VarState& out = *node.output.ref();
-    if (out.grad.size() == 0 && out.value.size() != 0) continue;  // not on a path to the output
+    if (!out.grad_reached) continue;  // not on a path to the output
     Gradients grads = run_backward(node);
     for (int k = 0; k < node.num_inputs && k < static_cast<int>(grads.size()); ++k)
       if (grads[static_cast<size_t>(k)].defined() && !(node.op->data_inputs >> k & 1u)) {
@@ -165,7 +173,8 @@ void accumulate_grad(const Node& node, int i, Var contribution) {
   VarState& in = *ref;
   TG_CHECK(gradient.shape() == in.value.shape(), "{}: backward produced a gradient of shape {} for input {} of shape {}",
            node.name(), to_string(gradient.shape()), i, to_string(in.value.shape()));
-  if (in.grad.shape() != in.value.shape()) {
+  if (!in.grad_reached) {
+    in.grad_reached = true;
     // The first contribution: taken over when nothing else holds it (the usual case), else copied.
     // Only a fresh op result (no other handle on its Var or its storage) is safe to take.
     bool fresh = contribution.ref().use_count() == 1 && gradient.sole_owner();

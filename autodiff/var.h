@@ -35,6 +35,9 @@ class Tape;
 struct VarState {
   Tensor value;  ///< the forward value
   Tensor grad;  ///< size 0 until a backward pass reaches this value
+  /// Whether a backward pass reached this value: grad then holds its gradient, which has no
+  /// elements when the value has none (so size 0 alone cannot tell).
+  bool grad_reached = false;
   bool requires_grad = false;  ///< true for parameters and for results of ops on them
   Tape* tape = nullptr;  ///< the tape that recorded the op producing this value, if any
   uint64_t tape_generation = 0;  ///< the tape's generation() when recorded: a cleared tape's nodes are stale

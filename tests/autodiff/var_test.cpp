@@ -382,6 +382,45 @@ TEST_CASE("a backward function that returns the wrong shape is reported, naming 
   CHECK(contains(message, "[2]"));
 }
 
+// Two inputs, x * y; its backward answers for the first input only.
+const ad::OpDef short_backward_op{
+    .name = "short_backward",
+    .num_inputs = 2,
+    .infer = [](ad::ShapeArgs s) { return *s.inputs[0]; },
+    .forward =
+        [](const ad::KernelArgs& k) {
+          for (int64_t i = 0; i < k.out[0].size; ++i) k.out[0].data[i] = k.in[0].data[i] * k.in[1].data[i];
+        },
+    .backward = [](const ad::BackwardArgs& b) -> ad::Gradients { return {b.grad * b.inputs[1]}; }};
+
+TEST_CASE("a backward rule that answers for fewer inputs than the op has is an error, naming the op") {
+  ad::Tape tape;
+  Var x = ad::param(Tensor::ones({2})), y = ad::param(Tensor::full({2}, 3));
+  Var loss = ad::sum(ad::apply(short_backward_op, {x, y}));
+  std::string message = error_of([&] { loss.backward(); });
+  CHECK(contains(message, "short_backward: backward returned 1 gradients for 2 inputs"));
+}
+
+TEST_CASE("a zero-size value recorded off the loss's path does not stop the backward pass") {
+  // Its node holds no gradient after the pass: it is skipped like any value the loss does not
+  // reach (it was run with a gradient of the wrong shape, and failed).
+  ad::Tape tape;
+  Var w = ad::param(Tensor::from({2}, {1, 2}));
+  Var empty = ad::param(Tensor({0, 3}));
+  Var unused_relu = ad::relu(empty);
+  Var unused_product = ad::matmul(empty, ad::constant(Tensor::ones({3, 2})));
+  Var loss = ad::sum(w * w);
+  loss.backward();
+  CHECK(test::close(w.grad(), Tensor::from({2}, {2, 4})));
+  CHECK_FALSE(empty.has_grad());
+  // A zero-size value on the path gets its (empty) gradient, and the pass goes on through it.
+  Var through = ad::sum(ad::matmul(empty, ad::constant(Tensor::ones({3, 2})))) + ad::sum(w);
+  w.zero_grad();
+  through.backward();
+  CHECK(test::close(w.grad(), Tensor::from({2}, {1, 1})));
+  CHECK(empty.grad().shape() == Shape{0, 3});
+}
+
 TEST_CASE("an op without a backward refuses a gradient through it, naming it") {
   ad::Tape tape;
   Var y = ad::param(Tensor::ones({2})), dy = ad::param(Tensor::ones({2}));
