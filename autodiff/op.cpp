@@ -138,8 +138,13 @@ Gradients run_backward(const Node& node) {
   // A rule may hand the output gradient on as it is (add's): it then gets a state of its own.
   for (size_t k = 0; k < grads.size(); ++k)
     if (grads[k].ref() == grad.ref()) grads[k] = constant(tape_grad);
-  TG_CHECK(grads.size() <= n, "{}: backward returned {} gradients for {} inputs", op.name, grads.size(), n);
+  check_gradient_count(op, grads, n);
   return grads;
+}
+
+void check_gradient_count(const OpDef& op, const Gradients& grads, size_t inputs) {
+  TG_CHECK(grads.size() == inputs, "{}: backward returned {} gradients for {} inputs (one per input; an undefined Var "
+           "for an input without one)", op.name, grads.size(), inputs);
 }
 
 }  // namespace ad

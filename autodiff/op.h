@@ -172,6 +172,10 @@ inline View view_of(const Tensor& t) { return {const_cast<float*>(t.data()), &t.
 
 /// The backward rule of `node`'s op run on the node's values, under NoGrad: input gradients.
 Gradients run_backward(const Node& node);
+/// Throws ad::Error naming `op` unless its backward answered for each of its `inputs` (an
+/// undefined Var for none): a short list would leave an input without its gradient, silently.
+/// The eager tape and the graph's differentiation both check it.
+void check_gradient_count(const OpDef& op, const Gradients& grads, size_t inputs);
 
 /// Every op of the registry (those of autodiff/ops/ and the update ops); graph::fused_ops()
 /// lists the graph's own. The op table test checks that each has a row.

@@ -98,8 +98,7 @@ class Differentiator {
       for (size_t k = 0; k < needs.size(); ++k) flags[k] = needs[k];
       grads = op.backward({inputs, output, dy, n.attrs, std::span<const bool>(flags.get(), needs.size())});
     }
-    TG_CHECK(grads.size() <= n.inputs.size(), "{}: backward returned {} gradients for {} inputs", op.name, grads.size(),
-             n.inputs.size());
+    ad::check_gradient_count(op, grads, n.inputs.size());
     current_op_ = op.name;
     for (const ad::Node& t : tape.nodes()) {
       Node m;
