@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 
 #include "tapegrad/autodiff/error.h"
 
@@ -21,6 +22,7 @@ namespace ad {
 namespace {
 
 std::unique_ptr<tbb::global_control> thread_limit;
+std::mutex thread_limit_mutex;  // set_num_threads from several threads at once replaced it concurrently
 std::atomic<bool> flush{true};
 
 // MXCSR bit 15 is flush-to-zero, bit 6 denormals-are-zero (Intel SDM vol. 1, 10.2.3).
@@ -45,6 +47,7 @@ void write_flags([[maybe_unused]] unsigned flags) {
 void set_num_threads(int threads) {
   TG_CHECK(threads >= 0 && threads <= kMaxThreads,
            "set_num_threads: thread count must be in [0, {}] (0 = all cores), got {}", kMaxThreads, threads);
+  std::lock_guard lock(thread_limit_mutex);
   thread_limit.reset();
   if (threads > 0)
     thread_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,

@@ -37,6 +37,22 @@ TEST_CASE("set_num_threads decides num_threads and rejects a negative or huge co
   }
 }
 
+TEST_CASE("set_num_threads called from several threads at once leaves a valid setting") {
+  // The setting is one global object: unguarded, concurrent calls replaced it at the same time
+  // and corrupted the heap (an abort within 200,000 calls per thread).
+  int all = ad::num_threads();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([t] {
+      for (int i = 0; i < 20000; ++i) ad::set_num_threads(1 + (i + t) % 4);
+    });
+  for (std::thread& t : threads) t.join();
+  CHECK(ad::num_threads() >= 1);
+  CHECK(ad::num_threads() <= 4);
+  ad::set_num_threads(0);
+  CHECK(ad::num_threads() == all);
+}
+
 TEST_CASE("parallel_range and parallel_rows visit every index exactly once") {
   for (int64_t n : {int64_t{0}, int64_t{5}, ad::kParallelThreshold - 1, ad::kParallelThreshold * 3 + 7}) {
     std::vector<int> visits(static_cast<size_t>(n), 0);
