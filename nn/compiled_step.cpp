@@ -107,7 +107,8 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
     refresh_parameters();
     g = graph::Graph::from(tape, l, {.inputs = {x}, .targets = {y}, .parameters = params_, .parameter_names = names_, .update = *rule});
   }
-  TG_CHECK(!g.inputs.empty() && !g.targets.empty(), "the batch does not reach the recorded step as data");
+  TG_CHECK(!g.inputs.empty() && !g.targets.empty(),
+           "CompiledStep: a batch of shape {} does not reach the recorded step as data", ad::to_string(x.shape()));
   if (loss.on_logits && !probabilities) entry->activation = loss.activation;
   entry->description = "before the passes:\n" + g.dump();
   entry->dot_before = g.to_dot();
@@ -147,7 +148,8 @@ CompiledStep::Entry& CompiledStep::predict_entry(const Tensor& x, bool logits) {
     refresh_parameters();
     g = graph::Graph::from(tape, out, {.inputs = {x}, .parameters = params_, .parameter_names = names_, .backward = false});
   }
-  TG_CHECK(!g.inputs.empty(), "the batch does not reach the recorded forward pass as data");
+  TG_CHECK(!g.inputs.empty(), "CompiledStep: a batch of shape {} does not reach the recorded forward pass as data",
+           ad::to_string(x.shape()));
   if (options_.fuse) graph::optimize(g, {.fold_sgd = false});
   entry->description = g.dump() + g.report();
   entry->executor = std::make_unique<graph::Executor>(std::move(g), graph::ExecutorOptions{.mode = mode_of(options_.mode), .profile = options_.profile});
@@ -172,6 +174,10 @@ float CompiledStep::train(const Tensor& x, const Tensor& y, Tensor& predictions)
   step.bind(graph::Role::Input, 0, x);
   step.bind(graph::Role::Target, 0, y);
   Optimizer& optimizer = *model_.optimizer();
+  // A fresh tensor for the outputs every step (from the block pool: no copy): the one an earlier
+  // call handed out keeps that step's values, as EagerStep's do.
+  e->predictions = Tensor::empty(e->predictions.shape());
+  if (!e->copy_predictions) step.bind_output(step.graph().prediction, e->predictions);
   step.run({.learning_rate = static_cast<float>(optimizer.learning_rate), .iteration = optimizer.next_step()});
   ++optimizer.iterations;
   last_ = &step;
@@ -192,6 +198,10 @@ Tensor CompiledStep::predict(const Tensor& x) {
 }
 
 Tensor CompiledStep::forward(const Tensor& x, bool logits) {
+  if (x.rank() >= 1 && x.dim(0) == 0) {  // no rows: nothing to compile; the empty outputs, as eagerly
+    ad::NoGrad no_grad;
+    return model_.forward(ad::constant(x), logits).value();
+  }
   graph::Executor& step = *predict_entry(x, logits).executor;
   step.bind(graph::Role::Input, 0, x);
   step.run();

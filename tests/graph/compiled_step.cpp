@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "tapegrad/graph/executor.h"
+#include "tapegrad/nn/eager_step.h"
 #include "tapegrad/nn/layers/all.h"
 #include "tapegrad/nn/optimizers/adam.h"
 #include "tapegrad/nn/optimizers/rmsprop.h"
@@ -132,6 +133,34 @@ TEST_CASE("compiled predictions equal eager predictions") {
     return m.forward(ad::constant(d.x)).value();
   }();
   CHECK(ad::max_abs_difference(c, e) <= 1e-5f);
+}
+
+TEST_CASE("the predictions a compiled training step hands out keep their values after later steps") {
+  // Outputs that need no activation afterwards (a linear layer under MSE) are written by the
+  // step straight into the tensor it hands out: each step must write a fresh one.
+  Data d = clusters(16, 3);
+  nn::Sequential m({nn::Dense(4, "relu"), nn::Dense(3)});
+  m.build({6}, 1);
+  m.compile({.loss = "mse", .optimizer = nn::SGD(0.1)});
+  nn::CompiledStep step(m);
+  Tensor y = Tensor::ones({16, 3}), first, second;
+  step.train(d.x, y, first);
+  Tensor kept = first.clone();
+  step.train(d.x, y, second);
+  CHECK(ad::max_abs_difference(first, kept) == 0.f);
+  CHECK(ad::max_abs_difference(first, second) > 0.f);  // the weights moved in between
+  CHECK_FALSE(first.shares_storage_with(second));
+}
+
+TEST_CASE("a compiled step predicts and evaluates a batch of no rows as the eager step does") {
+  Data d = clusters(8, 3);
+  nn::Sequential m = model_with(nn::SGD(0.1));
+  nn::CompiledStep compiled(m);
+  nn::EagerStep eager(m);
+  Tensor none = d.x.rows(0, 0);
+  Tensor c = compiled.predict(none), e = eager.predict(none);
+  CHECK(c.shape() == ad::Shape{0, 3});
+  CHECK(c.shape() == e.shape());
 }
 
 TEST_CASE("an optimizer the graph has no update rule for falls back to eager and says why") {
