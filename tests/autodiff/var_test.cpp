@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "tapegrad/autodiff/ops.h"
+#include "short_backward_op.h"
 #include "test_util.h"
 
 using ad::Shape;
@@ -382,21 +383,10 @@ TEST_CASE("a backward function that returns the wrong shape is reported, naming 
   CHECK(contains(message, "[2]"));
 }
 
-// Two inputs, x * y; its backward answers for the first input only.
-const ad::OpDef short_backward_op{
-    .name = "short_backward",
-    .num_inputs = 2,
-    .infer = [](ad::ShapeArgs s) { return *s.inputs[0]; },
-    .forward =
-        [](const ad::KernelArgs& k) {
-          for (int64_t i = 0; i < k.out[0].size; ++i) k.out[0].data[i] = k.in[0].data[i] * k.in[1].data[i];
-        },
-    .backward = [](const ad::BackwardArgs& b) -> ad::Gradients { return {b.grad * b.inputs[1]}; }};
-
 TEST_CASE("a backward rule that answers for fewer inputs than the op has is an error, naming the op") {
   ad::Tape tape;
   Var x = ad::param(Tensor::ones({2})), y = ad::param(Tensor::full({2}, 3));
-  Var loss = ad::sum(ad::apply(short_backward_op, {x, y}));
+  Var loss = ad::sum(ad::apply(test::short_backward_op, {x, y}));
   std::string message = error_of([&] { loss.backward(); });
   CHECK(contains(message, "short_backward: backward returned 1 gradients for 2 inputs"));
 }

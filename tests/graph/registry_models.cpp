@@ -16,6 +16,7 @@
 #include "tapegrad/nn/optimizers/adam.h"
 #include "tapegrad/nn/optimizers/rmsprop.h"
 #include "tapegrad/nn/optimizers/sgd.h"
+#include "../autodiff/short_backward_op.h"
 #include "tapegrad/nn/sequential.h"
 
 namespace {
@@ -155,23 +156,12 @@ const ad::OpDef reads_values{
         },
     .backward = [](const ad::BackwardArgs& b) -> ad::Gradients { return {b.grad * b.inputs[0].detach() * 2.f}; }};
 
-// x * y whose backward answers for x only.
-const ad::OpDef short_backward{
-    .name = "short_backward",
-    .num_inputs = 2,
-    .infer = [](ad::ShapeArgs s) { return *s.inputs[0]; },
-    .forward =
-        [](const ad::KernelArgs& k) {
-          for (int64_t i = 0; i < k.out[0].size; ++i) k.out[0].data[i] = k.in[0].data[i] * k.in[1].data[i];
-        },
-    .backward = [](const ad::BackwardArgs& b) -> ad::Gradients { return {b.grad * b.inputs[1]}; }};
-
 }  // namespace
 
 TEST_CASE("a backward rule that answers for fewer inputs than the op has is refused by the graph, naming the op") {
   Var x = ad::param(Tensor::from({3}, {1, -2, 3})), y = ad::param(Tensor::from({3}, {2, 2, 2}));
   ad::Tape tape;
-  Var loss = ad::sum(ad::apply(short_backward, {x, y}));
+  Var loss = ad::sum(ad::apply(test::short_backward_op, {x, y}));
   CHECK_THROWS_WITH_AS(graph::Graph::from(tape, loss, {.parameters = {x, y}}),
                        doctest::Contains("short_backward: backward returned 1 gradients for 2 inputs"), ad::Error);
 }
