@@ -148,15 +148,17 @@ struct CrossentropyOptions {
   /// [1e-7, 1 - 1e-7] (Keras' epsilon) before the logarithm.
   bool from_logits = false;
 };
-/// prediction and target of equal shape, target in [0,1].
+/// prediction and target of equal shape, target in [0,1]. Probabilities are clipped to
+/// [1e-7, 1-1e-7], then -(t log(p + 1e-7) + (1-t) log(1 - p + 1e-7)), as tf.keras computes it.
 Var binary_crossentropy(const Var& prediction, const Var& target, CrossentropyOptions options = {});
 /// prediction [n,classes] (probabilities or logits), target one-hot [n,classes]. Probabilities:
 /// each row is divided by its sum before it is clipped, as Keras does, so rows that do not sum
 /// to 1 are read as distributions (a row summing to 0 gives NaN, as in Keras).
 Var categorical_crossentropy(const Var& prediction, const Var& target, CrossentropyOptions options = {});
 /// prediction [n,classes], labels: n class indices (as floats holding integers); throws ad::Error
-/// naming the label for one outside [0, classes). Probabilities: each row divided by its sum
-/// first, as for categorical_crossentropy.
+/// naming the label for one outside [0, classes). Probabilities: each value clipped to
+/// [1e-7, 1-1e-7] first and the row then divided by its clipped sum, as Keras does (a row of
+/// zeros gives log(classes)).
 Var sparse_categorical_crossentropy(const Var& prediction, const Tensor& labels,
                                     CrossentropyOptions options = {});
 /// @}

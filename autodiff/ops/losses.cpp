@@ -1,7 +1,8 @@
 // The losses as single ops: value and gradient side by side, each the mean over samples.
 // Targets are data: they get no gradient, and NaN or out-of-range targets are errors.
-// Probabilities are clipped to [eps, 1-eps] (eps = 1e-7, as Keras does) before a log, the
-// categorical ones after each row is divided by its sum (Keras too);
+// Probabilities are clipped to [eps, 1-eps] (eps = 1e-7, as Keras does) before a log, in the
+// order of tf.keras' backend: binary adds eps again inside each log, categorical divides each
+// row by its sum and then clips, sparse categorical clips and then divides by the clipped sum;
 // from_logits variants use the stable log-sum-exp form and have gradient p - target.
 // A NaN prediction gives a NaN loss and a NaN gradient (never a clipped or 0 one).
 // Each loss L(prediction, target) has its gradient op L_grad(prediction, target, dloss) =
@@ -26,13 +27,20 @@ float clip_probability(float p) { return p < kEpsilon ? kEpsilon : (p > 1 - kEps
 // stays NaN.
 bool clipped(float p) { return p < kEpsilon || p > 1 - kEpsilon; }
 
-// The categorical cross-entropies from probabilities divide each row by its sum before they
-// clip, as Keras does (output / sum(output, axis=-1)), so that a row that is not a distribution
-// (sigmoid outputs, scores) is read as one. A row of softmax outputs is unchanged up to rounding.
-// A row summing to 0 gives NaN, as in Keras.
+// The categorical cross-entropies from probabilities read a row that is not a distribution
+// (sigmoid or relu outputs, scores) as one, by dividing it by its sum, as Keras does; a row of
+// softmax outputs is unchanged up to rounding. categorical_crossentropy divides first and then
+// clips (output / sum(output, axis=-1)), so a row summing to 0 gives NaN, as in Keras;
+// sparse_categorical_crossentropy clips first (its log of the clipped row goes through a
+// softmax), so a row of zeros gives log(classes), as in Keras.
 float row_sum(const float* row, int64_t width) {
   double sum = 0;
   for (int64_t j = 0; j < width; ++j) sum += row[j];
+  return static_cast<float>(sum);
+}
+float clipped_sum(const float* row, int64_t width) {
+  double sum = 0;
+  for (int64_t j = 0; j < width; ++j) sum += clip_probability(row[j]);
   return static_cast<float>(sum);
 }
 
@@ -168,16 +176,18 @@ struct BinaryCrossentropy : Crossentropy<BinaryCrossentropy> {
   static void check_target(const View&, const View& t, const char* op) { check_probability_targets(t, op); }
   float value(const View& p, const View& t) const {
     if (from_logits) return pointwise_mean(p, t, bce_logits);
+    // tf.keras' backend: log(q + eps) and log(1 - q + eps) after the clip (Keras 3 leaves the
+    // second eps out: at the clip, 15.4 against its 16.1).
     return pointwise_mean(p, t, [](float x, float y) {
       float q = clip_probability(x);
-      return -(y * std::log(q) + (1 - y) * std::log(1 - q));
+      return -(y * std::log(q + kEpsilon) + (1 - y) * std::log(1 - q + kEpsilon));
     });
   }
   void gradient(const View& p, const View& t, float dloss, const View& out) const {
     if (from_logits) return pointwise_gradient(p, t, dloss, out, [](float x, float y) { return logistic(x) - y; });
     pointwise_gradient(p, t, dloss, out, [](float x, float y) {
       if (clipped(x)) return 0.f;  // clipped: flat
-      return (x - y) / (x * (1 - x));
+      return (1 - y) / (1 - x + kEpsilon) - y / (x + kEpsilon);
     });
   }
 };
@@ -270,7 +280,7 @@ struct SparseCategoricalCrossentropy : Crossentropy<SparseCategoricalCrossentrop
       const float* row = p.data + i * classes;
       float z = row[static_cast<int64_t>(labels.data[i])];
       if (from_logits) total -= kernels::log_probability(z, kernels::log_sum_exp(row, classes));
-      else total -= std::log(clip_probability(z / row_sum(row, classes)));
+      else total -= std::log(clip_probability(z)) - std::log(clipped_sum(row, classes));
     }
     return static_cast<float>(total / static_cast<double>(n));
   }
@@ -286,12 +296,11 @@ struct SparseCategoricalCrossentropy : Crossentropy<SparseCategoricalCrossentrop
           kernels::LogSumExp row = kernels::log_sum_exp(x + i * w, w);
           for (int64_t j = 0; j < w; ++j) d[i * w + j] = scale * std::exp(kernels::log_probability(x[i * w + j], row));
           d[i * w + l] -= scale;
-        } else {  // d/dp_j of -log(p_l / Σp): 1/Σp for every j, less 1/p_l at the label
+        } else {  // d/dp_j of -log(q_l / Σq), q = clip(p): 1/Σq, less 1/q_l at the label; 0 where clipped
           const float* row = x + i * w;
-          float sum = row_sum(row, w);
-          bool flat = clipped(row[l] / sum);
-          for (int64_t j = 0; j < w; ++j) d[i * w + j] = flat ? 0.f : scale / sum;
-          if (!flat) d[i * w + l] -= scale / row[l];
+          float sum = clipped_sum(row, w);
+          for (int64_t j = 0; j < w; ++j) d[i * w + j] = clipped(row[j]) ? 0.f : scale / sum;
+          if (!clipped(row[l])) d[i * w + l] -= scale / row[l];
         }
       }
     });

@@ -2,7 +2,10 @@
 
 #include <cmath>
 
+#include "tapegrad/nn/layers/dense.h"
 #include "tapegrad/nn/loss.h"
+#include "tapegrad/nn/optimizers/sgd.h"
+#include "tapegrad/nn/sequential.h"
 
 namespace {
 using ad::Tensor;
@@ -111,4 +114,17 @@ TEST_CASE("target checks name the row and value that break the loss's rule") {
     CHECK_THROWS_WITH_AS(nn::MeanSquaredError().check_targets(Tensor::from({2, 1}, {0, NAN}), {1}, "fit"),
                          doctest::Contains("row 1 of y is not finite"), ad::Error);
   }
+}
+
+TEST_CASE("a relu output under sparse_categorical_crossentropy evaluates and trains as in Keras, not to NaN") {
+  // The second sample's relu outputs are all 0: Keras clips them to 1e-7 before it reads the row
+  // as a distribution (tf_keras 2.21 evaluates 0.98472); dividing by the row's sum first gave NaN.
+  nn::Sequential model({nn::Dense(3, "relu")});
+  model.build({2}, 1);
+  model.set_weights({Tensor::from({2, 3}, {0.5f, 1, 0.2f, 0.3f, 0.1f, 0.4f}), Tensor::from({3}, {-0.1f, -0.2f, -0.05f})});
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = nn::SGD(0.1)});
+  Tensor x = Tensor::from({2, 2}, {0, 0, 1, 1}), y = Tensor::from({2}, {0, 1});
+  CHECK(model.evaluate(x, y).at("loss") == doctest::Approx(0.98472).epsilon(1e-4));
+  nn::History history = model.fit(x, y, {.epochs = 2, .batch_size = 2, .verbose = 0});
+  for (double loss : history["loss"]) CHECK(std::isfinite(loss));
 }

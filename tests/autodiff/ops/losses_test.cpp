@@ -64,7 +64,9 @@ TEST_CASE("the probability losses clip at 1e-7 so certainty gives a finite loss 
   auto [value, grad] = loss_and_gradient(
       [](const Var& p) { return ad::binary_crossentropy(p, ad::constant(Tensor::from({2}, {0, 1}))); },
       Tensor::from({2}, {1, 0}));
-  CHECK(value == doctest::Approx(-std::log(1e-7)).epsilon(0.02));  // 1 - 1e-7 rounds in float32
+  // tf.keras (tf_keras 2.21) gives 15.4249 for p = 0, t = 1 and 15.3332 for p = 1, t = 0: the
+  // clip, then 1e-7 again inside each log (1 - 1e-7 rounds in float32).
+  CHECK(value == doctest::Approx((15.4249 + 15.3332) / 2).epsilon(1e-4));
   CHECK(test::all_finite(grad));
   auto sparse = loss_and_gradient(
       [](const Var& p) { return ad::sparse_categorical_crossentropy(p, Tensor::from({1}, {1})); },
@@ -78,36 +80,63 @@ TEST_CASE("the probability losses clip at 1e-7 so certainty gives a finite loss 
   CHECK(test::all_finite(categorical.second));
 }
 
-// Keras divides each row of probabilities by its sum before it clips and takes the log, in
-// both categorical cross-entropies; a row that is already a distribution is unchanged.
-TEST_CASE("the categorical cross-entropies from probabilities divide each row by its sum, as Keras does") {
+// Keras divides each row of probabilities by its sum before it clips and takes the log in
+// categorical_crossentropy; a row that is already a distribution is unchanged.
+TEST_CASE("categorical_crossentropy from probabilities divides each row by its sum, then clips, as Keras does") {
   Tensor unnormalised = Tensor::from({2, 2}, {0.2f, 0.6f, 1, 3});  // sums 0.8 and 4
-  Tensor labels = Tensor::from({2}, {1, 0});
   Tensor onehot = Tensor::from({2, 2}, {0, 1, 1, 0});
-  auto sparse = [&](const Var& p) { return ad::sparse_categorical_crossentropy(p, labels); };
   auto categorical = [&](const Var& p) { return ad::categorical_crossentropy(p, ad::constant(onehot)); };
   double expected = (-std::log(0.75) - std::log(0.25)) / 2;
   // d/dp_j of -log(p_l / Σp) / rows: (1/Σp - [j = l]/p_l) / 2.
   Tensor expected_grad = Tensor::from({2, 2}, {1.25f / 2, (1.25f - 1 / 0.6f) / 2, (0.25f - 1) / 2, 0.25f / 2});
-  for (const auto& loss : {std::function<Var(const Var&)>(sparse), std::function<Var(const Var&)>(categorical)}) {
-    auto [value, grad] = loss_and_gradient(loss, unnormalised);
-    CHECK(value == doctest::Approx(expected).epsilon(1e-6));
-    for (int64_t i = 0; i < 4; ++i) CHECK(grad[i] == doctest::Approx(expected_grad[i]).epsilon(1e-5));
-    // Scaling a row changes neither the loss nor, beyond the scale, the gradient.
-    Tensor scaled = Tensor::from({2, 2}, {1, 3, 5, 15});
-    auto [scaled_value, scaled_grad] = loss_and_gradient(loss, scaled);
-    CHECK(scaled_value == doctest::Approx(value).epsilon(1e-6));
-    for (int64_t i = 0; i < 4; ++i) CHECK(scaled_grad[i] * 5 == doctest::Approx(grad[i]).epsilon(1e-5));
-    // A row of zeros is no distribution: NaN, as in Keras.
-    auto [zero_value, zero_grad] = loss_and_gradient(loss, Tensor::zeros({2, 2}));
-    CHECK(std::isnan(zero_value));
-    CHECK(std::isnan(zero_grad[1]));
-  }
+  auto [value, grad] = loss_and_gradient(categorical, unnormalised);
+  CHECK(value == doctest::Approx(expected).epsilon(1e-6));
+  for (int64_t i = 0; i < 4; ++i) CHECK(grad[i] == doctest::Approx(expected_grad[i]).epsilon(1e-5));
+  // Scaling a row changes neither the loss nor, beyond the scale, the gradient.
+  Tensor scaled = Tensor::from({2, 2}, {1, 3, 5, 15});
+  auto [scaled_value, scaled_grad] = loss_and_gradient(categorical, scaled);
+  CHECK(scaled_value == doctest::Approx(value).epsilon(1e-6));
+  for (int64_t i = 0; i < 4; ++i) CHECK(scaled_grad[i] * 5 == doctest::Approx(grad[i]).epsilon(1e-5));
+  // A row of zeros is no distribution: NaN, as in Keras.
+  auto [zero_value, zero_grad] = loss_and_gradient(categorical, Tensor::zeros({2, 2}));
+  CHECK(std::isnan(zero_value));
+  CHECK(std::isnan(zero_grad[1]));
   // Keras' CategoricalCrossentropy example (rows that sum to 1, a 0 clipped to 1e-7).
   auto keras = loss_and_gradient(
       [](const Var& p) { return ad::categorical_crossentropy(p, ad::constant(Tensor::from({2, 3}, {0, 1, 0, 0, 0, 1}))); },
       Tensor::from({2, 3}, {0.05f, 0.95f, 0, 0.1f, 0.8f, 0.1f}));
   CHECK(keras.first == doctest::Approx(1.1769392).epsilon(1e-6));
+}
+
+// tf.keras' sparse_categorical_crossentropy takes the log of the clipped probabilities and
+// then a softmax of those logs: each value clipped to [1e-7, 1 - 1e-7], the row then divided by
+// its clipped sum. Expected values from tf_keras 2.21 (the same in Keras 3 on TensorFlow).
+TEST_CASE("sparse_categorical_crossentropy from probabilities clips each value, then divides by the clipped sum, as Keras does") {
+  auto sparse = [](Tensor labels) {
+    return [labels](const Var& p) { return ad::sparse_categorical_crossentropy(p, labels); };
+  };
+  // Unclipped rows are read as distributions: scaling a row changes nothing but the gradient's scale.
+  auto [value, grad] = loss_and_gradient(sparse(Tensor::from({2}, {1, 0})), Tensor::from({2, 2}, {0.2f, 0.6f, 0.1f, 0.3f}));
+  CHECK(value == doctest::Approx((-std::log(0.75) - std::log(0.25)) / 2).epsilon(1e-6));
+  Tensor expected_grad = Tensor::from({2, 2}, {1.25f / 2, (1.25f - 1 / 0.6f) / 2, (2.5f - 10) / 2, 2.5f / 2});
+  for (int64_t i = 0; i < 4; ++i) CHECK(grad[i] == doctest::Approx(expected_grad[i]).epsilon(1e-5));
+  // Values above 1 are clipped first: a row [2, 1, 1] is uniform (Keras: log 3, gradient 0).
+  auto [above, above_grad] = loss_and_gradient(sparse(Tensor::from({1}, {0})), Tensor::from({1, 3}, {2, 1, 1}));
+  CHECK(above == doctest::Approx(1.098612).epsilon(1e-6));
+  for (int64_t i = 0; i < 3; ++i) CHECK(above_grad[i] == 0.f);
+  // A negative value counts as 1e-7 (Keras: 0.10536).
+  auto [negative, negative_grad] = loss_and_gradient(sparse(Tensor::from({1}, {0})), Tensor::from({1, 3}, {0.9f, -0.5f, 0.1f}));
+  CHECK(negative == doctest::Approx(0.10536).epsilon(1e-4));
+  CHECK(negative_grad[1] == 0.f);
+  CHECK(test::all_finite(negative_grad));
+  // A row of zeros, as relu outputs give, is uniform too: log 3 and no gradient, not NaN.
+  auto [zero, zero_grad] = loss_and_gradient(sparse(Tensor::from({1}, {2})), Tensor::zeros({1, 3}));
+  CHECK(zero == doctest::Approx(1.098612).epsilon(1e-6));
+  for (int64_t i = 0; i < 3; ++i) CHECK(zero_grad[i] == 0.f);
+  // NaN stays NaN.
+  auto [nan_value, nan_grad] = loss_and_gradient(sparse(Tensor::from({1}, {0})), Tensor::from({1, 2}, {NAN, 0.5f}));
+  CHECK(std::isnan(nan_value));
+  CHECK(std::isnan(nan_grad[1]));
 }
 
 TEST_CASE("the losses take the mean over samples and targets get no gradient") {

@@ -415,7 +415,9 @@ void add_losses(std::vector<OpCase>& cases) {
   auto huber = [](double d, double delta) {
     return std::fabs(d) <= delta ? 0.5 * d * d : delta * (std::fabs(d) - 0.5 * delta);
   };
-  auto bce = [](double p, double y) { return -(y * std::log(p) + (1 - y) * std::log(1 - p)); };
+  // tf.keras' form from probabilities: eps again inside each log; from logits the exact one.
+  auto bce = [](double p, double y) { return -(y * std::log(p + 1e-7) + (1 - y) * std::log(1 - p + 1e-7)); };
+  auto bce_exact = [](double p, double y) { return -(y * std::log(p) + (1 - y) * std::log(1 - p)); };
   pointwise("mse_loss [4,3]", {4, 3}, target, ad::mse_loss, [](double p, double t) { return (p - t) * (p - t); });
   pointwise("mse_loss [4] against a [4,1] target", {4}, target_column, ad::mse_loss,
             [](double p, double t) { return (p - t) * (p - t); });
@@ -430,7 +432,7 @@ void add_losses(std::vector<OpCase>& cases) {
             [](const Var& p, const Var& t) { return ad::binary_crossentropy(p, t); }, bce, 0.05f, 0.95f);
   pointwise("binary_crossentropy [4,3] from logits", {4, 3}, probability_target,
             [](const Var& p, const Var& t) { return ad::binary_crossentropy(p, t, {.from_logits = true}); },
-            [bce](double x, double y) { return bce(ref_logistic(x), y); }, -3, 3);
+            [bce_exact](double x, double y) { return bce_exact(ref_logistic(x), y); }, -3, 3);
 
   auto categorical = [&](std::string name, Tensor t, bool logits) {
     OpCase c;
