@@ -98,7 +98,8 @@ CompiledStep::Entry& CompiledStep::train_entry(const Tensor& x, const Tensor& y)
   // the stable log-sum-exp form and still hands out the probabilities for the metrics. Without
   // the fusion passes it is recorded on the logits, as for sigmoid, so that the unfused graph
   // computes the same loss (not the probabilities clipped at 1e-7).
-  bool probabilities = loss.on_logits && loss.activation == "softmax" && options_.fuse;
+  // (Not when the compiled loss itself reads logits: it cannot be recorded on probabilities.)
+  bool probabilities = loss.on_logits && loss.activation == "softmax" && options_.fuse && !model_.loss()->from_logits();
   graph::Graph g;
   {
     ad::Tape tape;

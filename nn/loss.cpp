@@ -67,7 +67,7 @@ Var BinaryCrossentropy::compute(const Var& prediction, const Tensor& target) con
 }
 
 LossPtr BinaryCrossentropy::on_logits_of(const std::string& activation) const {
-  if (options_.from_logits || activation != "sigmoid") return nullptr;
+  if (activation != "sigmoid") return nullptr;
   return std::make_shared<BinaryCrossentropy>(CrossentropyLossOptions{.from_logits = true});
 }
 
@@ -83,7 +83,7 @@ Var CategoricalCrossentropy::compute(const Var& prediction, const Tensor& target
 }
 
 LossPtr CategoricalCrossentropy::on_logits_of(const std::string& activation) const {
-  if (options_.from_logits || activation != "softmax") return nullptr;
+  if (activation != "softmax") return nullptr;
   return std::make_shared<CategoricalCrossentropy>(CrossentropyLossOptions{.from_logits = true});
 }
 
@@ -104,7 +104,7 @@ Var SparseCategoricalCrossentropy::compute(const Var& prediction, const Tensor& 
 }
 
 LossPtr SparseCategoricalCrossentropy::on_logits_of(const std::string& activation) const {
-  if (options_.from_logits || activation != "softmax") return nullptr;
+  if (activation != "softmax") return nullptr;
   return std::make_shared<SparseCategoricalCrossentropy>(CrossentropyLossOptions{.from_logits = true});
 }
 

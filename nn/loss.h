@@ -17,6 +17,10 @@
 /// confident mistake (logits [20, 0] with label 1 give 20, not the 16.1 of -log 1e-7). Keras
 /// with its TensorFlow backend (tf.keras, the book's) does the same: its softmax and sigmoid
 /// keep their logits on the output tensor and its cross-entropies take them (`_keras_logits`).
+/// tf.keras takes them for any cross-entropy, also one that does not match the activation (a
+/// softmax under binary_crossentropy gives the binary cross-entropy of sigmoid(logits), not of
+/// the model's outputs); here only the matching pairs take the logits (sigmoid with binary,
+/// softmax with the categorical ones), and a mismatched pair is computed on the outputs.
 /// Keras 3 on JAX or NumPy clips the probabilities instead, so saturated outputs give other
 /// losses there. PyTorch's cross_entropy takes logits only.
 /// The probability form, clipped to [1e-7, 1 - 1e-7] as Keras clips (so that log never sees
@@ -46,7 +50,12 @@ class Loss {
   virtual std::shared_ptr<Loss> clone() const = 0;
   /// The same loss on the values before `activation`, when taking those is the stable way to
   /// compute it (softmax or sigmoid before a cross-entropy on probabilities); else nullptr.
+  /// A cross-entropy with from_logits set answers the same for its activation: the outputs of
+  /// a softmax or sigmoid are no logits, and tf.keras then takes the layer's logits (with a
+  /// warning), so the loss is the one the model means either way.
   virtual std::shared_ptr<Loss> on_logits_of(const std::string& /*activation*/) const { return nullptr; }
+  /// Whether compute() reads its predictions as logits (a cross-entropy's from_logits).
+  virtual bool from_logits() const { return false; }
   /// Checks a whole target set against the model's per-sample output shape before training,
   /// naming `who` (e.g. "fit") and the first bad row.
   virtual void check_targets(const Tensor& y, const Shape& output_shape, const char* who) const;
@@ -106,7 +115,7 @@ class CrossentropyLoss : public Loss {
   /// With Keras' from_logits option.
   explicit CrossentropyLoss(CrossentropyLossOptions options) : options_(options) {}
   /// Whether predictions are logits.
-  bool from_logits() const { return options_.from_logits; }
+  bool from_logits() const override { return options_.from_logits; }
   Json get_config() const override;
 
  protected:

@@ -78,7 +78,10 @@ TEST_CASE("cross-entropies on probabilities hand their softmax or sigmoid logits
   CHECK(nn::CategoricalCrossentropy().on_logits_of("softmax") != nullptr);
   CHECK(nn::BinaryCrossentropy().on_logits_of("sigmoid") != nullptr);
   CHECK(nn::BinaryCrossentropy().on_logits_of("softmax") == nullptr);
-  CHECK(nn::SparseCategoricalCrossentropy({.from_logits = true}).on_logits_of("softmax") == nullptr);
+  // from_logits on a softmax output: its outputs are no logits; the layer's logits are taken,
+  // as tf.keras takes them (with a warning).
+  CHECK(nn::SparseCategoricalCrossentropy({.from_logits = true}).on_logits_of("softmax") != nullptr);
+  CHECK(nn::BinaryCrossentropy({.from_logits = true}).on_logits_of("relu") == nullptr);
   CHECK(nn::MeanSquaredError().on_logits_of("sigmoid") == nullptr);
   auto fused = nn::SparseCategoricalCrossentropy().on_logits_of("softmax");
   CHECK(fused->get_config()["from_logits"] == true);
@@ -127,4 +130,49 @@ TEST_CASE("a relu output under sparse_categorical_crossentropy evaluates and tra
   CHECK(model.evaluate(x, y).at("loss") == doctest::Approx(0.98472).epsilon(1e-4));
   nn::History history = model.fit(x, y, {.epochs = 2, .batch_size = 2, .verbose = 0});
   for (double loss : history["loss"]) CHECK(std::isfinite(loss));
+}
+
+TEST_CASE("from_logits set on a sigmoid or softmax output takes the layer's logits, as tf.keras does") {
+  // The outputs are probabilities, not logits: tf.keras warns and takes the logits it keeps on
+  // the output, so from_logits true and false give the same loss and training, eager or compiled.
+  ad::Rng rng(5);
+  Tensor x = Tensor::uniform({12, 4}, -2, 2, rng);
+  Tensor labels({12}), binary({12, 1});
+  for (int64_t i = 0; i < 12; ++i) labels[i] = static_cast<float>(i % 3), binary[i] = static_cast<float>(i % 2);
+  struct Case {
+    const char* activation;
+    int units;
+    nn::LossPtr with, without;
+    Tensor y;
+  };
+  const Case cases[] = {
+      {"sigmoid", 1, std::make_shared<nn::BinaryCrossentropy>(nn::CrossentropyLossOptions{.from_logits = true}),
+       std::make_shared<nn::BinaryCrossentropy>(), binary},
+      {"softmax", 3, std::make_shared<nn::SparseCategoricalCrossentropy>(nn::CrossentropyLossOptions{.from_logits = true}),
+       std::make_shared<nn::SparseCategoricalCrossentropy>(), labels},
+      {"softmax", 3, std::make_shared<nn::CategoricalCrossentropy>(nn::CrossentropyLossOptions{.from_logits = true}),
+       std::make_shared<nn::CategoricalCrossentropy>(), Tensor()},
+  };
+  for (const Case& c : cases) {
+    Tensor y = c.y.size() ? c.y : Tensor::zeros({12, 3});
+    if (!c.y.size())
+      for (int64_t i = 0; i < 12; ++i) y[i * 3 + i % 3] = 1;
+    for (bool eager : {false, true}) {
+      std::string what = c.with->name() + " after " + c.activation + (eager ? ", eager" : ", compiled");
+      CAPTURE(what);
+      auto trained = [&](const nn::LossPtr& loss) {
+        nn::Sequential m({nn::Dense(5, "tanh"), nn::Dense(c.units, c.activation)});
+        m.build({4}, 2);
+        m.compile({.loss = loss, .optimizer = nn::SGD(0.5)});
+        double before = m.evaluate(x, y).at("loss");
+        nn::History h = m.fit(x, y, {.epochs = 3, .batch_size = 4, .shuffle = false, .verbose = 0, .eager = eager});
+        return std::pair{before, h["loss"].back()};
+      };
+      auto [with_before, with_after] = trained(c.with);
+      auto [without_before, without_after] = trained(c.without);
+      CHECK(with_before == doctest::Approx(without_before).epsilon(1e-6));
+      CHECK(with_after == doctest::Approx(without_after).epsilon(1e-5));
+      CHECK(with_after < with_before);  // it trains
+    }
+  }
 }
