@@ -36,8 +36,10 @@ Improvement::Improvement(const std::string& who, const std::string& monitor,
 }
 
 bool Improvement::operator()(double current, std::optional<double> reference) const {
-  if (!reference) return !std::isnan(current);
-  return maximize_ ? current - min_delta_ > *reference : current + min_delta_ < *reference;
+  // No value yet compares as Keras' starting best, -inf or +inf: an infinite figure that never
+  // leaves the wrong end (a val_loss of inf) is no improvement, and NaN never is one.
+  const double best = reference ? *reference : (maximize_ ? -INFINITY : INFINITY);
+  return maximize_ ? current - min_delta_ > best : current + min_delta_ < best;
 }
 
 namespace {

@@ -37,7 +37,9 @@ class Improvement {
   /// for another mode.
   Improvement(const std::string& who, const std::string& monitor, const std::string& mode,
               double min_delta = 0);
-  /// True when `current` beats `reference` by more than min_delta; anything beats "no value".
+  /// True when `current` beats `reference` by more than min_delta; "no value" is Keras' start,
+  /// +inf when minimizing (-inf when maximizing): any finite figure beats it, NaN and an
+  /// infinite figure at the wrong end do not.
   bool operator()(double current, std::optional<double> reference) const;
   /// Whether larger is better.
   bool maximizes() const { return maximize_; }

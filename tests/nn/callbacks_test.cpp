@@ -132,6 +132,8 @@ TEST_CASE("EarlyStopping stops after patience epochs without improvement and res
        {.patience = 0, .start_from_epoch = 2}, {1.0, 2.0, 3.0, 4.0}, 3, 2},
       {"a NaN first figure is beaten by any number",
        {.patience = 0}, {std::nan(""), 2.0, 3.0}, 2, 1},
+      {"an infinite first loss is beaten by any finite one",
+       {.patience = 1}, {INFINITY, 2.0, 3.0}, 2, 1},
   };
   nn::Sequential model = line_model();
   for (const Case& c : cases) {
@@ -150,6 +152,23 @@ TEST_CASE("EarlyStopping stops after patience epochs without improvement and res
       const float expected = static_cast<float>(restore ? c.best_epoch : epochs - 1);
       CHECK(model.get_weights()[0].to_vector() == std::vector<float>{expected});
     }
+  }
+}
+
+TEST_CASE("EarlyStopping counts a figure stuck at the wrong infinity as no improvement, as Keras does") {
+  // Keras starts from +inf when minimizing (-inf when maximizing), and inf < inf is false: a
+  // val_loss that stays inf never improves, and patience runs out.
+  nn::Sequential model = line_model();
+  struct Case {
+    std::string monitor;
+    double value;
+  };
+  for (const Case& c : {Case{"val_loss", INFINITY}, Case{"val_accuracy", -INFINITY}}) {
+    CAPTURE(c.monitor);
+    auto stop = nn::EarlyStopping({.monitor = c.monitor, .patience = 1});
+    CHECK(drive(*stop, model, c.monitor, {c.value, c.value, c.value, c.value}) == 2);
+    CHECK(stop->stopped_epoch() == 1);
+    CHECK_FALSE(stop->best_epoch().has_value());
   }
 }
 
@@ -246,6 +265,17 @@ TEST_CASE("ModelCheckpoint starts from inf (-inf when maximizing), so a first Na
     CHECK(checkpoint->saved() == std::vector<std::string>{folder.file(c.mode + "-2.model")});
     CHECK(checkpoint->best() == 0.5);
   }
+}
+
+TEST_CASE("ModelCheckpoint with save_best_only saves nothing for a figure that stays at the wrong infinity") {
+  ScratchFolder folder;
+  nn::Sequential model = line_model();
+  auto checkpoint = nn::ModelCheckpoint(folder.file("w-{epoch}.weights"),
+                                        {.monitor = "val_loss", .save_best_only = true, .save_weights_only = true});
+  drive(*checkpoint, model, "val_loss", {INFINITY, INFINITY});
+  CHECK(checkpoint->saved().empty());
+  drive(*checkpoint, model, "val_loss", {1e30});
+  CHECK(checkpoint->saved().size() == 1);
 }
 
 TEST_CASE("ModelCheckpoint fills a NaN or infinite figure into its path as Python does") {
