@@ -101,17 +101,16 @@ void check_metric_name(const std::string& name) {
   ad::fail("compile: unknown metric '{}'; known: {}", name, fmt::join(kKnown, ", "));
 }
 
-MetricPtr make_metric(const std::string& name, const Loss& loss, const Shape& output_shape, const Shape& target_shape) {
+MetricPtr make_metric(const std::string& name, const Shape& output_shape, const Shape& target_shape) {
   check_metric_name(name);
   if (name == "accuracy" || name == "acc") {
-    // tf.keras' rule: one output (or a binary cross-entropy) -> binary; targets of lower rank
-    // or a single column against several outputs -> sparse; otherwise one-hot. (Keras 3 drops
-    // the loss from the rule; see metrics.h.)
+    // Keras' rule, by the shapes alone (tf.keras since 2.2 and Keras 3): one output -> binary;
+    // targets of lower rank or a single column against several outputs -> sparse; else one-hot.
     int64_t output_last = output_shape.empty() ? 1 : output_shape.back();
     size_t output_rank = output_shape.size() + 1;  // with the batch axis
     int64_t target_last = target_shape.empty() ? 1 : target_shape.back();
-    if (output_last == 1 || loss.name() == "binary_crossentropy") return std::make_shared<BinaryAccuracy>(name);
-    if (loss.sparse_targets() || target_shape.size() < output_rank || (target_last == 1 && output_last > 1))
+    if (output_last == 1) return std::make_shared<BinaryAccuracy>(name);
+    if (target_shape.size() < output_rank || (target_last == 1 && output_last > 1))
       return std::make_shared<SparseCategoricalAccuracy>(name);
     return std::make_shared<CategoricalAccuracy>(name);
   }

@@ -1,15 +1,15 @@
 /// @file
 /// Metrics by Keras name, averaged over the samples seen since the last reset (an epoch, or an
 /// evaluate call). "accuracy" becomes binary, categorical or sparse categorical accuracy from
-/// the loss and the shapes, as tf.keras decides (the book's Keras): binary for one output or a
-/// binary cross-entropy. Keras 3 looks at the shapes only and gives several sigmoid outputs
-/// under binary_crossentropy (multi-label) categorical accuracy, the arg-max's; ask for
-/// "categorical_accuracy" to get that. A prediction holding a NaN counts as wrong in the
+/// the shapes alone, as Keras decides (tf.keras since 2.2, and Keras 3): binary for one output,
+/// sparse for class indices, categorical otherwise. So several sigmoid outputs under
+/// binary_crossentropy (multi-label) get categorical accuracy, the arg-max's, as in Keras; ask
+/// for "binary_accuracy" to count each label. A prediction holding a NaN counts as wrong in the
 /// accuracies (no class), and makes mae and mse NaN.
 ///
 /// @code
 /// // Given: const nn::Loss& loss, const ad::Tensor& probabilities, const ad::Tensor& labels
-/// auto acc = nn::make_metric("accuracy", loss, /*output_shape=*/{10}, /*target_shape=*/{32});
+/// auto acc = nn::make_metric("accuracy", /*output_shape=*/{10}, /*target_shape=*/{32});
 /// acc->update(probabilities, labels);   // per batch
 /// double value = acc->result();         // mean over all samples so far
 /// @endcode
@@ -111,7 +111,7 @@ class MeanSquaredErrorMetric : public Metric {
 /// "sparse_categorical_accuracy", "mae"/"mean_absolute_error", "mse"/"mean_squared_error").
 /// `output_shape` and `target_shape` are per sample / whole-target shapes used to choose the
 /// accuracy; throws listing the known names.
-MetricPtr make_metric(const std::string& name, const Loss& loss, const Shape& output_shape, const Shape& target_shape);
+MetricPtr make_metric(const std::string& name, const Shape& output_shape, const Shape& target_shape);
 /// Throws listing the known names when `name` is not one (checked at compile time).
 void check_metric_name(const std::string& name);
 

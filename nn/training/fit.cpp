@@ -55,7 +55,7 @@ void check_features(const Model& model, const Tensor& x, const char* who, const 
 std::vector<MetricPtr> make_metrics(const Model& model, const Tensor& y) {
   std::vector<MetricPtr> out;
   for (const std::string& name : model.metrics())
-    out.push_back(make_metric(name, *model.loss(), model.output_shape(), y.shape()));
+    out.push_back(make_metric(name, model.output_shape(), y.shape()));
   return out;
 }
 
