@@ -78,7 +78,9 @@ void BinaryCrossentropy::check_targets(const Tensor& y, const Shape& output_shap
 
 Var CategoricalCrossentropy::compute(const Var& prediction, const Tensor& target) const {
   // [n] or [n,1]-style targets of a one-column output keep the op's equal-shape rule simple.
-  Tensor t = target.shape() == prediction.shape() ? target : target.reshape(prediction.shape());
+  // (Other sizes go to the op as they are, whose shape rule names both shapes.)
+  bool same_size = target.size() == prediction.value().size();
+  Tensor t = target.shape() == prediction.shape() || !same_size ? target : target.reshape(prediction.shape());
   return ad::categorical_crossentropy(prediction, ad::constant(t), {.from_logits = options_.from_logits});
 }
 

@@ -176,3 +176,13 @@ TEST_CASE("from_logits set on a sigmoid or softmax output takes the layer's logi
     }
   }
 }
+
+TEST_CASE("categorical_crossentropy's compute names both shapes when the target's size differs") {
+  // Targets of the prediction's size but another shape ([n] for one column) are reshaped; any
+  // other size goes to the op, whose shape rule names both (a reshape error named neither loss).
+  nn::CategoricalCrossentropy loss;
+  CHECK_THROWS_WITH_AS(loss.compute(ad::constant(Tensor::full({2, 3}, 0.3f)), Tensor::from({2}, {0, 1})),
+                       doctest::Contains("categorical_crossentropy: prediction [2,3] and one-hot target [2] have different shapes"),
+                       ad::Error);
+  CHECK(std::isfinite(loss.compute(ad::constant(Tensor::full({3, 1}, 0.3f)), Tensor::ones({3})).item()));
+}
