@@ -270,19 +270,11 @@ void CSVLogger::on_train_begin(Model& /*model*/) {
 
 namespace {
 
-// loss, the other training figures, val_loss, the other validation figures: the order in
-// which Keras' progress bar shows them.
+// "epoch", then the figures' names sorted, as Keras' CSVLogger writes them (sorted(logs.keys());
+// the byte order of UTF-8 names is Python's code point order).
 std::vector<std::string> csv_columns(const Logs& logs) {
-  std::vector<std::string> train, validation;
-  for (const auto& [name, value] : logs) {
-    const bool is_validation = name.starts_with("val_");
-    auto& list = is_validation ? validation : train;
-    const bool is_loss = name == (is_validation ? "val_loss" : "loss");
-    list.insert(is_loss ? list.begin() : list.end(), name);
-  }
   std::vector<std::string> columns = {"epoch"};
-  columns.insert(columns.end(), train.begin(), train.end());
-  columns.insert(columns.end(), validation.begin(), validation.end());
+  for (const auto& [name, value] : logs) columns.push_back(name);  // a std::map: sorted
   return columns;
 }
 

@@ -158,8 +158,9 @@ struct CSVLoggerOptions {
 
 namespace callbacks {
 
-/// One row per epoch: epoch (from 0, as Keras writes it), loss, the other training figures,
-/// val_loss, the other validation figures; "NA" where an epoch lacks a figure. The columns are
+/// One row per epoch: epoch (from 0, as Keras writes it), then the figures in sorted order of
+/// their names, as Keras' CSVLogger sorts them (accuracy, loss, val_accuracy, val_loss); "NA"
+/// where an epoch lacks a figure. The columns are
 /// fixed by the first epoch (or the appended file's header): a figure first logged later throws
 /// ad::Error naming it, as Keras' CSVLogger refuses it. The whole file is rewritten
 /// atomically after each epoch, so a reader never sees half a row.

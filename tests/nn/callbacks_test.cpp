@@ -425,15 +425,15 @@ TEST_CASE("CSVLogger appending follows the file's own header, and refuses a figu
     logger.on_epoch_end(model, 0, {{"val_loss", 0.125}, {"loss", 0.0625}});
     std::vector<std::string> lines = split_lines(tests::read_text(path));
     REQUIRE(lines.size() == 3);
-    CHECK(lines[0] == "epoch,loss,accuracy,val_loss");
-    CHECK(lines[2] == "0,0.0625,NA,0.125");
+    CHECK(lines[0] == "epoch,accuracy,loss,val_loss");  // sorted, as Keras writes them
+    CHECK(lines[2] == "0,NA,0.0625,0.125");
   }
   SUBCASE("a figure the header lacks is refused, naming the file, its columns and the figure") {
     nn::callbacks::CSVLogger logger(path, {.append = true});
     nn::Sequential model = line_model();
     logger.on_train_begin(model);
     CHECK_THROWS_WITH_AS(logger.on_epoch_end(model, 0, {{"loss", 0.5}, {"mae", 0.25}}),
-                         doctest::Contains(fmt::format("CSVLogger: '{}' has the columns [epoch, loss, accuracy, "
+                         doctest::Contains(fmt::format("CSVLogger: '{}' has the columns [epoch, accuracy, loss, "
                                                        "val_loss]; epoch 0 also logs [mae]: append to another file",
                                                        path).c_str()),
                          ad::Error);
@@ -504,9 +504,9 @@ TEST_CASE("CSVLogger writes NA for a figure an epoch lacks and honours the separ
   logger.on_epoch_end(model, 0, {{"loss", 0.5}, {"accuracy", 0.25}, {"val_loss", 0.75}});
   logger.on_epoch_end(model, 1, {{"loss", 0.125}, {"accuracy", 1.0}});
   CHECK(tests::read_text(path) ==
-        "epoch\tloss\taccuracy\tval_loss\n"
-        "0\t0.5\t0.25\t0.75\n"
-        "1\t0.125\t1\tNA\n");
+        "epoch\taccuracy\tloss\tval_loss\n"
+        "0\t0.25\t0.5\t0.75\n"
+        "1\t1\t0.125\tNA\n");
 }
 
 TEST_CASE("CSVLogger fails before training when its file cannot be written") {
