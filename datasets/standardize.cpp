@@ -46,20 +46,26 @@ Standardizer Standardizer::fit(const ad::Tensor& x) {
   for (int64_t c = 0; c < columns; ++c) {
     double deviation = std::sqrt(square[static_cast<size_t>(c)] / static_cast<double>(rows));
     s.mean[c] = static_cast<float>(mean[static_cast<size_t>(c)]);
-    // A constant column would divide by zero: leave it centred but unscaled.
-    s.scale[c] = deviation > 0 ? static_cast<float>(deviation) : 1.f;
+    // A constant column would divide by zero: leave it centred but unscaled. So is a column whose
+    // deviation is positive in double but 0 as a float (values 1e-45 apart).
+    const auto scale = static_cast<float>(deviation);
+    s.scale[c] = scale > 0 && std::isfinite(scale) ? scale : 1.f;
   }
   return s;
 }
 
+// Both directions compute in double and round once: in float, v - mean overflows for values
+// near the float limit of opposite signs (3.4e38 - -1.1e38 is inf), though the result fits.
 ad::Tensor Standardizer::transform(const ad::Tensor& x) const {
-  return map_columns(x, mean.size(), "Standardizer::transform",
-                     [this](float v, int64_t c) { return (v - mean[c]) / scale[c]; });
+  return map_columns(x, mean.size(), "Standardizer::transform", [this](float v, int64_t c) {
+    return static_cast<float>((static_cast<double>(v) - mean[c]) / static_cast<double>(scale[c]));
+  });
 }
 
 ad::Tensor Standardizer::inverse_transform(const ad::Tensor& x) const {
-  return map_columns(x, mean.size(), "Standardizer::inverse_transform",
-                     [this](float v, int64_t c) { return v * scale[c] + mean[c]; });
+  return map_columns(x, mean.size(), "Standardizer::inverse_transform", [this](float v, int64_t c) {
+    return static_cast<float>(static_cast<double>(v) * scale[c] + static_cast<double>(mean[c]));
+  });
 }
 
 }  // namespace datasets

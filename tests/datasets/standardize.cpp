@@ -73,3 +73,22 @@ TEST_CASE("Standardizer::fit refuses a NaN or infinite value, naming its row and
                          doctest::Contains(fmt::format("Standardizer::fit: row 1, column 1 is {}", bad).c_str()), ad::Error);
   }
 }
+
+TEST_CASE("Standardizer keeps finite data finite at the float range's ends") {
+  // Values 1.4e-45 apart have a deviation that is positive in double and 0 as a float: the
+  // column is left unscaled, not divided by 0. Values of opposite sign near 3.4e38 overflowed
+  // v - mean in float; the result itself fits.
+  const float tiny = std::numeric_limits<float>::denorm_min(), big = 3.4e38f;
+  ad::Tensor x = ad::Tensor::from({3, 2}, {0, big, tiny, big, 0, -big});
+  datasets::Standardizer s = datasets::Standardizer::fit(x);
+  ad::Tensor z = s.transform(x);
+  for (int64_t i = 0; i < z.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::isfinite(z[i]));
+  }
+  CHECK(s.scale[0] == 1.f);
+  CHECK(z[5] == doctest::Approx(-std::sqrt(2.0)).epsilon(1e-6));  // -4/3 big over a deviation of sqrt(8/9) big
+  ad::Tensor back = s.inverse_transform(z);
+  CHECK(back[5] == doctest::Approx(-big).epsilon(1e-6));
+  CHECK(back[1] == doctest::Approx(big).epsilon(1e-6));
+}
