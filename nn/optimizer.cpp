@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <utility>
 
 #include <fmt/ranges.h>
@@ -16,6 +17,10 @@ namespace nn {
 int64_t Optimizer::next_step() const {
   TG_CHECK(iterations >= 0, "{}: iterations is {}; it counts the updates applied so far and cannot be negative",
            type(), iterations);
+  // The field is public (callbacks and schedules set it): the constructors' check, again.
+  TG_CHECK(learning_rate >= 0 && learning_rate <= std::numeric_limits<float>::max(),
+           "{}: learning_rate is {}; it must be a number >= 0 that a float holds (below 3.4e38)", type(),
+           learning_rate);
   return iterations + 1;
 }
 

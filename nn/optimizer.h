@@ -63,7 +63,8 @@ class Optimizer {
 
   int64_t iterations = 0;  ///< updates applied so far (Keras' optimizer.iterations; Adam's t)
   /// The number of the next update, iterations + 1 (Adam's t, from 1). Throws ad::Error naming
-  /// the optimizer when iterations was set below 0; every update (eager or compiled) asks it.
+  /// the optimizer when iterations was set below 0, or learning_rate to a value a float cannot
+  /// hold or below 0 (NaN too); every update (eager or compiled) asks it.
   int64_t next_step() const;
   double learning_rate = 0.01;  ///< the step size; callbacks may change it between steps
 

@@ -57,8 +57,10 @@ double weighted_sum(const ad::Tensor& coef, const ad::Tensor& intercept, const f
 }  // namespace
 
 Perceptron::Perceptron(PerceptronOptions options) : options_(options) {
-  TG_CHECK(options_.eta0 > 0 && options_.eta0 <= std::numeric_limits<float>::max(),  // the updates run in float
-           "Perceptron: eta0 must be a positive number that a float holds (below 3.4e38), got {}",
+  // The updates run in float: the rate must be positive as a float too (1e-46 rounds to 0,
+  // and the perceptron would never learn).
+  TG_CHECK(options_.eta0 <= std::numeric_limits<float>::max() && static_cast<float>(options_.eta0) > 0,
+           "Perceptron: eta0 must be a positive number that a float holds (1.4e-45 to 3.4e38), got {}",
            options_.eta0);
   TG_CHECK(options_.max_iter >= 1, "Perceptron: max_iter must be at least 1, got {}", options_.max_iter);
   TG_CHECK(options_.n_iter_no_change >= 1, "Perceptron: n_iter_no_change must be at least 1, got {}",

@@ -68,6 +68,14 @@ TEST_CASE("a learning rate that a float cannot hold is refused, since the update
   CHECK(nn::SGD{3e38}.learning_rate == 3e38);  // the largest floats are still taken
 }
 
+namespace {
+// The compiled or the eager training step of `model`.
+std::unique_ptr<nn::StepRunner> step_for(nn::Model& model, bool compiled) {
+  if (compiled) return std::make_unique<nn::CompiledStep>(model);
+  return std::make_unique<nn::EagerStep>(model);
+}
+}  // namespace
+
 TEST_CASE("an optimizer whose iterations were set below 0 refuses to update, naming itself, eagerly and compiled") {
   // Adam's bias correction needs t = iterations + 1 >= 1; the others refuse it too, so that a
   // corrupt count never trains on silently in one path and fails in the other.
@@ -81,16 +89,31 @@ TEST_CASE("an optimizer whose iterations were set below 0 refuses to update, nam
       CAPTURE(type);
       CAPTURE(compiled);
       ad::Tensor x = ad::Tensor::full({4, 3}, 0.5f), y = ad::Tensor::full({4, 1}, 1.f), predictions;
-      std::unique_ptr<nn::StepRunner> step;
-      if (compiled)
-        step = std::make_unique<nn::CompiledStep>(model);
-      else
-        step = std::make_unique<nn::EagerStep>(model);
+      std::unique_ptr<nn::StepRunner> step = step_for(model, compiled);
       const std::string expected = type + ": iterations is -1; it counts the updates applied so far";
       CHECK_THROWS_WITH_AS(step->train(x, y, predictions), doctest::Contains(expected.c_str()), ad::Error);
       model.optimizer()->iterations = 0;
       CHECK(std::isfinite(step->train(x, y, predictions)));
       CHECK(model.optimizer()->iterations == 1);
+    }
+  }
+}
+
+TEST_CASE("a learning rate set directly to what a float cannot hold is refused at the next update, eagerly and compiled") {
+  // The field is public (callbacks set it); the constructors' check runs again at each update.
+  for (double lr : {1e39, -0.5, std::nan("")}) {
+    for (bool compiled : {false, true}) {
+      nn::Sequential model({nn::Dense(1)});
+      model.build({2}, 1);
+      model.compile({.loss = "mse", .optimizer = "adam"});
+      model.optimizer()->learning_rate = lr;
+      CAPTURE(lr);
+      CAPTURE(compiled);
+      ad::Tensor x = ad::Tensor::full({4, 2}, 0.5f), y = ad::Tensor::full({4, 1}, 1.f), predictions;
+      std::unique_ptr<nn::StepRunner> step = step_for(model, compiled);
+      CHECK_THROWS_WITH_AS(step->train(x, y, predictions),
+                           doctest::Contains("Adam: learning_rate is"), ad::Error);
+      CHECK(model.optimizer()->iterations == 0);
     }
   }
 }
