@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 
 #include "apps/option_checks.h"
 #include "tapegrad/autodiff/kernels/matmul.h"
@@ -17,6 +16,7 @@
 #include "tapegrad/datasets/fashion_mnist.h"
 #include "tapegrad/datasets/split.h"
 #include "tapegrad/datasets/to_tensor.h"
+#include "tapegrad/nn/atomic_file.h"
 #include "tapegrad/nn/layers/all.h"
 #include "tapegrad/nn/optimizers/sgd.h"
 #include "tapegrad/nn/plot_history.h"
@@ -36,17 +36,6 @@ struct Options {
   int train_limit = 0;  // 0: all 55,000 training images (tests use a slice)
   bool eager = false;
 };
-
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out.flush()) throw std::runtime_error(fmt::format("fashion_mnist: cannot write {}", tmp.string()));
-  }
-  std::filesystem::rename(tmp, path);
-}
 
 // "momentum" and "nesterov" are SGD with Keras' usual momentum of 0.9; every optimizer gets --lr.
 nn::OptimizerRef make_optimizer(const Options& o) {
@@ -68,8 +57,15 @@ int run(const Options& o) {
   ad::Tensor y_train_full = datasets::labels_to_tensor(data.train.labels);
   ad::Tensor X_test = datasets::images_to_tensor(data.test.images);
   ad::Tensor y_test = datasets::labels_to_tensor(data.test.labels);
-  // The book keeps the first 5,000 training images for validation.
+  // The book keeps the first 5,000 training images for validation: checked before training, so
+  // that a small dataset given with --data fails now, not after the epochs.
   int64_t n = X_train_full.shape()[0];
+  if (n <= 5000)
+    throw std::runtime_error(fmt::format("--data: the training set has {} images; the app keeps the first 5,000 for "
+                                         "validation and needs more to train on", n));
+  if (X_test.shape()[0] < 3)
+    throw std::runtime_error(fmt::format("--data: the test set has {} images; the app evaluates on it and shows "
+                                         "its first 3, so it needs at least 3", X_test.shape()[0]));
   ad::Tensor X_valid = X_train_full.rows(0, 5000), y_valid = y_train_full.rows(0, 5000);
   int64_t end = o.train_limit > 0 ? std::min<int64_t>(n, 5000 + o.train_limit) : n;
   ad::Tensor X_train = X_train_full.rows(5000, end), y_train = y_train_full.rows(5000, end);
@@ -114,7 +110,7 @@ int run(const Options& o) {
     for (const auto& [name, values] : history.history) csv += fmt::format(",{:.6f}", e < values.size() ? values[e] : 0.0);
     csv += "\n";
   }
-  write_text(out / "history.csv", csv);
+  nn::write_file_atomically((out / "history.csv").string(), csv, "fashion_mnist");
   if (history.epochs.empty()) {  // --epochs 0: the untrained model is evaluated and saved; no curves to draw
     fmt::print("\nsaved {} and {} (no learning curves: no epoch was run)\n", (out / "fashion_mnist.model").string(),
                (out / "history.csv").string());
@@ -138,7 +134,7 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", o.epochs, "training epochs")->capture_default_str()->check(apps::integer_from(0));
   app.add_option("--batch-size", o.batch_size, "samples per step")->capture_default_str()->check(apps::integer_from(1));
   app.add_option("--lr", o.learning_rate, "learning rate")->capture_default_str()
-      ->check(apps::number_in({.low = 0, .low_excluded = true}));
+      ->check(apps::number_in({.low = 0, .high = 10, .low_excluded = true}));
   app.add_option("--optimizer", o.optimizer, "sgd, momentum (SGD with momentum 0.9), nesterov (the same, Nesterov's form), adam or rmsprop")
       ->capture_default_str()->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adam", "rmsprop"}));
   app.add_option("--threads", o.threads, "threads for everything (0: all cores)")->capture_default_str()

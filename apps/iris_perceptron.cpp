@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   app.add_option("--length", length, "Petal length of the flower to classify, in cm")->capture_default_str()->check(size);
   app.add_option("--width", width, "Petal width of the flower to classify, in cm")->capture_default_str()->check(size);
   app.add_option("--eta0", options.eta0, "Learning rate")->capture_default_str()
-      ->check(apps::number_in({.low = 0, .low_excluded = true}));
+      ->check(apps::number_in({.low = 0, .high = 1000, .low_excluded = true}));
   app.add_option("--max-iter", options.max_iter, "Epochs at most")->capture_default_str()->check(apps::integer_from(1));
   app.add_option("--seed", options.random_state, "Seed of the order the samples are visited in")
       ->capture_default_str()

@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
       ->check(apps::integer_from(0, 1024));
   app.add_option("--hidden", settings.hidden, "Units in each of the two hidden layers")
       ->capture_default_str()
-      ->check(apps::integer_from(1, 100000));
+      ->check(apps::integer_from(1, 10000));
   app.add_option("--lr", settings.learning_rate, "Adam's learning rate")
       ->capture_default_str()
       ->check(apps::number_in({.low = 0, .high = 10, .low_excluded = true}));

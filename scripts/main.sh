@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, command 1: set up, build in Release, and train the Fashion MNIST classifier
 # (the book's model, 30 epochs) on Debian's dataset-fashion-mnist. Extra arguments go to the
-# app, e.g. `bash scripts/main.sh --epochs 5`. Outputs land in ./out unless `--out DIR` is given.
+# app, e.g. `bash scripts/main.sh --epochs 5`. Outputs land in the repository's out/ (whatever the current folder) unless `--out DIR` is given.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The user's --out wins: the app takes the option once, so ours is added only when theirs is absent.

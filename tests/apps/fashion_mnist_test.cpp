@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "../datasets/files.h"
 #include "../nn/scratch_folder.h"
 #include "tapegrad/datasets/fashion_mnist.h"
 #include "tapegrad/nn/sequential.h"
@@ -153,8 +154,9 @@ TEST_CASE("fashion_mnist rejects bad options and a missing dataset with a clear 
       {"--epochs abc", "--epochs: must be an integer of 0 or more, got 'abc'"},
       // More than an int holds:
       {"--epochs 99999999999", "--epochs: must be an integer of 0 or more, got '99999999999'"},
-      {"--lr 0", "--lr: must be a positive number, got '0'"},
-      {"--lr nan", "--lr: must be a positive number, got 'nan'"},
+      {"--lr 0", "--lr: must be a number from 0 to 10, 0 excluded, got '0'"},
+      {"--lr nan", "--lr: must be a number from 0 to 10, 0 excluded, got 'nan'"},
+      {"--lr 1e39", "--lr: must be a number from 0 to 10, 0 excluded, got '1e39'"},
       {"--threads -1", "--threads: must be an integer from 0 to 1024, got '-1'"},
       {"--threads 100000000", "--threads: must be an integer from 0 to 1024, got '100000000'"},
       {"--seed x1", "--seed: must be an integer of 0 or more, got 'x1'"},
@@ -167,6 +169,26 @@ TEST_CASE("fashion_mnist rejects bad options and a missing dataset with a clear 
   CAPTURE(missing.output);
   CHECK(missing.exit_code != 0);
   CHECK(contains(missing.output, "/nonexistent/fashion"));
+}
+
+TEST_CASE("fashion_mnist refuses a dataset too small for its 5,000 validation images before training") {
+  // A folder of the real files' layout with 5,000 training images (all would be validation) and
+  // with too few test images: each is refused by name, before any epoch runs.
+  struct Case {
+    size_t train, test;
+    const char* expected;
+  };
+  for (const Case& c : {Case{5000, 10, "the training set has 5000 images; the app keeps the first 5,000"},
+                        Case{5010, 0, "the test set has 0 images"}}) {
+    datasets_test::TempFolder data;
+    datasets_test::write_mnist_folder(data, datasets_test::Bytes(c.train, 1), datasets_test::Bytes(c.test, 2), false);
+    tests::ScratchFolder out;
+    AppRun run = run_app("fashion_mnist", fmt::format("--data '{}' --epochs 1 --out '{}'", data.path().string(), out.path().string()));
+    CAPTURE(run.output);
+    CHECK(run.exit_code != 0);
+    CHECK(contains(run.output, c.expected));
+    CHECK(!contains(run.output, "Epoch 1/1"));
+  }
 }
 
 TEST_CASE("fashion_mnist checks its --out folder before it reads or trains anything") {

@@ -22,8 +22,9 @@ TEST_CASE("iris_perceptron says no for a virginica-sized petal") {
 
 TEST_CASE("iris_perceptron names the option and what it accepts when a value is refused") {
   check_options_refused("iris_perceptron", {
-      {"--eta0 -1", "--eta0: must be a positive number, got '-1'"},
-      {"--eta0 0", "--eta0: must be a positive number, got '0'"},
+      {"--eta0 -1", "--eta0: must be a number from 0 to 1000, 0 excluded, got '-1'"},
+      {"--eta0 0", "--eta0: must be a number from 0 to 1000, 0 excluded, got '0'"},
+      {"--eta0 1e308", "--eta0: must be a number from 0 to 1000, 0 excluded, got '1e308'"},
       {"--max-iter 0", "--max-iter: must be a positive integer, got '0'"},
       {"--length -2", "--length: must be a number from 0 to 100, got '-2'"},
       {"--width x", "--width: must be a number from 0 to 100, got 'x'"},

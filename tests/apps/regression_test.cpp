@@ -106,7 +106,8 @@ TEST_CASE("regression names the option and what it accepts when a value is refus
       {"--outliers 1", "--outliers: must be a number from 0 to 0.99, got '1'"},
       {"--noise -1", "--noise: must be a number from 0 to 100, got '-1'"},
       {"--samples 1", "--samples: must be an integer from 2 to 1000000, got '1'"},
-      {"--hidden 0", "--hidden: must be an integer from 1 to 100000, got '0'"},
+      {"--hidden 0", "--hidden: must be an integer from 1 to 10000, got '0'"},
+      {"--hidden 100000", "--hidden: must be an integer from 1 to 10000, got '100000'"},
       {"--threads 2000", "--threads: must be an integer from 0 to 1024, got '2000'"},
       {"--seed -3", "--seed: must be an integer of 0 or more, got '-3'"},
   });
