@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -62,13 +64,11 @@ void save_keras(const nn::Sequential& model, const std::string& path) {
   nn::write_file_atomically(path, archive.finish(), "save_keras");
 }
 
-nn::Sequential load_keras(const std::string& path, const KerasLimits& limits) {
-  std::error_code error;
-  const auto status = std::filesystem::status(path, error);
-  TG_CHECK(std::filesystem::exists(status), "load_keras: '{}': no such file", path);
-  TG_CHECK(!std::filesystem::is_directory(status), "load_keras: '{}': is a folder, not a file", path);
-  TG_CHECK(std::filesystem::is_regular_file(status), "load_keras: '{}': not a regular file (a device, pipe or socket)",
-           path);
+namespace {
+
+// load_keras past its checks of the path: every error it raises names load_keras and the file
+// (load_keras adds them to those of the readers and layers it calls).
+nn::Sequential read_keras_archive(const std::string& path, const KerasLimits& limits) {
   ZipReader archive(path);
   for (const char* entry : {"config.json", "model.weights.h5"})
     TG_CHECK(archive.contains(entry), "load_keras: '{}': the archive has no {} (it holds: {})", path, entry,
@@ -100,12 +100,27 @@ nn::Sequential load_keras(const std::string& path, const KerasLimits& limits) {
   }
   std::vector<nn::LayerRef> layers;
   for (const KerasLayer& entry : spec.layers) layers.emplace_back(entry.layer);
-  try {  // the model's own checks (two layers of one name, say), named after the file
-    nn::Sequential model(std::move(layers), spec.name);
-    model.build(spec.input_shape);
-    model.set_weights(values);
-    return model;
+  nn::Sequential model(std::move(layers), spec.name);
+  model.build(spec.input_shape);
+  model.set_weights(values);
+  return model;
+}
+
+}  // namespace
+
+nn::Sequential load_keras(const std::string& path, const KerasLimits& limits) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  TG_CHECK(std::filesystem::exists(status), "load_keras: '{}': no such file", path);
+  TG_CHECK(!std::filesystem::is_directory(status), "load_keras: '{}': is a folder, not a file", path);
+  TG_CHECK(std::filesystem::is_regular_file(status), "load_keras: '{}': not a regular file (a device, pipe or socket)",
+           path);
+  try {
+    return read_keras_archive(path, limits);
   } catch (const ad::Error& e) {
+    // The readers' and layers' own errors (not a zip archive; a layer that refuses its input
+    // shape; two layers of one name), named after the call and the file.
+    if (std::string_view(e.what()).starts_with("load_keras:")) throw;
     ad::fail("load_keras: '{}': {}", path, e.what());
   }
 }

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
+#include <string>
 
 #include "tapegrad/nn/activations.h"
 #include "tapegrad/nn/initializers.h"
@@ -134,7 +136,16 @@ json keras_sequential_config(const nn::Sequential& model) {
   // layers() leaves the model's InputLayer out (as Keras' model.layers does); its name, when it
   // has one, names Keras' InputLayer.
   const auto& ours = model.layers();
+  // Keras loads a layer by its name: two of one name (possible after set_name) would write an
+  // archive neither Keras nor load_keras reads.
+  std::set<std::string> names;
+  for (const nn::LayerPtr& layer : ours)
+    TG_CHECK(names.insert(layer->name()).second, "save_keras: two layers are named '{}'", layer->name());
+  // A model without an InputLayer gets one named as Keras names it, input_layer, or
+  // input_layer_1, ... when a layer has that name.
   std::string input_name = model.input_layer() ? model.input_layer()->name() : "input_layer";
+  for (int k = 1; !model.input_layer() && names.contains(input_name); ++k) input_name = fmt::format("input_layer_{}", k);
+  TG_CHECK(!names.contains(input_name), "save_keras: the InputLayer and a layer are both named '{}'", input_name);
   layers.push_back(layer_entry("InputLayer",
                                {{"batch_shape", batch_shape(shape)}, {"dtype", "float32"}, {"sparse", false},
                                 {"name", input_name}},
@@ -171,9 +182,12 @@ json keras_sequential_config(const nn::Sequential& model) {
     shape = layer->output_shape(shape);
   }
   json input = batch_shape(model.input_shape());
+  const std::string model_name = model.get_config().value("name", "sequential");
+  TG_CHECK(model_name.find('/') == std::string::npos, "save_keras: the model's name '{}' cannot contain '/' (Keras "
+           "refuses such names when it loads the model)", model_name);
   return {{"module", "keras"},
           {"class_name", "Sequential"},
-          {"config", {{"name", model.get_config().value("name", "sequential")}, {"trainable", true},
+          {"config", {{"name", model_name}, {"trainable", true},
                       {"dtype", "float32"}, {"layers", layers}, {"build_input_shape", input}}},
           {"registered_name", nullptr},
           {"build_config", {{"input_shape", input}}}};

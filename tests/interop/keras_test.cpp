@@ -174,7 +174,9 @@ TEST_CASE("load_keras refuses bad archives with errors naming the file, layer an
   CHECK_THROWS_WITH_AS(interop::load_keras(folder.file("missing.keras")), doctest::Contains("no such file"), ad::Error);
   {
     std::ofstream(folder.file("text.keras")) << "not a zip";
-    CHECK_THROWS_WITH_AS(interop::load_keras(folder.file("text.keras")), doctest::Contains("zip"), ad::Error);
+    CHECK_THROWS_WITH_AS(interop::load_keras(folder.file("text.keras")),
+                         doctest::Contains(("load_keras: '" + folder.file("text.keras") + "': ZipReader").c_str()),
+                         ad::Error);
   }
   CHECK_THROWS_WITH_AS(interop::load_keras(archive(folder, {{"config.json", dense_config().dump()}})),
                        doctest::Contains("no model.weights.h5"), ad::Error);
@@ -191,6 +193,10 @@ TEST_CASE("load_keras refuses bad archives with errors naming the file, layer an
   json no_shape = dense_config();
   no_shape["config"]["layers"].erase(0);
   CHECK_THROWS_WITH_AS(load(no_shape, weights), doctest::Contains("without an input shape"), ad::Error);
+  // A layer that refuses its input shape (a Dense after an input of rank 2) is named with the file.
+  json rank_two = dense_config();
+  rank_two["config"]["layers"][0]["config"]["batch_shape"] = {nullptr, 2, 3};
+  CHECK_THROWS_WITH_AS(load(rank_two, weights), doctest::Contains("load_keras: '"), ad::Error);
   json bad_units = dense_config();
   bad_units["config"]["layers"][1]["config"]["units"] = -3;
   CHECK_THROWS_WITH_AS(load(bad_units, weights), doctest::Contains("units -3"), ad::Error);
@@ -321,6 +327,26 @@ TEST_CASE("save_keras refuses an unbuilt model and names Keras cannot read, and 
   model.layer(1).set_name("block/dense");
   CHECK_THROWS_WITH_AS(interop::save_keras(model, folder.file("n.keras")), doctest::Contains("'block/dense'"),
                        ad::Error);
+  model.layer(1).set_name(model.layer(0).name());
+  CHECK_THROWS_WITH_AS(interop::save_keras(model, folder.file("n.keras")),
+                       doctest::Contains("save_keras: two layers are named"), ad::Error);
+  nn::Sequential slash({nn::InputLayer({3}), nn::Dense(2)}, "a/b");
+  CHECK_THROWS_WITH_AS(interop::save_keras(slash, folder.file("s.keras")),
+                       doctest::Contains("save_keras: the model's name 'a/b' cannot contain '/'"), ad::Error);
+  CHECK(folder.entries() == std::vector<std::string>{"m.keras"});
+}
+
+TEST_CASE("save_keras names its InputLayer apart from a layer called input_layer, and the archive loads back") {
+  // The model has no InputLayer of its own: the one written for Keras takes Keras' next free name.
+  ScratchFolder folder;
+  nn::Sequential model({nn::Dense(2)});
+  model.layers()[0]->set_name("input_layer");
+  model.build({3}, 1);
+  interop::save_keras(model, folder.file("m.keras"));
+  nn::Sequential loaded = interop::load_keras(folder.file("m.keras"));
+  ad::Tensor x = ad::Tensor::from({2, 3}, {1, 2, 3, -1, 0.5f, 2});
+  CHECK(ad::max_abs_difference(loaded.predict(x), model.predict(x)) == 0.f);
+  CHECK(loaded.layer(0).name() == "input_layer");
 }
 
 TEST_CASE("a truncated archive or weights file is refused, wherever it was cut") {
