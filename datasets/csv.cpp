@@ -20,7 +20,8 @@ struct Field {
 };
 using Record = std::vector<Field>;
 
-// Splits CSV text into records (RFC 4180 quoting, LF / CRLF / CR line ends, blank lines skipped).
+// Splits CSV text into records (RFC 4180 quoting, LF / CRLF / CR line ends, blank lines skipped;
+// a line of spaces and tabs only counts as blank).
 class Tokenizer {
  public:
   Tokenizer(std::string_view text, char delimiter, std::string_view name)
@@ -31,7 +32,9 @@ class Tokenizer {
   // The next non-blank record, or false at the end of the text.
   bool next(Record& record) {
     record.clear();
-    while (at_line_end()) {
+    for (;;) {
+      while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t') && blank_to_line_end()) ++pos_;
+      if (!at_line_end()) break;
       if (pos_ >= text_.size()) return false;
       skip_line_end();
     }
@@ -48,6 +51,13 @@ class Tokenizer {
 
  private:
   bool at_line_end() const { return pos_ >= text_.size() || text_[pos_] == '\n' || text_[pos_] == '\r'; }
+
+  // Whether only spaces and tabs are left on this line.
+  bool blank_to_line_end() const {
+    for (size_t i = pos_; i < text_.size() && text_[i] != '\n' && text_[i] != '\r'; ++i)
+      if (text_[i] != ' ' && text_[i] != '\t') return false;
+    return true;
+  }
 
   void skip_line_end() {
     if (text_[pos_] == '\r' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '\n') ++pos_;
@@ -152,14 +162,17 @@ CsvTable parse_csv(std::string_view text, const CsvOptions& options, std::string
              record.front().line, record.size(), record.size() == 1 ? "" : "s", columns.size());
     for (size_t c = 0; c < record.size(); ++c) {
       std::string_view cell = trim(record[c].text);
-      const auto where = [&] { return fmt::format("line {}, column {} (\"{}\")", record[c].line, c + 1, columns[c]); };
+      // Cells and names are quoted with escapes ({:?}): a control byte in the file shows as \x00.
+      const auto where = [&] { return fmt::format("line {}, column {} ({:?})", record[c].line, c + 1, columns[c]); };
       TG_CHECK(!cell.empty(), "load_csv: {}: {}: empty cell; missing values are not supported", name, where());
+      // from_chars takes no '+': one is stripped, but not before another sign ("+-5").
       std::string_view digits = cell.starts_with('+') ? cell.substr(1) : cell;
+      const bool two_signs = cell.starts_with('+') && (digits.starts_with('-') || digits.starts_with('+'));
       double value = 0;
       auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-      TG_CHECK(error == std::errc() && end == digits.data() + digits.size(), "load_csv: {}: {}: \"{}\" is not a number",
-               name, where(), cell);
-      TG_CHECK(std::isfinite(value), "load_csv: {}: {}: \"{}\" is not a finite number", name, where(), cell);
+      TG_CHECK(!two_signs && error == std::errc() && end == digits.data() + digits.size(),
+               "load_csv: {}: {}: {:?} is not a number", name, where(), cell);
+      TG_CHECK(std::isfinite(value), "load_csv: {}: {}: {:?} is not a finite number", name, where(), cell);
       TG_CHECK(std::abs(value) <= std::numeric_limits<float>::max(), "load_csv: {}: {}: {} is beyond the float range",
                name, where(), cell);
       (static_cast<int64_t>(c) == target_column ? target : features).push_back(static_cast<float>(value));

@@ -65,8 +65,9 @@ TEST_CASE("load_csv reads quoted fields, signs, exponents, spaces and other deli
 
 TEST_CASE("line ends may be LF, CRLF or missing at the end, and blank lines are skipped") {
   const std::vector<float> expected = {1, 2, 3, 4};
-  for (std::string_view text :
-       {"a,b\n1,2\n3,4\n", "a,b\r\n1,2\r\n3,4\r\n", "a,b\n1,2\n3,4", "a,b\r\n\r\n1,2\n\n3,4\n\n"}) {
+  // A line of spaces and tabs only is blank too.
+  for (std::string_view text : {"a,b\n1,2\n3,4\n", "a,b\r\n1,2\r\n3,4\r\n", "a,b\n1,2\n3,4",
+                                "a,b\r\n\r\n1,2\n\n3,4\n\n", "a,b\n1,2\n  \t\n3,4\n \n", "  \na,b\n1,2\n3,4\n\t"}) {
     CAPTURE(text);
     CHECK(parse_csv(text).features.to_vector() == expected);
   }
@@ -102,7 +103,10 @@ TEST_CASE("every broken table gives an error with the file, the 1-based line and
       // Line numbers count blank lines, CRLF and the line breaks inside quoted fields.
       {"a,b\r\n\r\n1,2\r\nx,3\r\n", "", "line 4, column 1 (\"a\"): \"x\" is not a number"},
       {"\"long\nname\",b\n1,2\n3,y\n", "", "line 4, column 2 (\"b\"): \"y\" is not a number"},
-      {"a,b\n\"1\n\n\",2\n", "", "line 2, column 1 (\"a\"): \"1\n\n\" is not a number"},
+      // Line ends and control bytes in a cell are shown escaped, not raw.
+      {"a,b\n\"1\n\n\",2\n", "", "line 2, column 1 (\"a\"): \"1\\n\\n\" is not a number"},
+      {"a,b\n+-5,2\n", "", "line 2, column 1 (\"a\"): \"+-5\" is not a number"},
+      {"a,b\n++5,2\n", "", "line 2, column 1 (\"a\"): \"++5\" is not a number"},
       {"\"a\n\nb\",c\n1,2\n3\n", "", "line 5 has 1 field, the header has 2"},
   };
   for (const Case& c : cases) {
