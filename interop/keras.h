@@ -41,7 +41,10 @@ void save_keras(const nn::Sequential& model, const std::string& path);
 /// entry above its limit, config.json that is not a Sequential of the layers above, an unknown
 /// activation, a weight dataset missing, extra, of another shape than the config implies, not
 /// float32/float64, or storing less data than its shape. No tensor is allocated before the
-/// weights file has shown it holds that much.
+/// weights file has shown it holds that much. The layers' dtype policies are not read: the model
+/// computes in float32 whatever the archive says (float64 weights are rounded to float32; a
+/// mixed_float16 model's predictions then differ from Keras' by about 1e-3, Keras' float16
+/// rounding).
 nn::Sequential load_keras(const std::string& path, const KerasLimits& limits = {});
 
 }  // namespace interop
