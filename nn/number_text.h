@@ -8,6 +8,7 @@
 /// nn::fixed_text(0.25, 5);        // "0.25000", Python's f"{0.25:.5f}"
 /// nn::fixed_text(NAN, 4);         // "nan"
 /// nn::shortest_text(0.1);         // "0.1": the shortest text that reads back as the same double
+/// nn::shortest_text(1);           // "1.0", as Python's repr writes a float
 /// @endcode
 #pragma once
 #include <string>

@@ -506,7 +506,7 @@ TEST_CASE("CSVLogger writes NA for a figure an epoch lacks and honours the separ
   CHECK(tests::read_text(path) ==
         "epoch\taccuracy\tloss\tval_loss\n"
         "0\t0.25\t0.5\t0.75\n"
-        "1\t1\t0.125\tNA\n");
+        "1\t1.0\t0.125\tNA\n");  // a whole number as Python writes a float
 }
 
 TEST_CASE("CSVLogger fails before training when its file cannot be written") {
